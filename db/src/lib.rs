@@ -1,0 +1,29 @@
+//! PostgreSQL through sqlx: the pool, the migrations, the writers and scoped reads of the
+//! conversation graph, and the private local server used when no database is given.
+
+pub mod graph;
+pub mod local;
+pub mod testing;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The schema, from `migrations/`: applied by `convgraph migrate`, `serve`, `demo` and tests.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// Opens a pool on `url` with at most `max_connections` connections.
+pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
+    let options = PgConnectOptions::from_str(url)?.application_name("convgraph");
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+}
+
+/// Applies the migrations that are not applied yet.
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    MIGRATOR.run(pool).await
+}

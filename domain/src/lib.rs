@@ -1,0 +1,12 @@
+//! Pure types and rules of convgraph's conversation graph: source documents, the rows they
+//! become, validation, scope and the deterministic data generator. No IO here.
+
+#[macro_use]
+mod row;
+
+pub mod error;
+pub mod genesys;
+pub mod graph;
+pub mod reader;
+pub use error::DocumentError;
+pub use graph::ConversationGraph;

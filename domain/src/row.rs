@@ -1,0 +1,55 @@
+//! `row!`: declares the row type of one table from its source fields.
+//!
+//! A row has its key columns (filled by the parser) and its source fields, each given as
+//! `"sourceKey" => column_name: kind`. The field names are the column names of the table, so a
+//! row serialises straight into `jsonb_populate_recordset` and back out of `to_jsonb`. The
+//! generated `read_fields` reads every source field through [`crate::reader::Obj`]; what the
+//! source sent beyond them goes to `extra`.
+
+macro_rules! field_type {
+    (str) => { Option<String> };
+    (enumeration) => { Option<String> };
+    (time) => { Option<chrono::DateTime<chrono::Utc>> };
+    (int) => { Option<i64> };
+    (float) => { Option<f64> };
+    (bool) => { Option<bool> };
+    (strs) => { Option<Vec<String>> };
+    (ints) => { Option<Vec<i64>> };
+    (json) => { Option<serde_json::Value> };
+}
+
+macro_rules! row {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            keys { $( $(#[$kmeta:meta])* $key:ident : $kty:ty ),* $(,)? }
+            fields { $( $(#[$fmeta:meta])* $src:literal => $field:ident : $kind:ident ),* $(,)? }
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+        #[serde(default)]
+        pub struct $name {
+            $( $(#[$kmeta])* pub $key: $kty, )*
+            $( $(#[$fmeta])* pub $field: field_type!($kind), )*
+            /// Source fields without a column of their own, as sent.
+            pub extra: serde_json::Map<String, serde_json::Value>,
+        }
+
+        impl $name {
+            /// Source key -> column, for every source field of this row.
+            pub const SOURCE_FIELDS: &'static [(&'static str, &'static str)] =
+                &[ $( ($src, stringify!($field)) ),* ];
+
+            /// Reads every source field of this row from `o`; keys are left to the caller.
+            pub fn read_fields(
+                o: &mut $crate::reader::Obj<'_>,
+            ) -> Result<Self, $crate::error::DocumentError> {
+                Ok(Self {
+                    $( $field: o.$kind($src)?, )*
+                    ..Default::default()
+                })
+            }
+        }
+    };
+}

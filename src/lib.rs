@@ -1,0 +1,4 @@
+//! convgraph: a GraphQL gateway over a contact center's conversation graph. The commands of
+//! the binary live here, so that tests drive exactly what users run.
+
+pub mod import;
