@@ -48,91 +48,125 @@ pub enum StoreOutcome {
     Replaced,
 }
 
-/// Stores one conversation graph, replacing any stored version of it whole. Run it inside a
-/// transaction: the graph is written completely or not at all.
-pub async fn store_conversation(
+/// Stores conversation graphs, replacing any stored version of each whole, and says what
+/// happened to each (in the order given). Run it inside a transaction: all of them are written
+/// or none. Ids must be distinct within one call.
+pub async fn store_conversations(
     conn: &mut PgConnection,
-    graph: &ConversationGraph,
-) -> Result<StoreOutcome, sqlx::Error> {
-    let id = graph.id();
-    let digest = graph.digest();
-    // Writers of the same conversation queue here; others go on in parallel.
+    graphs: &[&ConversationGraph],
+) -> Result<Vec<StoreOutcome>, sqlx::Error> {
+    let mut ids: Vec<String> = graphs.iter().map(|g| g.id().to_owned()).collect();
+    ids.sort();
+    // Writers of the same conversation queue here, in id order so that batches cannot deadlock;
+    // writers of other conversations go on in parallel.
     sqlx::query!(
-        "select pg_advisory_xact_lock(hashtextextended($1, 7)) as locked",
-        id
+        "select count(pg_advisory_xact_lock(hashtextextended(id, 7))) as locked
+         from (select unnest($1::text[]) as id order by 1) ids",
+        &ids
     )
     .fetch_one(&mut *conn)
     .await?;
-    let stored = sqlx::query_scalar!(
-        "select content_digest from conversation_imports where conversation_id = $1",
-        id
+    let stored: std::collections::HashMap<String, String> = sqlx::query!(
+        "select conversation_id, content_digest from conversation_imports
+         where conversation_id = any($1)",
+        &ids
     )
-    .fetch_optional(&mut *conn)
-    .await?;
-    let outcome = match stored {
-        Some(d) if d == digest => return Ok(StoreOutcome::Unchanged),
-        Some(_) => {
-            sqlx::query!("delete from conversations where conversation_id = $1", id)
-                .execute(&mut *conn)
-                .await?;
-            StoreOutcome::Replaced
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|r| (r.conversation_id, r.content_digest))
+    .collect();
+
+    let mut outcomes = Vec::with_capacity(graphs.len());
+    let mut to_write = Vec::new();
+    let mut digests = Vec::new();
+    let mut replaced = Vec::new();
+    for graph in graphs {
+        let digest = graph.digest();
+        let outcome = match stored.get(graph.id()) {
+            Some(d) if *d == digest => StoreOutcome::Unchanged,
+            Some(_) => StoreOutcome::Replaced,
+            None => StoreOutcome::Imported,
+        };
+        if outcome == StoreOutcome::Replaced {
+            replaced.push(graph.id().to_owned());
         }
-        None => StoreOutcome::Imported,
-    };
-    insert_graph(conn, graph).await?;
-    sqlx::query!(
-        "insert into conversation_imports (conversation_id, content_digest) values ($1, $2)
-         on conflict (conversation_id) do update
-         set content_digest = excluded.content_digest, last_changed_at = now()",
-        id,
-        digest
-    )
-    .execute(&mut *conn)
-    .await?;
-    Ok(outcome)
+        if outcome != StoreOutcome::Unchanged {
+            to_write.push(*graph);
+            digests.push(digest);
+        }
+        outcomes.push(outcome);
+    }
+    if !replaced.is_empty() {
+        // Children cascade: what the new version no longer has is gone.
+        sqlx::query!("delete from conversations where conversation_id = any($1)", &replaced)
+            .execute(&mut *conn)
+            .await?;
+    }
+    if !to_write.is_empty() {
+        insert_graphs(conn, &to_write).await?;
+        let written: Vec<String> = to_write.iter().map(|g| g.id().to_owned()).collect();
+        sqlx::query!(
+            "insert into conversation_imports (conversation_id, content_digest)
+             select * from unnest($1::text[], $2::text[])
+             on conflict (conversation_id) do update
+             set content_digest = excluded.content_digest, last_changed_at = now()",
+            &written,
+            &digests
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(outcomes)
 }
 
-async fn insert_graph(conn: &mut PgConnection, g: &ConversationGraph) -> Result<(), sqlx::Error> {
-    upsert_divisions(&mut *conn, &g.divisions, &g.conversation.division_ids).await?;
-    sqlx::query!(
-        "insert into conversations select * from jsonb_populate_record(null::conversations, $1)",
-        Json(&g.conversation) as _
-    )
-    .execute(&mut *conn)
-    .await?;
-    // Parents before children, for the foreign keys.
-    insert_rows!(conn, "participants", &g.participants);
-    insert_rows!(conn, "sessions", &g.sessions);
-    insert_rows!(conn, "segments", &g.segments);
-    insert_rows!(conn, "session_metrics", &g.metrics);
-    insert_rows!(conn, "flows", &g.flows);
-    insert_rows!(conn, "flow_outcomes", &g.flow_outcomes);
-    insert_rows!(conn, "proposed_agents", &g.proposed_agents);
-    insert_rows!(conn, "media_endpoint_stats", &g.media_endpoint_stats);
-    insert_rows!(conn, "agent_groups", &g.agent_groups);
-    insert_rows!(conn, "scored_agents", &g.scored_agents);
-    insert_rows!(conn, "segment_properties", &g.segment_properties);
-    insert_rows!(conn, "evaluations", &g.evaluations);
-    insert_rows!(conn, "surveys", &g.surveys);
-    insert_rows!(conn, "resolutions", &g.resolutions);
-    insert_rows!(conn, "transfers", &g.transfers);
-    insert_rows!(conn, "division_entities", &g.division_entities);
+/// Inserts every row of `graphs`, one statement per table, parents before children.
+async fn insert_graphs(conn: &mut PgConnection, graphs: &[&ConversationGraph]) -> Result<(), sqlx::Error> {
+    let named: Vec<&DivisionRow> = graphs.iter().flat_map(|g| &g.divisions).collect();
+    let division_ids: Vec<&str> = graphs
+        .iter()
+        .flat_map(|g| &g.conversation.division_ids)
+        .map(String::as_str)
+        .collect();
+    upsert_divisions(&mut *conn, &named, &division_ids).await?;
+    let conversations: Vec<&ConversationRow> = graphs.iter().map(|g| &g.conversation).collect();
+    insert_rows!(conn, "conversations", &conversations);
+    insert_rows!(conn, "participants", &rows(graphs, |g| &g.participants));
+    insert_rows!(conn, "sessions", &rows(graphs, |g| &g.sessions));
+    insert_rows!(conn, "segments", &rows(graphs, |g| &g.segments));
+    insert_rows!(conn, "session_metrics", &rows(graphs, |g| &g.metrics));
+    insert_rows!(conn, "flows", &rows(graphs, |g| &g.flows));
+    insert_rows!(conn, "flow_outcomes", &rows(graphs, |g| &g.flow_outcomes));
+    insert_rows!(conn, "proposed_agents", &rows(graphs, |g| &g.proposed_agents));
+    insert_rows!(conn, "media_endpoint_stats", &rows(graphs, |g| &g.media_endpoint_stats));
+    insert_rows!(conn, "agent_groups", &rows(graphs, |g| &g.agent_groups));
+    insert_rows!(conn, "scored_agents", &rows(graphs, |g| &g.scored_agents));
+    insert_rows!(conn, "segment_properties", &rows(graphs, |g| &g.segment_properties));
+    insert_rows!(conn, "evaluations", &rows(graphs, |g| &g.evaluations));
+    insert_rows!(conn, "surveys", &rows(graphs, |g| &g.surveys));
+    insert_rows!(conn, "resolutions", &rows(graphs, |g| &g.resolutions));
+    insert_rows!(conn, "transfers", &rows(graphs, |g| &g.transfers));
+    insert_rows!(conn, "division_entities", &rows(graphs, |g| &g.division_entities));
     Ok(())
 }
 
+/// The rows of one table across `graphs`, borrowed.
+fn rows<'g, T>(graphs: &[&'g ConversationGraph], table: impl Fn(&'g ConversationGraph) -> &'g Vec<T>) -> Vec<&'g T> {
+    graphs.iter().flat_map(|g| table(g)).collect()
+}
 
 /// Records the divisions a conversation names; a name that arrives fills in a missing one.
 async fn upsert_divisions(
     executor: impl PgExecutor<'_>,
-    named: &[DivisionRow],
-    ids: &[String],
+    named: &[&DivisionRow],
+    ids: &[&str],
 ) -> Result<(), sqlx::Error> {
     if named.is_empty() && ids.is_empty() {
         return Ok(());
     }
     sqlx::query!(
         "insert into divisions (division_id, name, self_uri, extra)
-         select division_id, name, self_uri, extra from (
+         select distinct on (division_id) division_id, name, self_uri, extra from (
              select * from jsonb_populate_recordset(null::divisions, $1)
              union all
              select id, null, null, '{}'::jsonb from unnest($2::text[]) as id
@@ -143,7 +177,7 @@ async fn upsert_divisions(
          set name = coalesce(excluded.name, divisions.name),
              self_uri = coalesce(excluded.self_uri, divisions.self_uri)",
         Json(named) as _,
-        ids
+        ids as &[&str]
     )
     .execute(executor)
     .await?;
@@ -202,17 +236,13 @@ pub fn decode_rows<T: DeserializeOwned>(value: serde_json::Value) -> Result<Vec<
     serde_json::from_value(value).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
-/// Stores one conversation graph in a transaction of its own.
-pub async fn ingest_conversation(
+/// Stores conversation graphs in one transaction: all of them or none.
+pub async fn ingest_conversations(
     pool: &sqlx::PgPool,
-    graph: &ConversationGraph,
-) -> Result<StoreOutcome, sqlx::Error> {
+    graphs: &[&ConversationGraph],
+) -> Result<Vec<StoreOutcome>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let outcome = store_conversation(&mut tx, graph).await?;
-    if outcome == StoreOutcome::Unchanged {
-        tx.rollback().await?;
-    } else {
-        tx.commit().await?;
-    }
-    Ok(outcome)
+    let outcomes = store_conversations(&mut tx, graphs).await?;
+    tx.commit().await?;
+    Ok(outcomes)
 }

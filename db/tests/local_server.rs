@@ -4,7 +4,7 @@ use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use db::local::{LocalPostgres, find_bin_dir_in};
+use db::local::{LocalError, LocalPostgres, find_bin_dir_in};
 use db::testing::{template_name, test_database};
 
 /// Runs `select pg_sleep(0.5), 1` in a `psql` child process and returns when, in the server's
@@ -71,6 +71,57 @@ fn local_server_starts_serves_two_processes_at_once_and_stops() {
     server.stop().expect("the local server stops");
     assert!(!accepts_tcp(port), "port {port} still accepts connections");
     assert!(!data_dir.exists(), "{} was not removed", data_dir.display());
+}
+
+fn psql(url: &str, sql: &str) -> String {
+    let output = Command::new("psql")
+        .arg(url)
+        .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .stdin(Stdio::null())
+        .output()
+        .expect("psql runs");
+    assert!(
+        output.status.success(),
+        "psql -c {sql:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+#[test]
+fn a_persistent_data_dir_keeps_its_data_across_restarts_and_a_stale_pid_file() {
+    let parent = tempfile::tempdir().expect("a temporary directory");
+    // When run as root the server runs as `postgres`, which must be able to reach the data dir.
+    std::fs::set_permissions(
+        parent.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("open the parent for traversal");
+    let data_dir = parent.path().join("nested").join("data");
+    let server = LocalPostgres::start(&data_dir).expect("the server starts on a new data dir");
+    psql(&server.url(), "create table kept (id int); insert into kept values (7)");
+
+    let second = LocalPostgres::start(&data_dir).expect_err("one server per data dir");
+    assert!(
+        matches!(second, LocalError::AlreadyRunning { port, .. } if port == server.port()),
+        "{second}"
+    );
+
+    server.stop().expect("the server stops");
+    assert!(data_dir.join("PG_VERSION").is_file(), "the data dir is kept");
+    // A server that died without cleaning up leaves its pid file; here it names a process that
+    // is not a PostgreSQL server (as after a reboot).
+    let not_postgres = std::process::id();
+    std::fs::write(
+        data_dir.join("postmaster.pid"),
+        format!("{not_postgres}\n{}\n0\n5432\n", data_dir.display()),
+    )
+    .expect("write a stale postmaster.pid");
+
+    let server = LocalPostgres::start(&data_dir).expect("the server starts again");
+
+    assert_eq!(psql(&server.url(), "select id from kept"), "7");
+    server.stop().expect("the server stops");
 }
 
 #[test]

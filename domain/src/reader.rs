@@ -228,8 +228,19 @@ pub fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
         })
 }
 
-/// Normalises a source enumeration value to the analytics (camelCase) spelling.
+/// Normalises a source enumeration value to the analytics (camelCase) spelling:
+/// UPPER_SNAKE (detail events) and PascalCase (platform objects) become camelCase.
 pub fn normalize_enum(s: &str) -> String {
+    let mut chars = s.chars();
+    if let Some(first) = chars.next() {
+        let rest = chars.as_str();
+        let pascal = first.is_ascii_uppercase()
+            && rest.chars().any(|c| c.is_ascii_lowercase())
+            && rest.chars().all(|c| c.is_ascii_alphanumeric());
+        if pascal {
+            return first.to_ascii_lowercase().to_string() + rest;
+        }
+    }
     let is_upper = s.chars().any(|c| c.is_ascii_uppercase())
         && s
             .chars()
@@ -275,6 +286,8 @@ mod tests {
         assert_eq!(normalize_enum("CONSULT_TRANSFER"), "consultTransfer");
         assert_eq!(normalize_enum("consultTransfer"), "consultTransfer");
         assert_eq!(normalize_enum("brandNewValue"), "brandNewValue");
+        assert_eq!(normalize_enum("Interact"), "interact");
+        assert_eq!(normalize_enum("ConsultTransfer"), "consultTransfer");
         assert_eq!(normalize_enum(""), "");
     }
 

@@ -4,7 +4,8 @@
 mod read;
 
 use anyhow::Context as _;
-use db::graph::{StoreOutcome, ingest_conversation};
+use db::graph::{StoreOutcome, ingest_conversations};
+use domain::ConversationGraph;
 use domain::genesys::{self, Shape};
 use futures::StreamExt as _;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -125,19 +126,22 @@ pub async fn import_paths(
     });
 
     let format = options.format;
-    let mut outcomes = std::pin::pin!(futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|doc| (doc, rx))
-    })
-    .map(|doc| import_document(pool, format, doc))
-    .buffer_unordered(options.concurrency.max(1)));
+    let mut outcomes = std::pin::pin!(
+        futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|doc| (doc, rx)) })
+            .ready_chunks(BATCH)
+            .map(|docs| import_documents(pool, format, docs))
+            .buffer_unordered(options.concurrency.max(1))
+    );
 
     let mut report = ImportReport::default();
-    while let Some(outcome) = outcomes.next().await {
-        match outcome {
-            Ok(StoreOutcome::Imported) => report.imported += 1,
-            Ok(StoreOutcome::Unchanged) => report.unchanged += 1,
-            Ok(StoreOutcome::Replaced) => report.replaced += 1,
-            Err(rejection) => report.rejected.push(*rejection),
+    while let Some(batch) = outcomes.next().await {
+        for outcome in batch {
+            match outcome {
+                Ok(StoreOutcome::Imported) => report.imported += 1,
+                Ok(StoreOutcome::Unchanged) => report.unchanged += 1,
+                Ok(StoreOutcome::Replaced) => report.replaced += 1,
+                Err(rejection) => report.rejected.push(*rejection),
+            }
         }
         bar.set_position(bytes_read.load(Ordering::Relaxed));
         bar.set_message(format!(
@@ -150,36 +154,92 @@ pub async fn import_paths(
     bar.finish_and_clear();
     report
         .rejected
-        .sort_by(|a, b| (&a.file, &a.locator).cmp(&(&b.file, &b.locator)));
+        .sort_by(|a, b| natural(a).cmp(&natural(b)));
     Ok(report)
 }
 
-/// Parses, validates and stores one document.
-pub async fn import_document(
+/// Documents stored in one transaction, when they are all valid.
+const BATCH: usize = 64;
+
+/// Reading order: `line 2` before `line 10`.
+fn natural(r: &Rejection) -> (&Path, usize, &str) {
+    (&r.file, r.locator.len(), &r.locator)
+}
+
+/// Parses, validates and stores documents; each is atomic on its own: a batch that the store
+/// refuses is stored again document by document, so one bad document never takes others down.
+pub async fn import_documents(
     pool: &PgPool,
     format: Format,
-    doc: RawDocument,
-) -> Result<StoreOutcome, Box<Rejection>> {
-    let reject = |conversation_id: Option<String>, path: Option<String>, message: String| {
-        Box::new(Rejection {
-            file: doc.file.to_path_buf(),
-            locator: doc.locator.clone(),
-            conversation_id,
-            path,
-            message,
-        })
-    };
-    let value = doc.value.as_ref().map_err(|e| reject(None, None, e.clone()))?;
-    let id = conversation_id_of(value);
+    docs: Vec<RawDocument>,
+) -> Vec<Result<StoreOutcome, Box<Rejection>>> {
+    let mut results: Vec<Option<Result<StoreOutcome, Box<Rejection>>>> = Vec::new();
+    let mut parsed: Vec<(usize, ConversationGraph)> = Vec::new();
+    for (i, doc) in docs.iter().enumerate() {
+        results.push(None);
+        match parse_document(format, doc) {
+            Ok(graph) => parsed.push((i, graph)),
+            Err(rejection) => results[i] = Some(Err(rejection)),
+        }
+    }
+    // A conversation sent twice in one batch is stored in order: a later copy waits for the
+    // next round.
+    while !parsed.is_empty() {
+        let mut seen = std::collections::HashSet::new();
+        let (round, later): (Vec<_>, Vec<_>) = parsed
+            .into_iter()
+            .partition(|(_, g)| seen.insert(g.id().to_owned()));
+        parsed = later;
+        let graphs: Vec<&ConversationGraph> = round.iter().map(|(_, g)| g).collect();
+        match ingest_conversations(pool, &graphs).await {
+            Ok(outcomes) => {
+                for ((i, _), outcome) in round.iter().zip(outcomes) {
+                    results[*i] = Some(Ok(outcome));
+                }
+            }
+            Err(_) => {
+                for (i, graph) in &round {
+                    let outcome = ingest_conversations(pool, &[graph])
+                        .await
+                        .map(|mut o| o.pop().unwrap_or(StoreOutcome::Unchanged))
+                        .map_err(|e| {
+                            tracing::debug!(error = %e, "store failed");
+                            rejection(&docs[*i], Some(graph.id().to_owned()), None, store_error_message(&e))
+                        });
+                    results[*i] = Some(outcome);
+                }
+            }
+        }
+    }
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or(Ok(StoreOutcome::Unchanged)))
+        .collect()
+}
+
+/// Parses one document into a conversation graph.
+pub fn parse_document(format: Format, doc: &RawDocument) -> Result<ConversationGraph, Box<Rejection>> {
+    let value = doc.value.as_ref().map_err(|e| rejection(doc, None, None, e.clone()))?;
     let parsed = match format {
         Format::Auto => genesys::parse(value),
         Format::GenesysAnalytics => genesys::parse_analytics(value),
         Format::GenesysConversation => genesys::parse_platform(value),
     };
-    let graph = parsed.map_err(|e| reject(id.clone(), Some(e.path), e.message))?;
-    ingest_conversation(pool, &graph).await.map_err(|e| {
-        tracing::debug!(error = %e, "store failed");
-        reject(id, None, store_error_message(&e))
+    parsed.map_err(|e| rejection(doc, conversation_id_of(value), Some(e.path), e.message))
+}
+
+fn rejection(
+    doc: &RawDocument,
+    conversation_id: Option<String>,
+    path: Option<String>,
+    message: String,
+) -> Box<Rejection> {
+    Box::new(Rejection {
+        file: doc.file.to_path_buf(),
+        locator: doc.locator.clone(),
+        conversation_id,
+        path,
+        message,
     })
 }
 
