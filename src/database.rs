@@ -25,7 +25,11 @@ pub struct Database {
 impl Database {
     /// Connects to `url`, or starts the local server `local` when there is none; then applies
     /// the migrations.
-    pub async fn open(url: Option<&str>, local: &LocalData, max_connections: u32) -> anyhow::Result<Self> {
+    pub async fn open(
+        url: Option<&str>,
+        local: &LocalData,
+        max_connections: u32,
+    ) -> anyhow::Result<Self> {
         let (url, server) = match url {
             Some(url) => (url.to_owned(), None),
             None => {
@@ -42,7 +46,9 @@ impl Database {
         let pool = db::connect(&url, max_connections)
             .await
             .with_context(|| format!("cannot connect to PostgreSQL at {}", redact(&url)))?;
-        db::migrate(&pool).await.context("cannot apply the migrations")?;
+        db::migrate(&pool)
+            .await
+            .context("cannot apply the migrations")?;
         Ok(Self {
             pool,
             url,

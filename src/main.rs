@@ -7,14 +7,23 @@ use convgraph::import::{Format, ImportOptions, import_paths};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "convgraph", version, about = "A GraphQL gateway over a contact center's conversation graph")]
+#[command(
+    name = "convgraph",
+    version,
+    about = "A GraphQL gateway over a contact center's conversation graph"
+)]
 struct Cli {
     /// PostgreSQL to use; without it, a private local server is started from the PostgreSQL
     /// installed on this machine.
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     database_url: Option<String>,
     /// Data directory of the private local server (when no database URL is given).
-    #[arg(long, env = "CONVGRAPH_DATA_DIR", global = true, default_value = ".convgraph/pgdata")]
+    #[arg(
+        long,
+        env = "CONVGRAPH_DATA_DIR",
+        global = true,
+        default_value = ".convgraph/pgdata"
+    )]
     data_dir: PathBuf,
     #[command(subcommand)]
     command: Command,
@@ -60,7 +69,8 @@ async fn main() -> anyhow::Result<()> {
             format,
             concurrency,
         } => {
-            let db = Database::open(cli.database_url.as_deref(), &local, concurrency as u32 + 2).await?;
+            let db =
+                Database::open(cli.database_url.as_deref(), &local, concurrency as u32 + 2).await?;
             let options = ImportOptions {
                 format,
                 concurrency,

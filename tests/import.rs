@@ -88,7 +88,10 @@ fn assert_same(what: &str, source: &Value, stored: &Value) {
 /// The rows of one session, in order.
 macro_rules! of_session {
     ($rows:expr, $p:expr, $s:expr) => {
-        $rows.iter().filter(|r| r.participant_id == $p && r.session_id == $s).collect::<Vec<_>>()
+        $rows
+            .iter()
+            .filter(|r| r.participant_id == $p && r.session_id == $s)
+            .collect::<Vec<_>>()
     };
 }
 
@@ -146,33 +149,78 @@ async fn analytics_document_reads_back_field_by_field() {
                 session,
                 SessionRow::SOURCE_FIELDS,
                 &[("sessionId", "session_id")],
-                &["segments", "metrics", "flow", "proposedAgents", "mediaEndpointStats", "agentGroups"],
+                &[
+                    "segments",
+                    "metrics",
+                    "flow",
+                    "proposedAgents",
+                    "mediaEndpointStats",
+                    "agentGroups",
+                ],
             );
             let segments = of_session!(&g.segments, pid, sid);
             let source_segments = s["segments"].as_array().expect("segments");
             assert_eq!(segments.len(), source_segments.len());
             for (seg, src) in segments.iter().zip(source_segments) {
-                assert_stored("segment", src, *seg, SegmentRow::SOURCE_FIELDS, &[], &["scoredAgents", "properties"]);
+                assert_stored(
+                    "segment",
+                    src,
+                    *seg,
+                    SegmentRow::SOURCE_FIELDS,
+                    &[],
+                    &["scoredAgents", "properties"],
+                );
                 let scored: Vec<_> = g
                     .scored_agents
                     .iter()
-                    .filter(|a| a.session_id == sid && a.segment_index == seg.segment_index && a.participant_id == pid)
+                    .filter(|a| {
+                        a.session_id == sid
+                            && a.segment_index == seg.segment_index
+                            && a.participant_id == pid
+                    })
                     .collect();
-                for (a, src) in scored.iter().zip(src["scoredAgents"].as_array().expect("scored")) {
-                    assert_stored("scoredAgent", src, *a, ScoredAgentRow::SOURCE_FIELDS, &[], &[]);
+                for (a, src) in scored
+                    .iter()
+                    .zip(src["scoredAgents"].as_array().expect("scored"))
+                {
+                    assert_stored(
+                        "scoredAgent",
+                        src,
+                        *a,
+                        ScoredAgentRow::SOURCE_FIELDS,
+                        &[],
+                        &[],
+                    );
                 }
                 let properties: Vec<_> = g
                     .segment_properties
                     .iter()
-                    .filter(|a| a.session_id == sid && a.segment_index == seg.segment_index && a.participant_id == pid)
+                    .filter(|a| {
+                        a.session_id == sid
+                            && a.segment_index == seg.segment_index
+                            && a.participant_id == pid
+                    })
                     .collect();
                 assert_eq!(properties.len(), 2);
-                for (a, src) in properties.iter().zip(src["properties"].as_array().expect("properties")) {
-                    assert_stored("property", src, *a, SegmentPropertyRow::SOURCE_FIELDS, &[], &[]);
+                for (a, src) in properties
+                    .iter()
+                    .zip(src["properties"].as_array().expect("properties"))
+                {
+                    assert_stored(
+                        "property",
+                        src,
+                        *a,
+                        SegmentPropertyRow::SOURCE_FIELDS,
+                        &[],
+                        &[],
+                    );
                 }
             }
             let metrics = of_session!(&g.metrics, pid, sid);
-            for (m, src) in metrics.iter().zip(s["metrics"].as_array().expect("metrics")) {
+            for (m, src) in metrics
+                .iter()
+                .zip(s["metrics"].as_array().expect("metrics"))
+            {
                 assert_stored("metric", src, *m, MetricRow::SOURCE_FIELDS, &[], &[]);
             }
             assert_eq!(metrics.len(), 2);
@@ -181,43 +229,113 @@ async fn analytics_document_reads_back_field_by_field() {
                 .iter()
                 .find(|f| f.participant_id == pid && f.session_id == sid)
                 .expect("flow stored");
-            assert_stored("flow", &s["flow"], flow, FlowRow::SOURCE_FIELDS, &[], &["outcomes"]);
+            assert_stored(
+                "flow",
+                &s["flow"],
+                flow,
+                FlowRow::SOURCE_FIELDS,
+                &[],
+                &["outcomes"],
+            );
             let outcomes = of_session!(&g.flow_outcomes, pid, sid);
             assert_eq!(outcomes.len(), 2);
-            for (o, src) in outcomes.iter().zip(s["flow"]["outcomes"].as_array().expect("outcomes")) {
+            for (o, src) in outcomes
+                .iter()
+                .zip(s["flow"]["outcomes"].as_array().expect("outcomes"))
+            {
                 assert_stored("outcome", src, *o, FlowOutcomeRow::SOURCE_FIELDS, &[], &[]);
             }
             for (a, src) in of_session!(&g.proposed_agents, pid, sid)
                 .iter()
                 .zip(s["proposedAgents"].as_array().expect("proposed"))
             {
-                assert_stored("proposedAgent", src, *a, ProposedAgentRow::SOURCE_FIELDS, &[], &[]);
+                assert_stored(
+                    "proposedAgent",
+                    src,
+                    *a,
+                    ProposedAgentRow::SOURCE_FIELDS,
+                    &[],
+                    &[],
+                );
             }
             let stats = of_session!(&g.media_endpoint_stats, pid, sid);
             assert_eq!(stats.len(), 2);
-            for (a, src) in stats.iter().zip(s["mediaEndpointStats"].as_array().expect("stats")) {
-                assert_stored("mediaEndpointStat", src, *a, MediaEndpointStatRow::SOURCE_FIELDS, &[], &[]);
+            for (a, src) in stats
+                .iter()
+                .zip(s["mediaEndpointStats"].as_array().expect("stats"))
+            {
+                assert_stored(
+                    "mediaEndpointStat",
+                    src,
+                    *a,
+                    MediaEndpointStatRow::SOURCE_FIELDS,
+                    &[],
+                    &[],
+                );
             }
             let groups = of_session!(&g.agent_groups, pid, sid);
             assert_eq!(groups.len(), 2);
-            for (a, src) in groups.iter().zip(s["agentGroups"].as_array().expect("groups")) {
-                assert_stored("agentGroup", src, *a, AgentGroupRow::SOURCE_FIELDS, &[], &[]);
+            for (a, src) in groups
+                .iter()
+                .zip(s["agentGroups"].as_array().expect("groups"))
+            {
+                assert_stored(
+                    "agentGroup",
+                    src,
+                    *a,
+                    AgentGroupRow::SOURCE_FIELDS,
+                    &[],
+                    &[],
+                );
             }
         }
     }
     assert_eq!(sessions_seen, g.sessions.len());
-    for (row, src) in g.evaluations.iter().zip(doc["evaluations"].as_array().expect("evaluations")) {
-        assert_stored("evaluation", src, row, EvaluationRow::SOURCE_FIELDS, &[("evaluationId", "evaluation_id")], &[]);
+    for (row, src) in g
+        .evaluations
+        .iter()
+        .zip(doc["evaluations"].as_array().expect("evaluations"))
+    {
+        assert_stored(
+            "evaluation",
+            src,
+            row,
+            EvaluationRow::SOURCE_FIELDS,
+            &[("evaluationId", "evaluation_id")],
+            &[],
+        );
     }
-    for (row, src) in g.surveys.iter().zip(doc["surveys"].as_array().expect("surveys")) {
+    for (row, src) in g
+        .surveys
+        .iter()
+        .zip(doc["surveys"].as_array().expect("surveys"))
+    {
         assert_stored("survey", src, row, SurveyRow::SOURCE_FIELDS, &[], &[]);
     }
-    for (row, src) in g.resolutions.iter().zip(doc["resolutions"].as_array().expect("resolutions")) {
-        assert_stored("resolution", src, row, ResolutionRow::SOURCE_FIELDS, &[], &[]);
+    for (row, src) in g
+        .resolutions
+        .iter()
+        .zip(doc["resolutions"].as_array().expect("resolutions"))
+    {
+        assert_stored(
+            "resolution",
+            src,
+            row,
+            ResolutionRow::SOURCE_FIELDS,
+            &[],
+            &[],
+        );
     }
-    assert_eq!((g.evaluations.len(), g.surveys.len(), g.resolutions.len()), (2, 2, 2));
+    assert_eq!(
+        (g.evaluations.len(), g.surveys.len(), g.resolutions.len()),
+        (2, 2, 2)
+    );
     // The unknown enumeration value came through as sent.
-    assert!(g.sessions.iter().any(|s| s.media_type.as_deref() == Some("hologram")));
+    assert!(
+        g.sessions
+            .iter()
+            .any(|s| s.media_type.as_deref() == Some("hologram"))
+    );
 }
 
 #[tokio::test]
@@ -246,11 +364,27 @@ async fn platform_conversation_reads_back_field_by_field() {
     assert_eq!(g.divisions.len(), 2);
     assert_eq!(g.divisions[0].name.as_deref(), Some("Division 0"));
     let mut entities = 0;
-    for (di, d) in doc["divisions"].as_array().expect("divisions").iter().enumerate() {
+    for (di, d) in doc["divisions"]
+        .as_array()
+        .expect("divisions")
+        .iter()
+        .enumerate()
+    {
         let division_id = format!("div-{di}");
-        let rows: Vec<_> = g.division_entities.iter().filter(|e| e.division_id == division_id).collect();
+        let rows: Vec<_> = g
+            .division_entities
+            .iter()
+            .filter(|e| e.division_id == division_id)
+            .collect();
         for (row, src) in rows.iter().zip(d["entities"].as_array().expect("entities")) {
-            assert_stored("entity", src, *row, DivisionEntityRow::SOURCE_FIELDS, &[], &[]);
+            assert_stored(
+                "entity",
+                src,
+                *row,
+                DivisionEntityRow::SOURCE_FIELDS,
+                &[],
+                &[],
+            );
             entities += 1;
         }
     }
@@ -258,9 +392,17 @@ async fn platform_conversation_reads_back_field_by_field() {
     assert!(entities > 0);
 
     let mut sessions_seen = 0;
-    for (pi, p) in doc["participants"].as_array().expect("participants").iter().enumerate() {
+    for (pi, p) in doc["participants"]
+        .as_array()
+        .expect("participants")
+        .iter()
+        .enumerate()
+    {
         let row = &g.participants[pi];
-        let media: Vec<&str> = domain::genesys::PLATFORM_MEDIA.iter().map(|(l, _)| *l).collect();
+        let media: Vec<&str> = domain::genesys::PLATFORM_MEDIA
+            .iter()
+            .map(|(l, _)| *l)
+            .collect();
         let mut children = media.clone();
         children.push("evaluations");
         assert_stored(
@@ -268,7 +410,11 @@ async fn platform_conversation_reads_back_field_by_field() {
             p,
             row,
             ParticipantRow::SOURCE_FIELDS,
-            &[("id", "participant_id"), ("name", "participant_name"), ("attributes", "attributes")],
+            &[
+                ("id", "participant_id"),
+                ("name", "participant_name"),
+                ("attributes", "attributes"),
+            ],
             &children,
         );
         for (list, media_type) in domain::genesys::PLATFORM_MEDIA {
@@ -285,9 +431,19 @@ async fn platform_conversation_reads_back_field_by_field() {
                 if *list == "messages" {
                     renames.push(("type", "message_type"));
                 }
-                assert_stored("session", c, session, SessionRow::SOURCE_FIELDS, &renames, &["segments"]);
+                assert_stored(
+                    "session",
+                    c,
+                    session,
+                    SessionRow::SOURCE_FIELDS,
+                    &renames,
+                    &["segments"],
+                );
                 let segments = of_session!(&g.segments, row.participant_id.as_str(), sid);
-                let source = c["segments"].as_array().map(Vec::as_slice).unwrap_or_default();
+                let source = c["segments"]
+                    .as_array()
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
                 assert_eq!(segments.len(), source.len(), "{list} segments");
                 for (seg, src) in segments.iter().zip(source) {
                     assert_stored(
@@ -295,7 +451,11 @@ async fn platform_conversation_reads_back_field_by_field() {
                         src,
                         *seg,
                         SegmentRow::SOURCE_FIELDS,
-                        &[("startTime", "segment_start"), ("endTime", "segment_end"), ("type", "segment_type")],
+                        &[
+                            ("startTime", "segment_start"),
+                            ("endTime", "segment_end"),
+                            ("type", "segment_type"),
+                        ],
                         &[],
                     );
                 }
@@ -306,14 +466,35 @@ async fn platform_conversation_reads_back_field_by_field() {
             .iter()
             .filter(|e| e.participant_id.as_deref() == Some(&row.participant_id))
             .collect();
-        for (e, src) in evaluations.iter().zip(p["evaluations"].as_array().expect("evaluations")) {
-            assert_stored("evaluation", src, *e, EvaluationRow::SOURCE_FIELDS, &[("id", "evaluation_id")], &[]);
+        for (e, src) in evaluations
+            .iter()
+            .zip(p["evaluations"].as_array().expect("evaluations"))
+        {
+            assert_stored(
+                "evaluation",
+                src,
+                *e,
+                EvaluationRow::SOURCE_FIELDS,
+                &[("id", "evaluation_id")],
+                &[],
+            );
         }
     }
     assert_eq!(sessions_seen, g.sessions.len());
     assert!(sessions_seen >= 11, "every media type is present");
-    for (row, src) in g.transfers.iter().zip(doc["recentTransfers"].as_array().expect("transfers")) {
-        assert_stored("transfer", src, row, TransferRow::SOURCE_FIELDS, &[("id", "transfer_id")], &[]);
+    for (row, src) in g
+        .transfers
+        .iter()
+        .zip(doc["recentTransfers"].as_array().expect("transfers"))
+    {
+        assert_stored(
+            "transfer",
+            src,
+            row,
+            TransferRow::SOURCE_FIELDS,
+            &[("id", "transfer_id")],
+            &[],
+        );
     }
     assert_eq!(g.transfers.len(), 2);
     assert_eq!(g.segments[0].segment_type.as_deref(), Some("interact"));
@@ -333,8 +514,15 @@ async fn importing_twice_changes_nothing() {
 
     let second = import(db.pool(), &[Path::new(ANALYTICS), Path::new(PLATFORM)]).await;
 
-    assert_eq!((second.imported, second.unchanged, second.replaced), (0, 2, 0), "{second}");
-    assert_eq!(load(db.pool(), "c0ffee00-0000-4000-8000-000000000001").await, before);
+    assert_eq!(
+        (second.imported, second.unchanged, second.replaced),
+        (0, 2, 0),
+        "{second}"
+    );
+    assert_eq!(
+        load(db.pool(), "c0ffee00-0000-4000-8000-000000000001").await,
+        before
+    );
     let changed_again: chrono::DateTime<chrono::Utc> =
         sqlx::query_scalar("select max(last_changed_at) from conversation_imports")
             .fetch_one(db.pool())
@@ -348,7 +536,11 @@ async fn a_newer_version_replaces_the_conversation_whole() {
     let db = test_database().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let mut doc = fixture(ANALYTICS);
-    import(db.pool(), &[&write(dir.path(), "v1.json", &doc.to_string())]).await;
+    import(
+        db.pool(),
+        &[&write(dir.path(), "v1.json", &doc.to_string())],
+    )
+    .await;
     let v1 = load(db.pool(), "c0ffee00-0000-4000-8000-000000000001").await;
 
     // Version 2: the second participant and every survey are gone, one segment changed.
@@ -356,14 +548,21 @@ async fn a_newer_version_replaces_the_conversation_whole() {
     participants.truncate(1);
     doc["participants"][0]["sessions"][0]["segments"][0]["segmentType"] = json!("hold");
     doc.as_object_mut().expect("object").remove("surveys");
-    let report = import(db.pool(), &[&write(dir.path(), "v2.json", &doc.to_string())]).await;
+    let report = import(
+        db.pool(),
+        &[&write(dir.path(), "v2.json", &doc.to_string())],
+    )
+    .await;
 
     assert_eq!((report.imported, report.replaced), (0, 1), "{report}");
     let v2 = load(db.pool(), "c0ffee00-0000-4000-8000-000000000001").await;
     assert_eq!(v2.participants.len(), 1);
     assert!(v2.surveys.is_empty());
     let kept = &v1.participants[0].participant_id;
-    assert!(v2.sessions.iter().all(|s| &s.participant_id == kept), "sessions of the removed participant are gone");
+    assert!(
+        v2.sessions.iter().all(|s| &s.participant_id == kept),
+        "sessions of the removed participant are gone"
+    );
     assert!(v2.segments.iter().all(|s| &s.participant_id == kept));
     assert!(v2.metrics.iter().all(|s| &s.participant_id == kept));
     assert!(v2.flow_outcomes.iter().all(|s| &s.participant_id == kept));
@@ -405,9 +604,13 @@ async fn each_bad_document_is_rejected_with_its_error_and_the_rest_lands() {
     let db = test_database().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let mut no_id = minimal("x");
-    no_id.as_object_mut().expect("object").remove("conversationId");
+    no_id
+        .as_object_mut()
+        .expect("object")
+        .remove("conversationId");
     let mut bad_time = minimal("bad-time");
-    bad_time["participants"][0]["sessions"][0]["segments"][0]["segmentStart"] = json!("2026-13-45T99:00:00Z");
+    bad_time["participants"][0]["sessions"][0]["segments"][0]["segmentStart"] =
+        json!("2026-13-45T99:00:00Z");
     let mut no_zone = minimal("no-zone");
     no_zone["conversationStart"] = json!("2026-11-02T08:00:00");
     let mut wrong_type = minimal("wrong-type");
@@ -455,11 +658,17 @@ async fn each_bad_document_is_rejected_with_its_error_and_the_rest_lands() {
             Some(s("$.participants[0].sessions[0].segments[0].segmentStart")),
             s("\"2026-13-45T99:00:00Z\" is not an ISO-8601 timestamp (input is out of range)"),
         ),
-        (s("line 4"), None, s("malformed JSON: EOF while parsing a list at column 49")),
+        (
+            s("line 4"),
+            None,
+            s("malformed JSON: EOF while parsing a list at column 49"),
+        ),
         (
             s("line 5"),
             Some(s("$.conversationStart")),
-            s("timestamp \"2026-11-02T08:00:00\" has no time zone (expected e.g. 2024-05-01T10:00:00Z)"),
+            s(
+                "timestamp \"2026-11-02T08:00:00\" has no time zone (expected e.g. 2024-05-01T10:00:00Z)",
+            ),
         ),
         (
             s("line 6"),
@@ -471,20 +680,38 @@ async fn each_bad_document_is_rejected_with_its_error_and_the_rest_lands() {
             Some(s("$.participants[0].sessions[1].sessionId")),
             s("duplicate sessionId \"duplicate-s\""),
         ),
-        (s("line 8"), None, s("a string holds characters PostgreSQL cannot store (\\u0000)")),
-        (s("line 10"), Some(s("$")), s("expected a conversation object")),
+        (
+            s("line 8"),
+            None,
+            s("a string holds characters PostgreSQL cannot store (\\u0000)"),
+        ),
+        (
+            s("line 10"),
+            Some(s("$")),
+            s("expected a conversation object"),
+        ),
     ];
     assert_eq!(got, expected, "{report}");
-    assert_eq!(report.imported, 3, "good-1, good-2 and the unknown enum values: {report}");
-    let ids: Vec<String> = sqlx::query_scalar("select conversation_id from conversations order by 1")
-        .fetch_all(db.pool())
-        .await
-        .expect("ids");
+    assert_eq!(
+        report.imported, 3,
+        "good-1, good-2 and the unknown enum values: {report}"
+    );
+    let ids: Vec<String> =
+        sqlx::query_scalar("select conversation_id from conversations order by 1")
+            .fetch_all(db.pool())
+            .await
+            .expect("ids");
     assert_eq!(ids, vec!["good-1", "good-2", "unknown-enum"]);
     let unknown = load(db.pool(), "unknown-enum").await;
-    assert_eq!(unknown.participants[0].purpose.as_deref(), Some("telepathy"));
+    assert_eq!(
+        unknown.participants[0].purpose.as_deref(),
+        Some("telepathy")
+    );
     assert_eq!(unknown.sessions[0].media_type.as_deref(), Some("hologram"));
-    assert_eq!(unknown.conversation.extra["brandNewField"], json!({"nested": [1, 2]}));
+    assert_eq!(
+        unknown.conversation.extra["brandNewField"],
+        json!({"nested": [1, 2]})
+    );
 }
 
 #[tokio::test]
@@ -492,10 +719,22 @@ async fn query_responses_arrays_and_directories_all_import() {
     let db = test_database().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let response = json!({"conversations": [minimal("r-1"), minimal("r-2")], "totalHits": 2});
-    write(dir.path(), "response.json", &serde_json::to_string_pretty(&response).expect("json"));
-    write(dir.path(), "array.json", &json!([minimal("a-1")]).to_string());
+    write(
+        dir.path(),
+        "response.json",
+        &serde_json::to_string_pretty(&response).expect("json"),
+    );
+    write(
+        dir.path(),
+        "array.json",
+        &json!([minimal("a-1")]).to_string(),
+    );
     std::fs::create_dir(dir.path().join("nested")).expect("mkdir");
-    write(&dir.path().join("nested"), "single.json", &serde_json::to_string_pretty(&minimal("s-1")).expect("json"));
+    write(
+        &dir.path().join("nested"),
+        "single.json",
+        &serde_json::to_string_pretty(&minimal("s-1")).expect("json"),
+    );
     write(&dir.path().join("nested"), "notes.txt", "not a document");
 
     let report = import(db.pool(), &[dir.path()]).await;
@@ -507,7 +746,9 @@ async fn query_responses_arrays_and_directories_all_import() {
 async fn a_truncated_file_keeps_the_documents_before_the_break() {
     let db = test_database().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let text = serde_json::to_string_pretty(&json!({"conversations": [minimal("t-1"), minimal("t-2")]})).expect("json");
+    let text =
+        serde_json::to_string_pretty(&json!({"conversations": [minimal("t-1"), minimal("t-2")]}))
+            .expect("json");
     let cut = &text[..text.len() - 40];
     let file = write(dir.path(), "cut.json", cut);
 
@@ -516,7 +757,9 @@ async fn a_truncated_file_keeps_the_documents_before_the_break() {
     assert_eq!(report.imported, 1, "{report}");
     assert_eq!(report.rejected.len(), 1);
     assert!(
-        report.rejected[0].message.starts_with("malformed JSON after 1 complete document(s), which were read"),
+        report.rejected[0]
+            .message
+            .starts_with("malformed JSON after 1 complete document(s), which were read"),
         "{report}"
     );
 }

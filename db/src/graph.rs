@@ -15,7 +15,11 @@ macro_rules! insert_rows {
     ($conn:expr, $table:literal, $rows:expr) => {
         if !$rows.is_empty() {
             sqlx::query!(
-                "insert into " + $table + " select * from jsonb_populate_recordset(null::" + $table + ", $1)",
+                "insert into "
+                    + $table
+                    + " select * from jsonb_populate_recordset(null::"
+                    + $table
+                    + ", $1)",
                 Json($rows) as _
             )
             .execute(&mut *$conn)
@@ -28,7 +32,11 @@ macro_rules! insert_rows {
 macro_rules! select_rows {
     ($conn:expr, $table:literal, $order:literal, $ids:expr) => {
         sqlx::query_scalar!(
-            "select coalesce(jsonb_agg(to_jsonb(t) order by t.conversation_id, " + $order + "), '[]') as \"rows!\" from " + $table + " t where conversation_id = any($1)",
+            "select coalesce(jsonb_agg(to_jsonb(t) order by t.conversation_id, "
+                + $order
+                + "), '[]') as \"rows!\" from "
+                + $table
+                + " t where conversation_id = any($1)",
             $ids
         )
         .fetch_one(&mut *$conn)
@@ -99,9 +107,12 @@ pub async fn store_conversations(
     }
     if !replaced.is_empty() {
         // Children cascade: what the new version no longer has is gone.
-        sqlx::query!("delete from conversations where conversation_id = any($1)", &replaced)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query!(
+            "delete from conversations where conversation_id = any($1)",
+            &replaced
+        )
+        .execute(&mut *conn)
+        .await?;
     }
     if !to_write.is_empty() {
         insert_graphs(conn, &to_write).await?;
@@ -121,7 +132,10 @@ pub async fn store_conversations(
 }
 
 /// Inserts every row of `graphs`, one statement per table, parents before children.
-async fn insert_graphs(conn: &mut PgConnection, graphs: &[&ConversationGraph]) -> Result<(), sqlx::Error> {
+async fn insert_graphs(
+    conn: &mut PgConnection,
+    graphs: &[&ConversationGraph],
+) -> Result<(), sqlx::Error> {
     let named: Vec<&DivisionRow> = graphs.iter().flat_map(|g| &g.divisions).collect();
     let division_ids: Vec<&str> = graphs
         .iter()
@@ -137,21 +151,40 @@ async fn insert_graphs(conn: &mut PgConnection, graphs: &[&ConversationGraph]) -
     insert_rows!(conn, "session_metrics", &rows(graphs, |g| &g.metrics));
     insert_rows!(conn, "flows", &rows(graphs, |g| &g.flows));
     insert_rows!(conn, "flow_outcomes", &rows(graphs, |g| &g.flow_outcomes));
-    insert_rows!(conn, "proposed_agents", &rows(graphs, |g| &g.proposed_agents));
-    insert_rows!(conn, "media_endpoint_stats", &rows(graphs, |g| &g.media_endpoint_stats));
+    insert_rows!(
+        conn,
+        "proposed_agents",
+        &rows(graphs, |g| &g.proposed_agents)
+    );
+    insert_rows!(
+        conn,
+        "media_endpoint_stats",
+        &rows(graphs, |g| &g.media_endpoint_stats)
+    );
     insert_rows!(conn, "agent_groups", &rows(graphs, |g| &g.agent_groups));
     insert_rows!(conn, "scored_agents", &rows(graphs, |g| &g.scored_agents));
-    insert_rows!(conn, "segment_properties", &rows(graphs, |g| &g.segment_properties));
+    insert_rows!(
+        conn,
+        "segment_properties",
+        &rows(graphs, |g| &g.segment_properties)
+    );
     insert_rows!(conn, "evaluations", &rows(graphs, |g| &g.evaluations));
     insert_rows!(conn, "surveys", &rows(graphs, |g| &g.surveys));
     insert_rows!(conn, "resolutions", &rows(graphs, |g| &g.resolutions));
     insert_rows!(conn, "transfers", &rows(graphs, |g| &g.transfers));
-    insert_rows!(conn, "division_entities", &rows(graphs, |g| &g.division_entities));
+    insert_rows!(
+        conn,
+        "division_entities",
+        &rows(graphs, |g| &g.division_entities)
+    );
     Ok(())
 }
 
 /// The rows of one table across `graphs`, borrowed.
-fn rows<'g, T>(graphs: &[&'g ConversationGraph], table: impl Fn(&'g ConversationGraph) -> &'g Vec<T>) -> Vec<&'g T> {
+fn rows<'g, T>(
+    graphs: &[&'g ConversationGraph],
+    table: impl Fn(&'g ConversationGraph) -> &'g Vec<T>,
+) -> Vec<&'g T> {
     graphs.iter().flat_map(|g| table(g)).collect()
 }
 
@@ -212,24 +245,68 @@ pub async fn load_conversation(
         conversation,
         participants: select_rows!(conn, "participants", "ordinal", &ids),
         sessions: select_rows!(conn, "sessions", "participant_id, ordinal", &ids),
-        segments: select_rows!(conn, "segments", "participant_id, session_id, segment_index", &ids),
-        metrics: select_rows!(conn, "session_metrics", "participant_id, session_id, metric_index", &ids),
+        segments: select_rows!(
+            conn,
+            "segments",
+            "participant_id, session_id, segment_index",
+            &ids
+        ),
+        metrics: select_rows!(
+            conn,
+            "session_metrics",
+            "participant_id, session_id, metric_index",
+            &ids
+        ),
         flows: select_rows!(conn, "flows", "participant_id, session_id", &ids),
-        flow_outcomes: select_rows!(conn, "flow_outcomes", "participant_id, session_id, outcome_index", &ids),
-        proposed_agents: select_rows!(conn, "proposed_agents", "participant_id, session_id, proposed_index", &ids),
-        media_endpoint_stats: select_rows!(conn, "media_endpoint_stats", "participant_id, session_id, stat_index", &ids),
-        agent_groups: select_rows!(conn, "agent_groups", "participant_id, session_id, group_index", &ids),
-        scored_agents: select_rows!(conn, "scored_agents", "participant_id, session_id, segment_index, scored_index", &ids),
-        segment_properties: select_rows!(conn, "segment_properties", "participant_id, session_id, segment_index, property_index", &ids),
+        flow_outcomes: select_rows!(
+            conn,
+            "flow_outcomes",
+            "participant_id, session_id, outcome_index",
+            &ids
+        ),
+        proposed_agents: select_rows!(
+            conn,
+            "proposed_agents",
+            "participant_id, session_id, proposed_index",
+            &ids
+        ),
+        media_endpoint_stats: select_rows!(
+            conn,
+            "media_endpoint_stats",
+            "participant_id, session_id, stat_index",
+            &ids
+        ),
+        agent_groups: select_rows!(
+            conn,
+            "agent_groups",
+            "participant_id, session_id, group_index",
+            &ids
+        ),
+        scored_agents: select_rows!(
+            conn,
+            "scored_agents",
+            "participant_id, session_id, segment_index, scored_index",
+            &ids
+        ),
+        segment_properties: select_rows!(
+            conn,
+            "segment_properties",
+            "participant_id, session_id, segment_index, property_index",
+            &ids
+        ),
         evaluations: select_rows!(conn, "evaluations", "evaluation_id", &ids),
         surveys: select_rows!(conn, "surveys", "survey_index", &ids),
         resolutions: select_rows!(conn, "resolutions", "resolution_index", &ids),
         transfers: select_rows!(conn, "transfers", "transfer_id", &ids),
-        division_entities: select_rows!(conn, "division_entities", "division_id, entity_index", &ids),
+        division_entities: select_rows!(
+            conn,
+            "division_entities",
+            "division_id, entity_index",
+            &ids
+        ),
         divisions,
     }))
 }
-
 
 /// Decodes rows read as JSON; exposed for readers elsewhere in `db`.
 pub fn decode_rows<T: DeserializeOwned>(value: serde_json::Value) -> Result<Vec<T>, sqlx::Error> {

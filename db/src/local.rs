@@ -166,9 +166,8 @@ impl LocalPostgres {
     pub fn start_with(data_dir: &Path, options: &LocalOptions) -> Result<Self, LocalError> {
         let bin_dir = find_bin_dir()?;
         let runner = Runner::new(bin_dir)?;
-        let data_dir = std::path::absolute(data_dir).map_err(|e| {
-            LocalError::io(format!("bad data directory {}", data_dir.display()), e)
-        })?;
+        let data_dir = std::path::absolute(data_dir)
+            .map_err(|e| LocalError::io(format!("bad data directory {}", data_dir.display()), e))?;
         runner.prepare_data_dir(&data_dir)?;
 
         if !data_dir.join("PG_VERSION").is_file() {
@@ -194,7 +193,9 @@ impl LocalPostgres {
         } else {
             Some(runner.short_socket_dir()?)
         };
-        let socket_path = socket_dir.as_ref().map_or(data_dir.as_path(), TempDir::path);
+        let socket_path = socket_dir
+            .as_ref()
+            .map_or(data_dir.as_path(), TempDir::path);
         let port = runner.pg_ctl_start(&data_dir, socket_path, options)?;
         let server = LocalPostgres {
             runner,
@@ -280,7 +281,10 @@ impl Drop for LocalPostgres {
             self.running = false;
             match self.runner.pg_ctl_stop(&self.data_dir) {
                 Ok(()) => info!(port = self.port, "local PostgreSQL server stopped"),
-                Err(e) => warn!(port = self.port, "could not stop the local PostgreSQL server: {e}"),
+                Err(e) => warn!(
+                    port = self.port,
+                    "could not stop the local PostgreSQL server: {e}"
+                ),
             }
         }
     }
@@ -511,7 +515,14 @@ impl Runner {
         // Our working directory may be closed to the postgres user (e.g. /root); all paths
         // we pass are absolute.
         command.current_dir("/").stdin(Stdio::null());
-        for var in ["PGDATA", "PGPORT", "PGHOST", "PGUSER", "PGDATABASE", "PGOPTIONS"] {
+        for var in [
+            "PGDATA",
+            "PGPORT",
+            "PGHOST",
+            "PGUSER",
+            "PGDATABASE",
+            "PGOPTIONS",
+        ] {
             command.env_remove(var);
         }
         command
@@ -533,9 +544,8 @@ impl Runner {
     /// root, hands it to the postgres user.
     fn prepare_data_dir(&self, data_dir: &Path) -> Result<(), LocalError> {
         let missing: Vec<&Path> = data_dir.ancestors().take_while(|p| !p.exists()).collect();
-        fs::create_dir_all(data_dir).map_err(|e| {
-            LocalError::io(format!("could not create {}", data_dir.display()), e)
-        })?;
+        fs::create_dir_all(data_dir)
+            .map_err(|e| LocalError::io(format!("could not create {}", data_dir.display()), e))?;
         for dir in missing {
             let mode = if dir == data_dir { 0o700 } else { 0o755 };
             fs::set_permissions(dir, fs::Permissions::from_mode(mode)).map_err(|e| {
@@ -575,10 +585,15 @@ impl Runner {
     fn initdb(&self, data_dir: &Path, options: &LocalOptions) -> Result<(), LocalError> {
         let started = Instant::now();
         let mut initdb = self.command("initdb");
-        initdb
-            .arg("-D")
-            .arg(data_dir)
-            .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-locale"]);
+        initdb.arg("-D").arg(data_dir).args([
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--no-locale",
+        ]);
         if !options.durable {
             initdb.arg("--no-sync");
         }
@@ -649,7 +664,10 @@ impl Runner {
             let port_taken = log_text.contains("Address already in use")
                 || log_text.contains("could not create any TCP/IP sockets");
             if port_taken && attempt < 5 {
-                warn!(port, "port taken before the server could bind it, trying another");
+                warn!(
+                    port,
+                    "port taken before the server could bind it, trying another"
+                );
                 continue;
             }
             let extra = format!("\n--- {} ---\n{}", log.display(), tail(&log_text, 20));

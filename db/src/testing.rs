@@ -109,18 +109,20 @@ pub async fn test_database() -> TestDatabase {
         Ok(server) => server,
         Err(e) => panic!("no PostgreSQL server for the tests: {e}"),
     };
-    let template = template(server)
-        .await
-        .unwrap_or_else(|e| panic!("could not build the template database on the test server: {e}"));
+    let template = template(server).await.unwrap_or_else(|e| {
+        panic!("could not build the template database on the test server: {e}")
+    });
 
     let name = unique_database_name();
     let mut conn = PgConnection::connect(&server.url)
         .await
         .unwrap_or_else(|e| panic!("could not connect to the test server: {e}"));
-    sqlx::query(&format!(r#"create database "{name}" template "{template}""#))
-        .execute(&mut conn)
-        .await
-        .unwrap_or_else(|e| panic!("could not create test database {name}: {e}"));
+    sqlx::query(&format!(
+        r#"create database "{name}" template "{template}""#
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap_or_else(|e| panic!("could not create test database {name}: {e}"));
     let _ = conn.close().await;
 
     let options = PgConnectOptions::from_str(&server.url)
@@ -364,12 +366,10 @@ async fn database_exists(conn: &mut PgConnection, name: &str) -> Result<bool, sq
 
 /// Drops `name` if it exists, closing its connections. `name` is one of ours (`[a-z0-9_]`).
 async fn drop_database(conn: &mut PgConnection, name: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(&format!(
-        r#"drop database if exists "{name}" with (force)"#
-    ))
-    .execute(conn)
-    .await
-    .map(drop)
+    sqlx::query(&format!(r#"drop database if exists "{name}" with (force)"#))
+        .execute(conn)
+        .await
+        .map(drop)
 }
 
 /// Drops the test databases of test processes that no longer run (killed before their

@@ -99,7 +99,10 @@ fn a_persistent_data_dir_keeps_its_data_across_restarts_and_a_stale_pid_file() {
     .expect("open the parent for traversal");
     let data_dir = parent.path().join("nested").join("data");
     let server = LocalPostgres::start(&data_dir).expect("the server starts on a new data dir");
-    psql(&server.url(), "create table kept (id int); insert into kept values (7)");
+    psql(
+        &server.url(),
+        "create table kept (id int); insert into kept values (7)",
+    );
 
     let second = LocalPostgres::start(&data_dir).expect_err("one server per data dir");
     assert!(
@@ -108,7 +111,10 @@ fn a_persistent_data_dir_keeps_its_data_across_restarts_and_a_stale_pid_file() {
     );
 
     server.stop().expect("the server stops");
-    assert!(data_dir.join("PG_VERSION").is_file(), "the data dir is kept");
+    assert!(
+        data_dir.join("PG_VERSION").is_file(),
+        "the data dir is kept"
+    );
     // A server that died without cleaning up leaves its pid file; here it names a process that
     // is not a PostgreSQL server (as after a reboot).
     let not_postgres = std::process::id();
@@ -142,11 +148,8 @@ fn bin_dir_is_found_on_path_first() {
     for name in ["initdb", "pg_ctl", "postgres"] {
         let path = bin.path().join(name);
         std::fs::write(&path, "#!/bin/sh\n").expect("write a fake binary");
-        std::fs::set_permissions(
-            &path,
-            std::os::unix::fs::PermissionsExt::from_mode(0o755),
-        )
-        .expect("make it executable");
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("make it executable");
     }
     let elsewhere = tempfile::tempdir().expect("a temporary directory");
     let path_env = format!("{}:{}", elsewhere.path().display(), bin.path().display());
@@ -165,11 +168,8 @@ fn bin_dir_falls_back_to_the_highest_version_under_the_lib_root() {
         for name in ["initdb", "pg_ctl", "postgres"] {
             let path = bin.join(name);
             std::fs::write(&path, "#!/bin/sh\n").expect("write a fake binary");
-            std::fs::set_permissions(
-                &path,
-                std::os::unix::fs::PermissionsExt::from_mode(0o755),
-            )
-            .expect("make it executable");
+            std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+                .expect("make it executable");
         }
     }
 

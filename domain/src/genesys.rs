@@ -135,9 +135,7 @@ pub fn parse_analytics(doc: &Value) -> Result<ConversationGraph, DocumentError> 
     for (i, mut e) in root.children("evaluations")?.into_iter().enumerate() {
         let mut evaluation = EvaluationRow::read_fields(&mut e)?;
         evaluation.conversation_id = id.clone();
-        evaluation.evaluation_id = e
-            .str("evaluationId")?
-            .unwrap_or_else(|| format!("#{i}"));
+        evaluation.evaluation_id = e.str("evaluationId")?.unwrap_or_else(|| format!("#{i}"));
         evaluation.extra = e.into_extra();
         g.evaluations.push(evaluation);
     }
@@ -291,9 +289,9 @@ pub fn parse_platform(doc: &Value) -> Result<ConversationGraph, DocumentError> {
             }
             id
         }
-        _ => root.required_str("conversationId").map_err(|e| {
-            DocumentError::new("$.id", format!("is required ({})", e.message))
-        })?,
+        _ => root
+            .required_str("conversationId")
+            .map_err(|e| DocumentError::new("$.id", format!("is required ({})", e.message)))?,
     };
     let mut g = ConversationGraph::default();
     let mut conversation = ConversationRow::read_fields(&mut root)?;
@@ -326,7 +324,8 @@ pub fn parse_platform(doc: &Value) -> Result<ConversationGraph, DocumentError> {
         if !rest.is_empty() {
             // A membership with fields of its own: keep them on the division row.
             if let Some(last) = g.divisions.last_mut() {
-                last.extra.insert(format!("membership[{di}]"), Value::Object(rest));
+                last.extra
+                    .insert(format!("membership[{di}]"), Value::Object(rest));
             }
         }
     }
@@ -370,7 +369,9 @@ pub fn parse_platform(doc: &Value) -> Result<ConversationGraph, DocumentError> {
             let mut evaluation = EvaluationRow::read_fields(&mut e)?;
             evaluation.conversation_id = id.clone();
             evaluation.participant_id = Some(participant_id.clone());
-            evaluation.evaluation_id = e.str("id")?.unwrap_or_else(|| format!("{participant_id}#{i}"));
+            evaluation.evaluation_id = e
+                .str("id")?
+                .unwrap_or_else(|| format!("{participant_id}#{i}"));
             evaluation.extra = e.into_extra();
             g.evaluations.push(evaluation);
         }

@@ -242,8 +242,7 @@ pub fn normalize_enum(s: &str) -> String {
         }
     }
     let is_upper = s.chars().any(|c| c.is_ascii_uppercase())
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
     if !is_upper {
         return s.to_owned();
@@ -296,7 +295,11 @@ mod tests {
         let err = parse_time("2024-05-01T10:00:00").unwrap_err();
         assert!(err.contains("has no time zone"), "{err}");
         assert!(parse_time("2024-05-01T12:00:00+02:00").is_ok());
-        assert!(parse_time("yesterday").unwrap_err().contains("not an ISO-8601"));
+        assert!(
+            parse_time("yesterday")
+                .unwrap_err()
+                .contains("not an ISO-8601")
+        );
     }
 
     #[test]

@@ -127,10 +127,13 @@ pub async fn import_paths(
 
     let format = options.format;
     let mut outcomes = std::pin::pin!(
-        futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|doc| (doc, rx)) })
-            .ready_chunks(BATCH)
-            .map(|docs| import_documents(pool, format, docs))
-            .buffer_unordered(options.concurrency.max(1))
+        futures::stream::unfold(
+            rx,
+            |mut rx| async move { rx.recv().await.map(|doc| (doc, rx)) }
+        )
+        .ready_chunks(BATCH)
+        .map(|docs| import_documents(pool, format, docs))
+        .buffer_unordered(options.concurrency.max(1))
     );
 
     let mut report = ImportReport::default();
@@ -152,9 +155,7 @@ pub async fn import_paths(
     }
     reader.await.context("the file reader stopped")??;
     bar.finish_and_clear();
-    report
-        .rejected
-        .sort_by(|a, b| natural(a).cmp(&natural(b)));
+    report.rejected.sort_by(|a, b| natural(a).cmp(&natural(b)));
     Ok(report)
 }
 
@@ -204,7 +205,12 @@ pub async fn import_documents(
                         .map(|mut o| o.pop().unwrap_or(StoreOutcome::Unchanged))
                         .map_err(|e| {
                             tracing::debug!(error = %e, "store failed");
-                            rejection(&docs[*i], Some(graph.id().to_owned()), None, store_error_message(&e))
+                            rejection(
+                                &docs[*i],
+                                Some(graph.id().to_owned()),
+                                None,
+                                store_error_message(&e),
+                            )
                         });
                     results[*i] = Some(outcome);
                 }
@@ -218,8 +224,14 @@ pub async fn import_documents(
 }
 
 /// Parses one document into a conversation graph.
-pub fn parse_document(format: Format, doc: &RawDocument) -> Result<ConversationGraph, Box<Rejection>> {
-    let value = doc.value.as_ref().map_err(|e| rejection(doc, None, None, e.clone()))?;
+pub fn parse_document(
+    format: Format,
+    doc: &RawDocument,
+) -> Result<ConversationGraph, Box<Rejection>> {
+    let value = doc
+        .value
+        .as_ref()
+        .map_err(|e| rejection(doc, None, None, e.clone()))?;
     let parsed = match format {
         Format::Auto => genesys::parse(value),
         Format::GenesysAnalytics => genesys::parse_analytics(value),
@@ -263,9 +275,14 @@ fn store_error_message(e: &sqlx::Error) -> String {
         sqlx::Error::Database(db) => match db.code().as_deref() {
             Some("22008") => "a timestamp is out of the supported range".into(),
             Some("22003") => "a number is out of the supported range".into(),
-            Some("22P05" | "22021") => "a string holds characters PostgreSQL cannot store (\\u0000)".into(),
+            Some("22P05" | "22021") => {
+                "a string holds characters PostgreSQL cannot store (\\u0000)".into()
+            }
             Some("54000") => "the document is too large for one row".into(),
-            _ => format!("the database refused the document ({})", db.code().unwrap_or_default()),
+            _ => format!(
+                "the database refused the document ({})",
+                db.code().unwrap_or_default()
+            ),
         },
         _ => "the database is unavailable; the document was not stored".into(),
     }
@@ -289,7 +306,8 @@ fn progress_bar(enabled: bool, total: u64) -> ProgressBar {
 fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for path in paths {
-        let meta = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let meta =
+            std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
         if meta.is_dir() {
             walk(path, &mut files)?;
         } else {

@@ -243,22 +243,34 @@ impl<'de> Visitor<'de> for TopLevel<'_, '_, '_> {
     }
 
     fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        Err(E::custom("expected a JSON object or array at the top level, found a string"))
+        Err(E::custom(
+            "expected a JSON object or array at the top level, found a string",
+        ))
     }
     fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Err(E::custom("expected a JSON object or array at the top level, found a number"))
+        Err(E::custom(
+            "expected a JSON object or array at the top level, found a number",
+        ))
     }
     fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Err(E::custom("expected a JSON object or array at the top level, found a number"))
+        Err(E::custom(
+            "expected a JSON object or array at the top level, found a number",
+        ))
     }
     fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Err(E::custom("expected a JSON object or array at the top level, found a number"))
+        Err(E::custom(
+            "expected a JSON object or array at the top level, found a number",
+        ))
     }
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Err(E::custom("expected a JSON object or array at the top level, found a boolean"))
+        Err(E::custom(
+            "expected a JSON object or array at the top level, found a boolean",
+        ))
     }
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Err(E::custom("expected a JSON object or array at the top level, found null"))
+        Err(E::custom(
+            "expected a JSON object or array at the top level, found null",
+        ))
     }
 }
 
