@@ -3,3 +3,4 @@
 
 pub mod database;
 pub mod import;
+pub mod server;

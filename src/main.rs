@@ -1,9 +1,12 @@
 //! The `convgraph` command line: parses arguments and runs the command.
 
 use anyhow::Context as _;
+use api::auth::{AuthConfig, TokenRequest, mint};
 use clap::{Parser, Subcommand};
 use convgraph::database::{Database, LocalData};
 use convgraph::import::{Format, ImportOptions, import_paths};
+use convgraph::server;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -31,6 +34,30 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Serve the GraphQL API.
+    Serve(ServeArgs),
+    /// Mint a development HS256 token with the configured secret.
+    Token {
+        #[command(flatten)]
+        auth: AuthArgs,
+        /// Subject of the token.
+        #[arg(long, default_value = "developer")]
+        sub: String,
+        /// Division ids the token may see, comma-separated, or `*`.
+        #[arg(long, value_delimiter = ',')]
+        divisions: Option<Vec<String>>,
+        /// Business unit ids the token may see, comma-separated, or `*`.
+        #[arg(long, value_delimiter = ',')]
+        business_units: Option<Vec<String>>,
+        /// Permissions, comma-separated (conversations:read, pii:read, ingest:write).
+        #[arg(long, value_delimiter = ',', default_value = "conversations:read")]
+        permissions: Vec<String>,
+        /// Lifetime: 30m, 1h, 7d, or seconds.
+        #[arg(long, default_value = "1h")]
+        ttl: String,
+    },
+    /// Print the GraphQL schema (SDL).
+    Schema,
     /// Apply the migrations and exit.
     Migrate,
     /// Load Genesys conversation documents from files or directories.
@@ -47,6 +74,42 @@ enum Command {
     },
 }
 
+#[derive(clap::Args)]
+struct AuthArgs {
+    /// HS256 secret that signs and verifies tokens.
+    #[arg(
+        long,
+        env = "CONVGRAPH_JWT_SECRET",
+        hide_env_values = true,
+        default_value = "convgraph-development-secret"
+    )]
+    jwt_secret: String,
+    /// Required `iss` of tokens, when set.
+    #[arg(long, env = "CONVGRAPH_JWT_ISSUER")]
+    jwt_issuer: Option<String>,
+    /// Required `aud` of tokens, when set.
+    #[arg(long, env = "CONVGRAPH_JWT_AUDIENCE")]
+    jwt_audience: Option<String>,
+}
+
+impl AuthArgs {
+    fn config(&self) -> AuthConfig {
+        let mut config = AuthConfig::hs256(&self.jwt_secret);
+        config.issuer = self.jwt_issuer.clone();
+        config.audience = self.jwt_audience.clone();
+        config
+    }
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "CONVGRAPH_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    auth: AuthArgs,
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -59,6 +122,36 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let local = LocalData::Persistent(cli.data_dir.clone());
     match cli.command {
+        Command::Serve(args) => {
+            let db = Database::open(cli.database_url.as_deref(), &local, 16).await?;
+            server::run(db.pool.clone(), args.auth.config(), args.listen, |addr| {
+                println!("convgraph serving GraphQL at http://{addr}/graphql");
+            })
+            .await?;
+            db.close().await
+        }
+        Command::Token {
+            auth,
+            sub,
+            divisions,
+            business_units,
+            permissions,
+            ttl,
+        } => {
+            let request = TokenRequest {
+                subject: sub,
+                divisions,
+                business_units,
+                permissions,
+                ttl_seconds: parse_ttl(&ttl)?,
+            };
+            println!("{}", mint(&auth.config(), &request)?);
+            Ok(())
+        }
+        Command::Schema => {
+            print!("{}", api::sdl());
+            Ok(())
+        }
         Command::Migrate => {
             let db = Database::open(cli.database_url.as_deref(), &local, 2).await?;
             println!("migrations applied");
@@ -88,4 +181,20 @@ async fn main() -> anyhow::Result<()> {
             }
         }
     }
+}
+
+/// `30m`, `1h`, `7d` or plain seconds.
+fn parse_ttl(ttl: &str) -> anyhow::Result<i64> {
+    let (number, unit) = ttl.split_at(ttl.find(|c: char| !c.is_ascii_digit()).unwrap_or(ttl.len()));
+    let n: i64 = number
+        .parse()
+        .with_context(|| format!("--ttl {ttl:?}: expected e.g. 30m, 1h, 7d"))?;
+    let factor = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => anyhow::bail!("--ttl {ttl:?}: unit must be s, m, h or d"),
+    };
+    Ok(n * factor)
 }

@@ -3,6 +3,7 @@
 
 pub mod graph;
 pub mod local;
+pub mod read;
 pub mod testing;
 
 use sqlx::PgPool;

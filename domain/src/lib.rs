@@ -8,5 +8,7 @@ pub mod error;
 pub mod genesys;
 pub mod graph;
 pub mod reader;
+pub mod scope;
 pub use error::DocumentError;
 pub use graph::ConversationGraph;
+pub use scope::Scope;
