@@ -3,4 +3,5 @@
 
 pub mod database;
 pub mod import;
+pub mod seed;
 pub mod server;

@@ -56,6 +56,26 @@ enum Command {
         #[arg(long, default_value = "1h")]
         ttl: String,
     },
+    /// Generate a deterministic contact center of N conversations and store it.
+    Seed {
+        /// How many conversations.
+        #[arg(long)]
+        conversations: u64,
+        /// The seed: the same seed gives the same data.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Chunks generated and stored at the same time.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+    },
+    /// A private temporary PostgreSQL, generated data, and the API serving it.
+    Demo {
+        /// How many conversations to generate.
+        #[arg(long, default_value_t = 2000)]
+        conversations: u64,
+        #[command(flatten)]
+        serve: ServeArgs,
+    },
     /// Print the GraphQL schema (SDL).
     Schema,
     /// Apply the migrations and exit.
@@ -148,6 +168,72 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", mint(&auth.config(), &request)?);
             Ok(())
         }
+        Command::Seed {
+            conversations,
+            seed,
+            concurrency,
+        } => {
+            let db =
+                Database::open(cli.database_url.as_deref(), &local, concurrency as u32 + 2).await?;
+            let started = std::time::Instant::now();
+            let bar = progress(conversations);
+            let report =
+                convgraph::seed::seed(&db.pool, generator(seed), conversations, concurrency, &bar)
+                    .await?;
+            bar.finish_and_clear();
+            println!(
+                "seeded {conversations} conversations (seed {seed}) in {:.1}s: imported {}, unchanged {}, replaced {}",
+                started.elapsed().as_secs_f64(),
+                report.imported,
+                report.unchanged,
+                report.replaced
+            );
+            db.close().await
+        }
+        Command::Demo {
+            conversations,
+            serve,
+        } => {
+            let db = Database::open(cli.database_url.as_deref(), &LocalData::Temporary, 16).await?;
+            let generator = generator(1);
+            let bar = progress(conversations);
+            convgraph::seed::seed(&db.pool, generator.clone(), conversations, 4, &bar).await?;
+            bar.finish_and_clear();
+            let auth = serve.auth.config();
+            let token = |divisions: Option<Vec<String>>, permissions: &[&str]| {
+                mint(
+                    &auth,
+                    &TokenRequest {
+                        subject: "demo".into(),
+                        divisions,
+                        business_units: None,
+                        permissions: permissions.iter().map(|p| p.to_string()).collect(),
+                        ttl_seconds: 7 * 86_400,
+                    },
+                )
+            };
+            let division = generator.universe().divisions()[0].clone();
+            let all = token(Some(vec!["*".into()]), &["conversations:read", "pii:read"])?;
+            let one = token(
+                Some(vec![division.id.clone()]),
+                &["conversations:read", "pii:read"],
+            )?;
+            let no_pii = token(Some(vec!["*".into()]), &["conversations:read"])?;
+            server::run(db.pool.clone(), auth.clone(), serve.listen, |addr| {
+                println!("convgraph demo: {conversations} generated conversations");
+                println!("GraphQL endpoint:   http://{addr}/graphql");
+                println!("GraphQL playground: http://{addr}/playground (set the Authorization header below)");
+                println!("\nTokens (Authorization: Bearer …):");
+                println!("  every division:            {all}");
+                println!("  division {:<16} {one}", format!("{}:", division.name));
+                println!("  every division, no PII:    {no_pii}");
+                println!("\nTry: curl -s http://{addr}/graphql -H 'Authorization: Bearer {all}' -H 'Content-Type: application/json' \\");
+                println!("  -d '{{\"query\":\"{{ conversations(first: 2) {{ totalCount nodes {{ id startTime participants {{ purpose sessions {{ mediaType segments {{ segmentType }} metrics {{ name value }} }} }} }} }} }}\"}}'");
+                println!("\nCtrl-C stops the server and removes the demo database.");
+            })
+            .await?;
+            db.close().await
+        }
         Command::Schema => {
             print!("{}", api::sdl());
             Ok(())
@@ -197,4 +283,21 @@ fn parse_ttl(ttl: &str) -> anyhow::Result<i64> {
         _ => anyhow::bail!("--ttl {ttl:?}: unit must be s, m, h or d"),
     };
     Ok(n * factor)
+}
+
+fn generator(seed: u64) -> std::sync::Arc<domain::generate::Generator> {
+    let start = chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .unwrap_or_default();
+    std::sync::Arc::new(domain::generate::Generator::new(seed, start))
+}
+
+fn progress(total: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(total);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} conversations",
+    ) {
+        bar.set_style(style);
+    }
+    bar
 }

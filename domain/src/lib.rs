@@ -5,6 +5,7 @@
 mod row;
 
 pub mod error;
+pub mod generate;
 pub mod genesys;
 pub mod graph;
 pub mod reader;

@@ -1,0 +1,567 @@
+//! The deterministic contact-center generator: determinism, importability, internal consistency
+//! and a realistic mix.
+
+use chrono::{DateTime, TimeZone, Utc};
+use domain::ConversationGraph;
+use domain::generate::{DAYS, Generator, Universe};
+use domain::genesys::parse_analytics;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0)
+        .single()
+        .expect("a valid date")
+}
+
+fn parse(doc: &Value) -> ConversationGraph {
+    parse_analytics(doc).unwrap_or_else(|e| panic!("{e}\n{doc:#}"))
+}
+
+/// Every `extra` object anywhere in the parsed graph is empty.
+fn assert_no_extra(graph: &ConversationGraph, doc: &Value) {
+    fn walk(v: &Value, path: &str, doc: &Value) {
+        match v {
+            Value::Object(map) => {
+                for (k, child) in map {
+                    let here = format!("{path}.{k}");
+                    if k == "extra" {
+                        assert!(
+                            child.as_object().is_some_and(|m| m.is_empty()),
+                            "{here} = {child}\n{doc:#}"
+                        );
+                    } else {
+                        walk(child, &here, doc);
+                    }
+                }
+            }
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    walk(item, &format!("{path}[{i}]"), doc);
+                }
+            }
+            _ => {}
+        }
+    }
+    let v = serde_json::to_value(graph).expect("a graph serialises");
+    walk(&v, "graph", doc);
+}
+
+fn millis(t: Option<DateTime<Utc>>) -> i64 {
+    t.expect("a closed segment").timestamp_millis()
+}
+
+#[test]
+fn same_seed_same_documents_other_seed_other_documents() {
+    let a = Generator::new(42, start());
+    let b = Generator::new(42, start());
+    let c = Generator::new(43, start());
+    for i in 0..300 {
+        let doc = a.conversation(i);
+        assert_eq!(doc, b.conversation(i), "conversation {i}");
+        assert_ne!(doc, c.conversation(i), "conversation {i}");
+        assert_ne!(doc["conversationId"], c.conversation(i)["conversationId"]);
+    }
+    assert_eq!(a.universe().agents(), b.universe().agents());
+    assert_ne!(a.universe().agents(), c.universe().agents());
+    // Another start moves the conversations in time, not their ids.
+    let later = Generator::new(42, start() + chrono::Duration::days(3));
+    assert_eq!(
+        a.conversation(7)["conversationId"],
+        later.conversation(7)["conversationId"]
+    );
+    assert_ne!(
+        a.conversation(7)["conversationStart"],
+        later.conversation(7)["conversationStart"]
+    );
+}
+
+#[test]
+fn a_conversation_does_not_depend_on_the_ones_before() {
+    let fresh = Generator::new(7, start()).conversation(500_000);
+    let busy = Generator::new(7, start());
+    for i in (0..200).rev() {
+        busy.conversation(i);
+    }
+    assert_eq!(busy.conversation(500_000), fresh);
+    // Out of order, in any order, the same documents.
+    let g = Generator::new(7, start());
+    let forward: Vec<Value> = (0..100).map(|i| g.conversation(i)).collect();
+    let backward: Vec<Value> = (0..100).rev().map(|i| g.conversation(i)).collect();
+    assert!(forward.iter().eq(backward.iter().rev()));
+    // The far end of the index space works too.
+    parse(&g.conversation(u64::MAX));
+}
+
+#[test]
+fn the_universe_is_a_small_contact_center() {
+    let u = Universe::new(1);
+    assert_eq!(u.divisions().len(), 4);
+    assert_eq!(u.business_units().len(), 3);
+    assert_eq!(u.queues().len(), 12);
+    assert_eq!(u.agents().len(), 80);
+    assert!(u.flows().len() >= 4);
+    assert!(u.wrap_up_codes().len() >= 10);
+    let divisions: BTreeSet<&str> = u.divisions().iter().map(|d| d.id.as_str()).collect();
+    let units: BTreeSet<&str> = u.business_units().iter().map(|b| b.id.as_str()).collect();
+    let teams: BTreeSet<&str> = u.teams().iter().map(|t| t.id.as_str()).collect();
+    for q in u.queues() {
+        assert!(divisions.contains(q.division_id.as_str()));
+        assert!(units.contains(q.business_unit_id.as_str()));
+        assert!(!q.media_types.is_empty());
+    }
+    for a in u.agents() {
+        assert!(divisions.contains(a.division_id.as_str()));
+        assert!(units.contains(a.business_unit_id.as_str()));
+        assert!(teams.contains(a.team_id.as_str()));
+    }
+    let names: BTreeSet<&str> = u.agents().iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names.len(), 80, "agent names are unique");
+    for d in u.divisions() {
+        let n = u.agents().iter().filter(|a| a.division_id == d.id).count();
+        assert!(n >= 10, "{} has {n} agents", d.name);
+    }
+    let uuid = |s: &str| {
+        let groups: Vec<usize> = s.split('-').map(str::len).collect();
+        groups == [8, 4, 4, 4, 12] && s.chars().all(|c| c == '-' || c.is_ascii_hexdigit())
+    };
+    assert!(u.agents().iter().all(|a| uuid(&a.id)));
+    assert!(u.queues().iter().all(|q| uuid(&q.id)));
+}
+
+#[test]
+fn every_document_imports_without_leftovers() {
+    let g = Generator::new(2026, start());
+    let mut ids = BTreeSet::new();
+    let window_start = start().timestamp_millis();
+    let window_end = window_start + (DAYS + 1) * 86_400_000;
+    for i in 0..2_000 {
+        let doc = g.conversation(i);
+        let graph = parse(&doc);
+        assert_no_extra(&graph, &doc);
+        assert!(
+            ids.insert(graph.id().to_owned()),
+            "duplicate id {}",
+            graph.id()
+        );
+        let begun = millis(graph.conversation.conversation_start);
+        assert!((window_start..window_end).contains(&begun), "{doc:#}");
+        // Timestamps are RFC 3339 UTC with milliseconds, and read back the same.
+        let text = doc["conversationStart"].as_str().expect("a string");
+        assert_eq!(text.len(), 24, "{text}");
+        assert!(text.ends_with('Z'));
+        let parsed = graph.conversation.conversation_start.expect("a start");
+        assert_eq!(parsed.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(), text);
+    }
+}
+
+/// The sessions of a graph with their segments and metrics.
+struct SessionView<'g> {
+    purpose: String,
+    segments: Vec<&'g domain::graph::SegmentRow>,
+    metrics: Vec<&'g domain::graph::MetricRow>,
+}
+
+fn sessions(graph: &ConversationGraph) -> Vec<SessionView<'_>> {
+    let purpose: BTreeMap<&str, &str> = graph
+        .participants
+        .iter()
+        .map(|p| {
+            (
+                p.participant_id.as_str(),
+                p.purpose.as_deref().unwrap_or_default(),
+            )
+        })
+        .collect();
+    graph
+        .sessions
+        .iter()
+        .map(|s| {
+            let key = (&s.participant_id, &s.session_id);
+            SessionView {
+                purpose: purpose[s.participant_id.as_str()].to_owned(),
+                segments: graph
+                    .segments
+                    .iter()
+                    .filter(|g| (&g.participant_id, &g.session_id) == key)
+                    .collect(),
+                metrics: graph
+                    .metrics
+                    .iter()
+                    .filter(|m| (&m.participant_id, &m.session_id) == key)
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+impl SessionView<'_> {
+    fn metric_values(&self, name: &str) -> Vec<(i64, i64)> {
+        let mut v: Vec<(i64, i64)> = self
+            .metrics
+            .iter()
+            .filter(|m| m.name.as_deref() == Some(name))
+            .map(|m| (m.value.expect("a value"), millis(m.emit_date)))
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    fn metric(&self, name: &str) -> Option<i64> {
+        let v = self.metric_values(name);
+        assert!(v.len() <= 1, "{name} emitted {} times", v.len());
+        v.first().map(|(value, _)| *value)
+    }
+
+    /// (duration, end) of the closed segments of one type.
+    fn spans(&self, kind: &str) -> Vec<(i64, i64)> {
+        let mut v: Vec<(i64, i64)> = self
+            .segments
+            .iter()
+            .filter(|g| g.segment_type.as_deref() == Some(kind) && g.segment_end.is_some())
+            .map(|g| {
+                let (s, e) = (millis(g.segment_start), millis(g.segment_end));
+                (e - s, e)
+            })
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    fn total(&self, kind: &str) -> i64 {
+        self.spans(kind).iter().map(|(d, _)| d).sum()
+    }
+}
+
+#[test]
+fn metrics_agree_with_segments() {
+    let g = Generator::new(99, start());
+    let mut checked_handles = 0;
+    for i in 0..2_000 {
+        let doc = g.conversation(i);
+        let graph = parse(&doc);
+        let views = sessions(&graph);
+        let ctx = || format!("conversation {i}\n{doc:#}");
+        let mut abandoned = false;
+        for s in &views {
+            for m in &s.metrics {
+                assert!(m.emit_date.is_some(), "{}", ctx());
+            }
+            for seg in &s.segments {
+                if let (Some(a), Some(b)) = (seg.segment_start, seg.segment_end) {
+                    assert!(a <= b, "{}", ctx());
+                }
+            }
+            // Segments of a session follow one another without overlapping.
+            for w in s.segments.windows(2) {
+                let (Some(end), Some(next)) = (w[0].segment_end, w[1].segment_start) else {
+                    panic!("only the last segment is open: {}", ctx());
+                };
+                assert!(end <= next, "{}", ctx());
+            }
+            match s.purpose.as_str() {
+                "agent" => {
+                    assert_eq!(s.metric_values("tTalk"), s.spans("interact"), "{}", ctx());
+                    assert_eq!(s.metric_values("tHeld"), s.spans("hold"), "{}", ctx());
+                    assert_eq!(s.metric_values("tAcw"), s.spans("wrapup"), "{}", ctx());
+                    assert_eq!(s.metric_values("tDialing"), s.spans("dialing"), "{}", ctx());
+                    let alerts = s.spans("alert");
+                    let talk_done = s.metric("tTalkComplete");
+                    if s.metric("nConnected").is_some() {
+                        assert_eq!(s.metric_values("tAlert"), alerts, "{}", ctx());
+                    } else {
+                        assert_eq!(s.metric_values("tNotResponding"), alerts, "{}", ctx());
+                        assert!(talk_done.is_none());
+                    }
+                    if let Some(t) = talk_done {
+                        assert_eq!(t, s.total("interact"), "{}", ctx());
+                    }
+                    if let Some(h) = s.metric("tHeldComplete") {
+                        assert_eq!(h, s.total("hold"), "{}", ctx());
+                    }
+                    if let Some(handle) = s.metric("tHandle") {
+                        let parts = talk_done.unwrap_or(0)
+                            + s.metric("tHeldComplete").unwrap_or(0)
+                            + s.metric("tAcw").expect("tAcw with tHandle");
+                        assert_eq!(handle, parts, "{}", ctx());
+                        let wrapup = s.spans("wrapup");
+                        assert_eq!(s.metric_values("tHandle")[0].1, wrapup[0].1, "{}", ctx());
+                        checked_handles += 1;
+                    }
+                    if let Some((answered, at)) = s.metric_values("tAnswered").first().copied() {
+                        assert_eq!(at, alerts[0].1, "tAnswered at the answer: {}", ctx());
+                        assert!(answered >= alerts[0].0, "{}", ctx());
+                    }
+                }
+                "acd" => {
+                    let queue = s.spans("interact");
+                    assert!(s.segments.iter().all(|g| g.queue_id.is_some()), "{}", ctx());
+                    if let Some(acd) = s.metric("tAcd") {
+                        assert_eq!(acd, queue[0].0, "{}", ctx());
+                    }
+                    if let Some(abandon) = s.metric("tAbandon") {
+                        abandoned = true;
+                        assert_eq!(abandon, queue[0].0, "{}", ctx());
+                        assert_eq!(s.segments[0].disconnect_type.as_deref(), Some("peer"));
+                    }
+                    assert_eq!(s.metric("nOffered"), Some(1), "{}", ctx());
+                }
+                "ivr" | "workflow" => {
+                    let flow = s.spans(if s.purpose == "ivr" {
+                        "ivr"
+                    } else {
+                        "interact"
+                    });
+                    if let Some(t) = s.metric("tFlow") {
+                        assert_eq!(t, flow[0].0, "{}", ctx());
+                    }
+                }
+                _ => {}
+            }
+        }
+        if abandoned {
+            assert!(
+                graph
+                    .participants
+                    .iter()
+                    .all(|p| p.purpose.as_deref() != Some("agent")),
+                "an abandoned conversation has no agent: {}",
+                ctx()
+            );
+        }
+        // conversationStart / conversationEnd bound the segments.
+        let starts = graph.segments.iter().filter_map(|s| s.segment_start);
+        assert_eq!(
+            graph.conversation.conversation_start,
+            starts.min(),
+            "{}",
+            ctx()
+        );
+        let open = graph.segments.iter().any(|s| s.segment_end.is_none());
+        match graph.conversation.conversation_end {
+            Some(end) => {
+                assert!(!open, "{}", ctx());
+                let ends = graph.segments.iter().filter_map(|s| s.segment_end);
+                assert_eq!(Some(end), ends.max(), "{}", ctx());
+            }
+            None => {
+                assert!(open, "in progress means an open segment: {}", ctx());
+                assert!(graph.evaluations.is_empty() && graph.surveys.is_empty());
+            }
+        }
+        // Every peerId names a session of the conversation.
+        let ids: BTreeSet<&str> = graph
+            .sessions
+            .iter()
+            .map(|s| s.session_id.as_str())
+            .collect();
+        for s in &graph.sessions {
+            if let Some(peer) = &s.peer_id {
+                assert!(ids.contains(peer.as_str()), "peer {peer}: {}", ctx());
+            }
+        }
+    }
+    assert!(checked_handles > 1_000, "{checked_handles}");
+}
+
+#[derive(Default)]
+struct Mix {
+    total: usize,
+    kinds: BTreeMap<&'static str, usize>,
+    inbound_voice_completed: usize,
+    abandoned_voice: usize,
+    answered_voice: usize,
+    transferred: usize,
+    consults: usize,
+    conferences: usize,
+    held: usize,
+    evaluations: usize,
+    surveys: usize,
+    resolutions: usize,
+    in_progress: usize,
+    two_divisions: usize,
+    no_division: usize,
+    business_hours: usize,
+    predictive: usize,
+    endpoint_stats: usize,
+}
+
+fn kind(graph: &ConversationGraph) -> &'static str {
+    let first = &graph.participants[0];
+    let media = graph
+        .sessions
+        .iter()
+        .find(|s| s.participant_id == first.participant_id)
+        .and_then(|s| s.media_type.as_deref())
+        .unwrap_or_default();
+    match (media, graph.conversation.originating_direction.as_deref()) {
+        ("voice", Some("inbound")) => "inbound voice",
+        ("voice", _) => "outbound voice",
+        ("callback", _) => "callback",
+        ("chat", _) => "chat",
+        ("email", _) => "email",
+        ("message", _) => "message",
+        _ => "other",
+    }
+}
+
+fn share(n: usize, of: usize) -> f64 {
+    n as f64 / of.max(1) as f64
+}
+
+#[test]
+fn the_mix_is_realistic() {
+    let g = Generator::new(5, start());
+    let mut mix = Mix::default();
+    for i in 0..2_000 {
+        let doc = g.conversation(i);
+        let graph = parse(&doc);
+        mix.total += 1;
+        let k = kind(&graph);
+        *mix.kinds.entry(k).or_default() += 1;
+        let has = |name: &str| {
+            graph
+                .metrics
+                .iter()
+                .any(|m| m.name.as_deref() == Some(name))
+        };
+        let finished = graph.conversation.conversation_end.is_some();
+        if !finished {
+            mix.in_progress += 1;
+        }
+        if k == "inbound voice" && finished {
+            mix.inbound_voice_completed += 1;
+            if has("tAbandon") {
+                mix.abandoned_voice += 1;
+            } else {
+                mix.answered_voice += 1;
+                if has("nTransferred") {
+                    mix.transferred += 1;
+                }
+                if has("nConsult") {
+                    mix.consults += 1;
+                }
+            }
+        }
+        if graph.conversation.conference_start.is_some() {
+            mix.conferences += 1;
+        }
+        if has("tHeld") {
+            mix.held += 1;
+        }
+        mix.evaluations += usize::from(!graph.evaluations.is_empty());
+        mix.surveys += usize::from(!graph.surveys.is_empty());
+        mix.resolutions += usize::from(!graph.resolutions.is_empty());
+        match graph.conversation.division_ids.len() {
+            0 => mix.no_division += 1,
+            1 => {}
+            _ => mix.two_divisions += 1,
+        }
+        let start = graph.conversation.conversation_start.expect("a start");
+        let hour = start
+            .format("%H")
+            .to_string()
+            .parse::<u32>()
+            .expect("an hour");
+        if (8..18).contains(&hour) {
+            mix.business_hours += 1;
+        }
+        mix.predictive += usize::from(!graph.proposed_agents.is_empty());
+        mix.endpoint_stats += usize::from(!graph.media_endpoint_stats.is_empty());
+        for e in &graph.evaluations {
+            let score = e.o_total_score.unwrap_or(50);
+            assert!((0..=100).contains(&score));
+            let agent = e.user_id.as_deref().expect("an evaluated agent");
+            assert!(
+                graph
+                    .participants
+                    .iter()
+                    .any(|p| p.user_id.as_deref() == Some(agent)),
+                "the evaluated agent took part"
+            );
+        }
+    }
+    let n = mix.total;
+    let expect = |what: &str, got: f64, lo: f64, hi: f64| {
+        assert!(
+            (lo..=hi).contains(&got),
+            "{what}: {:.1}% not in {:.1}%..{:.1}%",
+            got * 100.0,
+            lo * 100.0,
+            hi * 100.0
+        );
+    };
+    for (k, target) in [
+        ("inbound voice", 0.55),
+        ("outbound voice", 0.10),
+        ("callback", 0.07),
+        ("chat", 0.10),
+        ("email", 0.08),
+        ("message", 0.10),
+    ] {
+        let got = share(mix.kinds.get(k).copied().unwrap_or(0), n);
+        expect(k, got, target - 0.035, target + 0.035);
+    }
+    assert_eq!(mix.kinds.get("other"), None);
+    expect(
+        "abandon rate",
+        share(mix.abandoned_voice, mix.inbound_voice_completed),
+        0.04,
+        0.12,
+    );
+    expect(
+        "transfers",
+        share(mix.transferred, mix.answered_voice),
+        0.05,
+        0.16,
+    );
+    expect(
+        "consults",
+        share(mix.consults, mix.answered_voice),
+        0.03,
+        0.12,
+    );
+    expect("conferences", share(mix.conferences, n), 0.005, 0.05);
+    expect("held", share(mix.held, n), 0.10, 0.40);
+    expect("evaluations", share(mix.evaluations, n), 0.07, 0.13);
+    expect("surveys", share(mix.surveys, n), 0.05, 0.11);
+    expect("resolutions", share(mix.resolutions, n), 0.03, 0.08);
+    expect("in progress", share(mix.in_progress, n), 0.002, 0.025);
+    expect("two divisions", share(mix.two_divisions, n), 0.025, 0.08);
+    expect("no division", share(mix.no_division, n), 0.005, 0.04);
+    expect("business hours", share(mix.business_hours, n), 0.75, 1.0);
+    expect("predictive routing", share(mix.predictive, n), 0.05, 0.5);
+    expect(
+        "media endpoint stats",
+        share(mix.endpoint_stats, n),
+        0.4,
+        0.9,
+    );
+}
+
+/// Not a test: `cargo test --release -p domain --test generate -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn speed_of_100k() {
+    let g = Generator::new(1, start());
+    let t = std::time::Instant::now();
+    let mut rows = 0usize;
+    let mut bytes = 0usize;
+    for i in 0..100_000 {
+        let doc = g.conversation(i);
+        bytes += serde_json::to_string(&doc).map(|s| s.len()).unwrap_or(0);
+        let graph = parse(&doc);
+        rows += graph.segments.len() + graph.metrics.len();
+    }
+    let gen_parse = t.elapsed();
+    let t = std::time::Instant::now();
+    for i in 0..100_000 {
+        std::hint::black_box(g.conversation(i));
+    }
+    let gen_only = t.elapsed();
+    println!(
+        "100k conversations: generate+serialise+parse {gen_parse:?}, generate only {gen_only:?}; \
+         {rows} segment+metric rows, {} MB of JSON",
+        bytes / 1_000_000
+    );
+}
