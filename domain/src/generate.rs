@@ -1604,6 +1604,8 @@ impl Conv<'_> {
                     b_segs.push(
                         Seg::new("interact", tb, t5).with("disconnectType", agent_disconnect),
                     );
+                    let w = self.wrapup(t5, "voice", None);
+                    b_segs.push(w);
                     cust_holds.push((tc, tx));
                     end = t5;
                 } else {
@@ -1624,6 +1626,8 @@ impl Conv<'_> {
                     b_segs.push(
                         Seg::new("interact", tl, t5).with("disconnectType", agent_disconnect),
                     );
+                    let w = self.wrapup(t5, "voice", None);
+                    b_segs.push(w);
                     cust_holds.push((tc, tx));
                     conference = Some((tx, tl));
                     end = t5;

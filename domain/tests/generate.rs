@@ -279,6 +279,17 @@ fn metrics_agree_with_segments() {
                     if let Some(h) = s.metric("tHeldComplete") {
                         assert_eq!(h, s.total("hold"), "{}", ctx());
                     }
+                    let finished = graph.conversation.conversation_end.is_some();
+                    if finished && s.metric("nConnected").is_some() {
+                        // Everyone who talked to the customer wrapped up.
+                        assert_eq!(s.spans("wrapup").len(), 1, "{}", ctx());
+                        assert!(s.metric("tHandle").is_some(), "{}", ctx());
+                        assert!(
+                            s.segments.iter().any(|g| g.wrap_up_code.is_some()),
+                            "{}",
+                            ctx()
+                        );
+                    }
                     if let Some(handle) = s.metric("tHandle") {
                         let parts = talk_done.unwrap_or(0)
                             + s.metric("tHeldComplete").unwrap_or(0)
@@ -482,6 +493,28 @@ fn the_mix_is_realistic() {
         }
     }
     let n = mix.total;
+    eprintln!(
+        "kinds {:?}; abandoned {}/{} inbound voice; transferred {} consults {} of {} answered; \
+         conferences {}; held {}; evaluations {} surveys {} resolutions {}; in progress {}; \
+         two divisions {} none {}; business hours {}; predictive {}; endpoint stats {} (of {n})",
+        mix.kinds,
+        mix.abandoned_voice,
+        mix.inbound_voice_completed,
+        mix.transferred,
+        mix.consults,
+        mix.answered_voice,
+        mix.conferences,
+        mix.held,
+        mix.evaluations,
+        mix.surveys,
+        mix.resolutions,
+        mix.in_progress,
+        mix.two_divisions,
+        mix.no_division,
+        mix.business_hours,
+        mix.predictive,
+        mix.endpoint_stats,
+    );
     let expect = |what: &str, got: f64, lo: f64, hi: f64| {
         assert!(
             (lo..=hi).contains(&got),
