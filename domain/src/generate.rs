@@ -2546,16 +2546,19 @@ impl Rng {
 
 /// A version-4-shaped UUID from 128 bits (the version and variant bits are overwritten).
 fn format_uuid(hi: u64, lo: u64) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let hi = (hi & 0xffff_ffff_ffff_0fff) | 0x4000;
     let lo = (lo & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
-    format!(
-        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-        hi >> 32,
-        (hi >> 16) & 0xffff,
-        hi & 0xffff,
-        lo >> 48,
-        lo & 0xffff_ffff_ffff
-    )
+    let bits = (u128::from(hi) << 64) | u128::from(lo);
+    let mut out = String::with_capacity(36);
+    for i in 0..32 {
+        if matches!(i, 8 | 12 | 16 | 20) {
+            out.push('-');
+        }
+        let nibble = (bits >> (124 - 4 * i)) & 0xf;
+        out.push(char::from(HEX[nibble as usize]));
+    }
+    out
 }
 
 const LN_2: f64 = std::f64::consts::LN_2;
@@ -2603,12 +2606,32 @@ fn fmt_time(ms: i64) -> String {
     let days = secs.div_euclid(86_400);
     let sod = secs.rem_euclid(86_400);
     let (y, mo, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{milli:03}Z",
-        sod / 3600,
-        sod % 3600 / 60,
-        sod % 60
-    )
+    if !(0..=9999).contains(&y) {
+        return format!(
+            "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{milli:03}Z",
+            sod / 3600,
+            sod % 3600 / 60,
+            sod % 60
+        );
+    }
+    // The hot path: millions of these per data set, digits written straight into place.
+    let mut b = *b"0000-00-00T00:00:00.000Z";
+    for (at, width, value) in [
+        (0, 4, y),
+        (5, 2, mo),
+        (8, 2, d),
+        (11, 2, sod / 3600),
+        (14, 2, sod % 3600 / 60),
+        (17, 2, sod % 60),
+        (20, 3, milli),
+    ] {
+        let mut v = value;
+        for k in (at..at + width).rev() {
+            b[k] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    }
+    b.iter().copied().map(char::from).collect()
 }
 
 /// Proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's algorithm).
@@ -2651,6 +2674,14 @@ mod tests {
             let y = rng.unit() * 40.0 - 20.0;
             assert!((exp(y) / y.exp() - 1.0).abs() < 1e-12, "exp {y}");
         }
+    }
+
+    #[test]
+    fn uuid_layout() {
+        assert_eq!(
+            format_uuid(0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210),
+            "01234567-89ab-4def-bedc-ba9876543210"
+        );
     }
 
     #[test]
