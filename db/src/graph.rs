@@ -8,7 +8,7 @@ use domain::ConversationGraph;
 use domain::graph::*;
 use serde::de::DeserializeOwned;
 use sqlx::types::Json;
-use sqlx::{PgConnection, PgExecutor};
+use sqlx::PgConnection;
 
 /// Inserts `rows` into `table` with one statement; the SQL is a literal so that sqlx checks it.
 macro_rules! insert_rows {
@@ -189,8 +189,12 @@ fn rows<'g, T>(
 }
 
 /// Records the divisions a conversation names; a name that arrives fills in a missing one.
+///
+/// Two statements, so that concurrent batches naming the same divisions do not queue behind
+/// each other: the insert skips existing rows without locking them, and the update touches (and
+/// locks) only a row whose name or address actually changes.
 async fn upsert_divisions(
-    executor: impl PgExecutor<'_>,
+    conn: &mut PgConnection,
     named: &[&DivisionRow],
     ids: &[&str],
 ) -> Result<(), sqlx::Error> {
@@ -206,13 +210,28 @@ async fn upsert_divisions(
          ) d
          where division_id is not null
          order by division_id, name nulls last
-         on conflict (division_id) do update
-         set name = coalesce(excluded.name, divisions.name),
-             self_uri = coalesce(excluded.self_uri, divisions.self_uri)",
+         on conflict (division_id) do nothing",
         Json(named) as _,
         ids as &[&str]
     )
-    .execute(executor)
+    .execute(&mut *conn)
+    .await?;
+    if named.is_empty() {
+        return Ok(());
+    }
+    sqlx::query!(
+        "update divisions set name = coalesce(d.name, divisions.name),
+                              self_uri = coalesce(d.self_uri, divisions.self_uri)
+         from (select distinct on (division_id) division_id, name, self_uri
+               from jsonb_populate_recordset(null::divisions, $1)
+               where division_id is not null
+               order by division_id, name nulls last) d
+         where divisions.division_id = d.division_id
+           and ((d.name is not null and d.name is distinct from divisions.name)
+             or (d.self_uri is not null and d.self_uri is distinct from divisions.self_uri))",
+        Json(named) as _
+    )
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
