@@ -228,7 +228,7 @@ async fn main() -> anyhow::Result<()> {
                 println!("  division {:<16} {one}", format!("{}:", division.name));
                 println!("  every division, no PII:    {no_pii}");
                 println!("\nTry: curl -s http://{addr}/graphql -H 'Authorization: Bearer {all}' -H 'Content-Type: application/json' \\");
-                println!("  -d '{{\"query\":\"{{ conversations(first: 2) {{ totalCount nodes {{ id startTime participants {{ purpose sessions {{ mediaType segments {{ segmentType }} metrics {{ name value }} }} }} }} }} }}\"}}'");
+                println!("  -d '{{\"query\":\"{{ conversations(first: 2) {{ totalCount nodes {{ id conversationStart participants {{ purpose sessions {{ mediaType segments {{ segmentType }} metrics {{ name value }} }} }} }} }} }}\"}}'");
                 println!("\nCtrl-C stops the server and removes the demo database.");
             })
             .await?;

@@ -9,6 +9,8 @@ pub enum ApiError {
     BadUserInput(String),
     #[error("{0}")]
     Unauthenticated(String),
+    #[error("{0}")]
+    Forbidden(String),
     #[error("internal error")]
     Internal,
 }
@@ -16,6 +18,15 @@ pub enum ApiError {
 impl ApiError {
     pub fn bad_input(message: impl Into<String>) -> Self {
         ApiError::BadUserInput(message.into())
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        ApiError::Forbidden(message.into())
+    }
+
+    /// A database failure as the client sees it: logged here, generic there.
+    pub fn db(cause: sqlx::Error) -> async_graphql::Error {
+        Self::internal(cause).extend()
     }
 
     /// Logs `cause` and returns the generic error the client sees.
@@ -28,6 +39,7 @@ impl ApiError {
         match self {
             ApiError::BadUserInput(_) => "BAD_USER_INPUT",
             ApiError::Unauthenticated(_) => "UNAUTHENTICATED",
+            ApiError::Forbidden(_) => "FORBIDDEN",
             ApiError::Internal => "INTERNAL",
         }
     }

@@ -1,8 +1,10 @@
 //! The GraphQL API: schema, authentication, HTTP routes and the server.
 
 pub mod auth;
+pub mod conversations;
 pub mod error;
 pub mod graph;
+pub mod loader;
 
 use async_graphql::http::GraphQLPlaygroundConfig;
 use async_graphql::{EmptyMutation, EmptySubscription, ErrorExtensions, MergedObject, Schema};
@@ -20,7 +22,7 @@ use crate::error::ApiError;
 
 /// Every root field, merged from the features.
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(graph::ConversationQuery);
+pub struct QueryRoot(conversations::ConversationQuery);
 
 pub type ApiSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
 
@@ -89,7 +91,7 @@ async fn graphql(
             return (StatusCode::UNAUTHORIZED, Json(response)).into_response();
         }
     };
-    let loaders = graph::loaders(state.pool.clone(), caller.scope.clone());
+    let loaders = loader::loaders(state.pool.clone(), caller.scope.clone());
     let request = request
         .into_inner()
         .data(state.pool.clone())

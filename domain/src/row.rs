@@ -5,6 +5,10 @@
 //! row serialises straight into `jsonb_populate_recordset` and back out of `to_jsonb`. The
 //! generated `read_fields` reads every source field through [`crate::reader::Obj`]; what the
 //! source sent beyond them goes to `extra`.
+//!
+//! With the `graphql` feature every row is also a (hidden) GraphQL object whose fields are its
+//! columns in camelCase; the API flattens it into the public type, so a column added here is
+//! served without further code.
 
 macro_rules! field_type {
     (str) => { Option<String> };
@@ -28,11 +32,14 @@ macro_rules! row {
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+        #[cfg_attr(feature = "graphql", derive(async_graphql::SimpleObject))]
+        #[cfg_attr(feature = "graphql", graphql(visible = false))]
         #[serde(default)]
         pub struct $name {
             $( $(#[$kmeta])* pub $key: $kty, )*
             $( $(#[$fmeta])* pub $field: field_type!($kind), )*
             /// Source fields without a column of their own, as sent.
+            #[cfg_attr(feature = "graphql", graphql(skip))]
             pub extra: serde_json::Map<String, serde_json::Value>,
         }
 

@@ -1,0 +1,210 @@
+//! Per-request dataloaders: every child list of the graph loads in one batched, scoped SQL
+//! statement per level, whatever the number of parents. A loader is built for one request and
+//! carries that request's scope, so nothing is ever cached across callers.
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::{Context, ErrorExtensions, Result};
+use db::read::{self, SessionKeys};
+use domain::Scope;
+use domain::graph::*;
+use sqlx::PgPool;
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Arc;
+
+use crate::error::ApiError;
+
+/// Loads rows for one request, within that request's scope.
+pub struct GraphLoader {
+    pub pool: PgPool,
+    pub scope: Scope,
+}
+
+/// The request's loader.
+pub type Loaders = DataLoader<GraphLoader>;
+
+pub fn loaders(pool: PgPool, scope: Scope) -> Loaders {
+    DataLoader::new(GraphLoader { pool, scope }, tokio::spawn)
+}
+
+fn internal(e: sqlx::Error) -> Arc<ApiError> {
+    Arc::new(ApiError::internal(e))
+}
+
+fn group<K: Hash + Eq, T>(rows: Vec<T>, key: impl Fn(&T) -> K) -> HashMap<K, Vec<T>> {
+    let mut map: HashMap<K, Vec<T>> = HashMap::new();
+    for row in rows {
+        map.entry(key(&row)).or_default().push(row);
+    }
+    map
+}
+
+/// The rows loaded for `key`; none when the parent has none (or is out of scope).
+pub async fn load<K, T>(ctx: &Context<'_>, key: K) -> Result<Vec<T>>
+where
+    K: Send + Sync + Clone + Eq + Hash + 'static,
+    T: Send + Sync + Clone + 'static,
+    GraphLoader: Loader<K, Value = Vec<T>, Error = Arc<ApiError>>,
+{
+    let loaders = ctx.data::<Loaders>()?;
+    match loaders.load_one(key).await {
+        Ok(rows) => Ok(rows.unwrap_or_default()),
+        Err(e) => Err(e.as_ref().extend()),
+    }
+}
+
+/// Identifies a session within the graph.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SessionKey {
+    pub conversation_id: String,
+    pub participant_id: String,
+    pub session_id: String,
+}
+
+impl SessionKey {
+    pub fn of(row: &SessionRow) -> Self {
+        Self {
+            conversation_id: row.conversation_id.clone(),
+            participant_id: row.participant_id.clone(),
+            session_id: row.session_id.clone(),
+        }
+    }
+
+    fn batch<'k>(keys: impl Iterator<Item = &'k SessionKey>) -> SessionKeys {
+        let mut out = SessionKeys::default();
+        for k in keys {
+            out.conversation_ids.push(k.conversation_id.clone());
+            out.participant_ids.push(k.participant_id.clone());
+            out.session_ids.push(k.session_id.clone());
+        }
+        out
+    }
+}
+
+/// A loader of the children of conversations, keyed by conversation id.
+macro_rules! conversation_child_loader {
+    ($(#[$meta:meta])* $key:ident, $row:ty, $read:path) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+        pub struct $key(pub String);
+
+        impl Loader<$key> for GraphLoader {
+            type Value = Vec<$row>;
+            type Error = Arc<ApiError>;
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
+                let ids: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
+                let rows = $read(&self.pool, &self.scope, &ids).await.map_err(internal)?;
+                Ok(group(rows, |r| $key(r.conversation_id.clone())))
+            }
+        }
+    };
+}
+
+conversation_child_loader!(
+    /// The conversations with these ids (one each at most).
+    ConversationById,
+    ConversationRow,
+    read::conversations_by_id
+);
+conversation_child_loader!(ParticipantsOf, ParticipantRow, read::participants);
+conversation_child_loader!(EvaluationsOf, EvaluationRow, read::evaluations);
+conversation_child_loader!(SurveysOf, SurveyRow, read::surveys);
+conversation_child_loader!(ResolutionsOf, ResolutionRow, read::resolutions);
+conversation_child_loader!(TransfersOf, TransferRow, read::transfers);
+conversation_child_loader!(DivisionEntitiesOf, DivisionEntityRow, read::division_entities);
+
+/// A loader of the children of sessions, keyed by session.
+macro_rules! session_child_loader {
+    ($key:ident, $row:ty, $read:path) => {
+        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+        pub struct $key(pub SessionKey);
+
+        impl Loader<$key> for GraphLoader {
+            type Value = Vec<$row>;
+            type Error = Arc<ApiError>;
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
+                let batch = SessionKey::batch(keys.iter().map(|k| &k.0));
+                let rows = $read(&self.pool, &self.scope, &batch).await.map_err(internal)?;
+                Ok(group(rows, |r| {
+                    $key(SessionKey {
+                        conversation_id: r.conversation_id.clone(),
+                        participant_id: r.participant_id.clone(),
+                        session_id: r.session_id.clone(),
+                    })
+                }))
+            }
+        }
+    };
+}
+
+session_child_loader!(SegmentsOf, SegmentRow, read::segments);
+session_child_loader!(MetricsOf, MetricRow, read::metrics);
+session_child_loader!(FlowOf, FlowRow, read::flows);
+session_child_loader!(OutcomesOf, FlowOutcomeRow, read::flow_outcomes);
+session_child_loader!(ProposedAgentsOf, ProposedAgentRow, read::proposed_agents);
+session_child_loader!(EndpointStatsOf, MediaEndpointStatRow, read::media_endpoint_stats);
+session_child_loader!(AgentGroupsOf, AgentGroupRow, read::agent_groups);
+session_child_loader!(ScoredAgentsOf, ScoredAgentRow, read::scored_agents);
+session_child_loader!(SegmentPropertiesOf, SegmentPropertyRow, read::segment_properties);
+
+/// The sessions of a participant: (conversation id, participant id).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SessionsOf(pub String, pub String);
+
+impl Loader<SessionsOf> for GraphLoader {
+    type Value = Vec<SessionRow>;
+    type Error = Arc<ApiError>;
+    async fn load(
+        &self,
+        keys: &[SessionsOf],
+    ) -> Result<HashMap<SessionsOf, Self::Value>, Self::Error> {
+        let (c, p): (Vec<_>, Vec<_>) = keys.iter().map(|k| (k.0.clone(), k.1.clone())).unzip();
+        let rows = read::sessions(&self.pool, &self.scope, &c, &p)
+            .await
+            .map_err(internal)?;
+        Ok(group(rows, |r| {
+            SessionsOf(r.conversation_id.clone(), r.participant_id.clone())
+        }))
+    }
+}
+
+/// A session by its id within a conversation: (conversation id, session id). Peers point at
+/// each other this way.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SessionById(pub String, pub String);
+
+impl Loader<SessionById> for GraphLoader {
+    type Value = Vec<SessionRow>;
+    type Error = Arc<ApiError>;
+    async fn load(
+        &self,
+        keys: &[SessionById],
+    ) -> Result<HashMap<SessionById, Self::Value>, Self::Error> {
+        let (c, s): (Vec<_>, Vec<_>) = keys.iter().map(|k| (k.0.clone(), k.1.clone())).unzip();
+        let rows = read::sessions_by_id(&self.pool, &self.scope, &c, &s)
+            .await
+            .map_err(internal)?;
+        Ok(group(rows, |r| {
+            SessionById(r.conversation_id.clone(), r.session_id.clone())
+        }))
+    }
+}
+
+/// A division by id (its name). Only ever asked for ids of conversations in scope.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct DivisionById(pub String);
+
+impl Loader<DivisionById> for GraphLoader {
+    type Value = Vec<DivisionRow>;
+    type Error = Arc<ApiError>;
+    async fn load(
+        &self,
+        keys: &[DivisionById],
+    ) -> Result<HashMap<DivisionById, Self::Value>, Self::Error> {
+        let ids: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
+        let rows = read::divisions(&self.pool, &ids)
+            .await
+            .map_err(internal)?;
+        Ok(group(rows, |r| DivisionById(r.division_id.clone())))
+    }
+}
