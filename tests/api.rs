@@ -1,86 +1,10 @@
 //! The GraphQL API over real HTTP and a real PostgreSQL: scoping, nesting, paging, errors.
 
+mod common;
+
 use api::auth::{AuthConfig, TokenRequest, mint};
-use convgraph::import::{ImportOptions, import_paths};
-use db::testing::test_database;
+use common::Server;
 use serde_json::{Value, json};
-use std::path::PathBuf;
-
-struct Server {
-    url: String,
-    auth: AuthConfig,
-    _db: db::testing::TestDatabase,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-impl Server {
-    async fn start(lines: &[Value]) -> Self {
-        let db = test_database().await;
-        let dir = tempfile::tempdir().expect("tempdir");
-        let file = dir.path().join("docs.jsonl");
-        let text: Vec<String> = lines.iter().map(Value::to_string).collect();
-        std::fs::write(&file, text.join("\n")).expect("write");
-        let report = import_paths(
-            db.pool(),
-            &[PathBuf::from(&file)],
-            &ImportOptions::default(),
-        )
-        .await
-        .expect("import");
-        assert!(report.rejected.is_empty(), "{report}");
-        let auth = AuthConfig::hs256("test-secret");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let url = format!("http://{}/graphql", listener.local_addr().expect("addr"));
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let state = api::AppState::new(db.pool().clone(), auth.clone());
-        tokio::spawn(api::serve(listener, state, async {
-            let _ = stopped.await;
-        }));
-        Server {
-            url,
-            auth,
-            _db: db,
-            stop: Some(stop),
-        }
-    }
-
-    fn token(&self, divisions: Option<&[&str]>) -> String {
-        mint(
-            &self.auth,
-            &TokenRequest {
-                subject: "test".into(),
-                divisions: divisions.map(|d| d.iter().map(|s| s.to_string()).collect()),
-                business_units: None,
-                permissions: vec!["conversations:read".into()],
-                ttl_seconds: 600,
-            },
-        )
-        .expect("token")
-    }
-
-    async fn query(&self, token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
-        let client = reqwest::Client::new();
-        let mut request = client
-            .post(&self.url)
-            .json(&json!({"query": query, "variables": variables}));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let response = request.send().await.expect("request");
-        let status = response.status().as_u16();
-        (status, response.json().await.expect("json body"))
-    }
-}
 
 fn conversation(id: &str, start: &str, divisions: &[&str]) -> Value {
     json!({
