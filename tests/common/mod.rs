@@ -135,3 +135,22 @@ pub fn ids(nodes: &Value) -> Vec<String> {
         .map(|n| n["id"].as_str().expect("id").to_owned())
         .collect()
 }
+
+/// A small conversation: one customer with one voice session and one segment.
+pub fn minimal(id: &str, start: &str, end: Option<&str>, divisions: &[&str]) -> Value {
+    json!({
+        "conversationId": id,
+        "conversationStart": start,
+        "conversationEnd": end,
+        "divisionIds": divisions,
+        "participants": [{
+            "participantId": format!("{id}-p1"),
+            "purpose": "customer",
+            "sessions": [{
+                "sessionId": format!("{id}-s1"),
+                "mediaType": "voice",
+                "segments": [{"segmentType": "interact", "segmentStart": start, "segmentEnd": end}]
+            }]
+        }]
+    })
+}
