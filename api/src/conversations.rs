@@ -11,6 +11,8 @@ use sqlx::PgPool;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::graph::Conversation;
+use crate::loader::{Family, Member};
+use std::sync::Arc;
 
 const DEFAULT_PAGE: i32 = 25;
 /// The largest page a list serves.
@@ -35,7 +37,7 @@ impl ConversationQuery {
         let row = read::conversation(pool, &caller.scope, &id)
             .await
             .map_err(ApiError::db)?;
-        Ok(row.map(Conversation))
+        Ok(row.map(|row| Conversation(Member::all(&Family::new(vec![row])).remove(0))))
     }
 
     /// Conversations in your scope that match `filter`, a page at a time, in `orderBy` order
@@ -49,11 +51,10 @@ impl ConversationQuery {
         ctx: &Context<'_>,
         filter: Option<ConversationFilterInput>,
         order_by: Option<ConversationOrder>,
-        #[graphql(desc = "Page size going forwards (default 25, at most 500).")] first: Option<
-            i32,
+        #[graphql(desc = "Page size going forwards (default 25, at most 500).")] first: Option<i32>,
+        #[graphql(desc = "Start after this cursor (an `endCursor` or edge cursor).")] after: Option<
+            String,
         >,
-        #[graphql(desc = "Start after this cursor (an `endCursor` or edge cursor).")]
-        after: Option<String>,
         #[graphql(desc = "Page size going backwards (at most 500).")] last: Option<i32>,
         #[graphql(desc = "End before this cursor (a `startCursor` or edge cursor).")]
         before: Option<String>,
@@ -80,7 +81,7 @@ impl ConversationQuery {
             rows.reverse();
         }
         Ok(ConversationConnection {
-            rows,
+            family: Family::new(rows),
             has_next_page: if walk.backward {
                 walk.cursor.is_some()
             } else {
@@ -311,7 +312,8 @@ impl Walk {
 
 /// A page of conversations.
 pub struct ConversationConnection {
-    rows: Vec<ConversationRow>,
+    /// The page's conversations: one family, so each relation loads once for the page.
+    family: Arc<Family<ConversationRow>>,
     has_next_page: bool,
     has_previous_page: bool,
     filter: ConversationFilter,
@@ -355,22 +357,25 @@ impl ConversationConnection {
         PageInfo {
             has_next_page: self.has_next_page,
             has_previous_page: self.has_previous_page,
-            start_cursor: self.rows.first().map(|r| cursor_of(self.key, r)),
-            end_cursor: self.rows.last().map(|r| cursor_of(self.key, r)),
+            start_cursor: self.family.rows.first().map(|r| cursor_of(self.key, r)),
+            end_cursor: self.family.rows.last().map(|r| cursor_of(self.key, r)),
         }
     }
     async fn edges(&self) -> Vec<ConversationEdge> {
-        self.rows
-            .iter()
-            .map(|r| ConversationEdge {
-                cursor: cursor_of(self.key, r),
-                node: Conversation(r.clone()),
+        Member::all(&self.family)
+            .into_iter()
+            .map(|member| ConversationEdge {
+                cursor: cursor_of(self.key, member.row()),
+                node: Conversation(member),
             })
             .collect()
     }
     /// The conversations of the page, without cursors.
     async fn nodes(&self) -> Vec<Conversation> {
-        self.rows.iter().cloned().map(Conversation).collect()
+        Member::all(&self.family)
+            .into_iter()
+            .map(Conversation)
+            .collect()
     }
 }
 
@@ -388,7 +393,11 @@ fn cursor_of(key: OrderKey, row: &ConversationRow) -> String {
         OrderKey::End => row.conversation_end,
     };
     let time = time.map(|t| t.to_rfc3339()).unwrap_or_default();
-    hex(&format!("{}\n{time}\n{}", key_tag(key), row.conversation_id))
+    hex(&format!(
+        "{}\n{time}\n{}",
+        key_tag(key),
+        row.conversation_id
+    ))
 }
 
 fn decode_cursor(

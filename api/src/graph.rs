@@ -35,7 +35,7 @@ macro_rules! leaf_object {
 }
 
 /// A conversation: participants joining over time, each with sessions (media legs).
-pub struct Conversation(pub ConversationRow);
+pub struct Conversation(pub Member<ConversationRow>);
 
 /// A conversation: participants joining over time, each with sessions (media legs). Times are
 /// UTC; durations are milliseconds.
@@ -43,88 +43,121 @@ pub struct Conversation(pub ConversationRow);
 impl Conversation {
     /// The conversation id, as the source platform gave it.
     async fn id(&self) -> async_graphql::ID {
-        async_graphql::ID(self.0.conversation_id.clone())
+        async_graphql::ID(self.row().conversation_id.clone())
     }
     #[graphql(flatten)]
     async fn fields(&self) -> &ConversationRow {
-        &self.0
+        self.row()
     }
     /// From start to end in milliseconds; null while in progress.
     async fn duration_ms(&self) -> Option<i64> {
-        duration_ms(self.0.conversation_start, self.0.conversation_end)
+        duration_ms(self.row().conversation_start, self.row().conversation_end)
     }
     /// Source fields convgraph has no column for, exactly as sent.
     async fn extra(&self) -> Extra<'_> {
-        Json(&self.0.extra)
+        Json(&self.row().extra)
     }
     /// The divisions the conversation belongs to, with their names when known.
     async fn divisions(&self, ctx: &Context<'_>) -> Result<Vec<Division>> {
-        let mut out = Vec::with_capacity(self.0.division_ids.len());
-        for id in &self.0.division_ids {
-            let row = load(ctx, DivisionById(id.clone())).await?.into_iter().next();
-            out.push(Division(row.unwrap_or_else(|| DivisionRow {
-                division_id: id.clone(),
-                ..Default::default()
-            })));
-        }
-        Ok(out)
+        let known: Vec<DivisionRow> = self
+            .0
+            .rows(ctx, |c| {
+                c.division_ids.iter().cloned().map(DivisionById).collect()
+            })
+            .await?;
+        Ok(self
+            .row()
+            .division_ids
+            .iter()
+            .map(|id| {
+                Division(
+                    known
+                        .iter()
+                        .find(|d| &d.division_id == id)
+                        .cloned()
+                        .unwrap_or_else(|| DivisionRow {
+                            division_id: id.clone(),
+                            ..Default::default()
+                        }),
+                )
+            })
+            .collect())
     }
     /// The participants, in source order.
     async fn participants(&self, ctx: &Context<'_>) -> Result<Vec<Participant>> {
-        let rows = load(ctx, ParticipantsOf(self.id_string())).await?;
-        Ok(rows.into_iter().map(Participant).collect())
+        let members = self
+            .0
+            .children(ctx, |c| vec![ParticipantsOf(id(c))])
+            .await?;
+        Ok(members.into_iter().map(Participant).collect())
     }
     /// Quality evaluations of the conversation.
     async fn evaluations(&self, ctx: &Context<'_>) -> Result<Vec<Evaluation>> {
-        let rows = load(ctx, EvaluationsOf(self.id_string())).await?;
+        let rows = self.0.rows(ctx, |c| vec![EvaluationsOf(id(c))]).await?;
         Ok(rows.into_iter().map(Evaluation).collect())
     }
     /// Customer surveys sent after the conversation.
     async fn surveys(&self, ctx: &Context<'_>) -> Result<Vec<Survey>> {
-        let rows = load(ctx, SurveysOf(self.id_string())).await?;
+        let rows = self.0.rows(ctx, |c| vec![SurveysOf(id(c))]).await?;
         Ok(rows.into_iter().map(Survey).collect())
     }
     /// First-contact resolutions recorded for the conversation.
     async fn resolutions(&self, ctx: &Context<'_>) -> Result<Vec<Resolution>> {
-        let rows = load(ctx, ResolutionsOf(self.id_string())).await?;
+        let rows = self.0.rows(ctx, |c| vec![ResolutionsOf(id(c))]).await?;
         Ok(rows.into_iter().map(Resolution).collect())
     }
     /// Recent transfers (platform `recentTransfers`), oldest first.
     async fn transfers(&self, ctx: &Context<'_>) -> Result<Vec<Transfer>> {
-        let rows = load(ctx, TransfersOf(self.id_string())).await?;
+        let rows = self.0.rows(ctx, |c| vec![TransfersOf(id(c))]).await?;
         Ok(rows.into_iter().map(Transfer).collect())
     }
     /// The entities on the conversation by division (platform `divisions[].entities`).
     async fn division_entities(&self, ctx: &Context<'_>) -> Result<Vec<DivisionEntity>> {
-        let rows = load(ctx, DivisionEntitiesOf(self.id_string())).await?;
+        let rows = self
+            .0
+            .rows(ctx, |c| vec![DivisionEntitiesOf(id(c))])
+            .await?;
         Ok(rows.into_iter().map(DivisionEntity).collect())
     }
     /// The conversation this one is associated with, when you can see it.
     async fn associated_conversation(&self, ctx: &Context<'_>) -> Result<Option<Conversation>> {
-        match &self.0.associated_conversation_id {
-            None => Ok(None),
-            Some(id) => Ok(load(ctx, ConversationById(id.clone()))
-                .await?
-                .into_iter()
-                .next()
-                .map(Conversation)),
-        }
+        let members = self
+            .0
+            .children(ctx, |c| {
+                c.associated_conversation_id
+                    .iter()
+                    .cloned()
+                    .map(ConversationById)
+                    .collect()
+            })
+            .await?;
+        Ok(members.into_iter().next().map(Conversation))
     }
     /// The consult conversations started from this one that you can see.
     async fn consultation_conversations(&self, ctx: &Context<'_>) -> Result<Vec<Conversation>> {
-        let mut out = Vec::new();
-        for id in self.0.consultation_conversation_ids.iter().flatten() {
-            let rows = load(ctx, ConversationById(id.clone())).await?;
-            out.extend(rows.into_iter().map(Conversation));
-        }
-        Ok(out)
+        let members = self
+            .0
+            .children(ctx, |c| {
+                c.consultation_conversation_ids
+                    .iter()
+                    .flatten()
+                    .cloned()
+                    .map(ConversationById)
+                    .collect()
+            })
+            .await?;
+        Ok(members.into_iter().map(Conversation).collect())
     }
 }
 
 impl Conversation {
-    fn id_string(&self) -> String {
-        self.0.conversation_id.clone()
+    fn row(&self) -> &ConversationRow {
+        self.0.row()
     }
+}
+
+fn id(c: &ConversationRow) -> String {
+    c.conversation_id.clone()
 }
 
 fn duration_ms(
@@ -140,35 +173,40 @@ leaf_object!(
 );
 
 /// A participant: customer, agent, acd (queue), ivr, workflow, external, …
-pub struct Participant(pub ParticipantRow);
+pub struct Participant(pub Member<ParticipantRow>);
 
 /// A participant: customer, agent, acd (queue), ivr, workflow, external, … `purpose` tells which.
 #[Object]
 impl Participant {
     /// The participant id.
     async fn id(&self) -> &str {
-        &self.0.participant_id
+        &self.0.row().participant_id
     }
     #[graphql(flatten)]
     async fn fields(&self) -> &ParticipantRow {
-        &self.0
+        self.0.row()
     }
     /// Source fields convgraph has no column for, exactly as sent.
     async fn extra(&self) -> Extra<'_> {
-        Json(&self.0.extra)
+        Json(&self.0.row().extra)
     }
     /// The participant's sessions (media legs), in source order.
     async fn sessions(&self, ctx: &Context<'_>) -> Result<Vec<Session>> {
-        let key = SessionsOf(
-            self.0.conversation_id.clone(),
-            self.0.participant_id.clone(),
-        );
-        Ok(load(ctx, key).await?.into_iter().map(Session).collect())
+        let members = self
+            .0
+            .children(ctx, |p| {
+                vec![SessionsOf(
+                    p.conversation_id.clone(),
+                    p.participant_id.clone(),
+                )]
+            })
+            .await?;
+        Ok(members.into_iter().map(Session).collect())
     }
 }
 
 /// A session ("communication"): one media leg of a participant.
-pub struct Session(pub SessionRow);
+pub struct Session(pub Member<SessionRow>);
 
 /// A session ("communication"): one media leg of a participant. Every media type shares this
 /// type; the fields specific to one (callback numbers, email subject, cobrowse room, …) are null
@@ -177,108 +215,132 @@ pub struct Session(pub SessionRow);
 impl Session {
     /// The session id (unique within its conversation).
     async fn id(&self) -> &str {
-        &self.0.session_id
+        &self.0.row().session_id
     }
     #[graphql(flatten)]
     async fn fields(&self) -> &SessionRow {
-        &self.0
+        self.0.row()
     }
     /// Source fields convgraph has no column for, exactly as sent.
     async fn extra(&self) -> Extra<'_> {
-        Json(&self.0.extra)
+        Json(&self.0.row().extra)
     }
     /// The session on the other side of this one (`peerId`), e.g. the customer's leg of an
     /// agent's call.
     async fn peer(&self, ctx: &Context<'_>) -> Result<Option<Session>> {
-        let Some(peer) = &self.0.peer_id else {
-            return Ok(None);
-        };
-        let key = SessionById(self.0.conversation_id.clone(), peer.clone());
-        Ok(load(ctx, key).await?.into_iter().next().map(Session))
+        let members = self
+            .0
+            .children(ctx, |s| {
+                s.peer_id
+                    .iter()
+                    .map(|peer| SessionById(s.conversation_id.clone(), peer.clone()))
+                    .collect()
+            })
+            .await?;
+        Ok(members.into_iter().next().map(Session))
     }
     /// The session's segments, in time order.
     async fn segments(&self, ctx: &Context<'_>) -> Result<Vec<Segment>> {
-        let rows = load(ctx, SegmentsOf(self.key())).await?;
-        Ok(rows.into_iter().map(Segment).collect())
+        let members = self
+            .0
+            .children(ctx, |s| vec![SegmentsOf(SessionKey::of(s))])
+            .await?;
+        Ok(members.into_iter().map(Segment).collect())
     }
     /// The session's metrics (nOffered, tTalk, tHandle, …), in emission order.
     async fn metrics(&self, ctx: &Context<'_>) -> Result<Vec<SessionMetric>> {
-        let rows = load(ctx, MetricsOf(self.key())).await?;
+        let rows = self
+            .0
+            .rows(ctx, |s| vec![MetricsOf(SessionKey::of(s))])
+            .await?;
         Ok(rows.into_iter().map(SessionMetric).collect())
     }
     /// The IVR flow the session ran through, if any.
     async fn flow(&self, ctx: &Context<'_>) -> Result<Option<Flow>> {
-        let flow = load(ctx, FlowOf(self.key())).await?.into_iter().next();
-        Ok(flow.map(Flow))
+        let members = self
+            .0
+            .children(ctx, |s| vec![FlowOf(SessionKey::of(s))])
+            .await?;
+        Ok(members.into_iter().next().map(Flow))
     }
     /// The agents routing proposed for the session, with their rank.
     async fn proposed_agents(&self, ctx: &Context<'_>) -> Result<Vec<ProposedAgent>> {
-        let rows = load(ctx, ProposedAgentsOf(self.key())).await?;
+        let rows = self
+            .0
+            .rows(ctx, |s| vec![ProposedAgentsOf(SessionKey::of(s))])
+            .await?;
         Ok(rows.into_iter().map(ProposedAgent).collect())
     }
     /// Voice quality statistics of the session's media endpoints.
     async fn media_endpoint_stats(&self, ctx: &Context<'_>) -> Result<Vec<MediaEndpointStat>> {
-        let rows = load(ctx, EndpointStatsOf(self.key())).await?;
+        let rows = self
+            .0
+            .rows(ctx, |s| vec![EndpointStatsOf(SessionKey::of(s))])
+            .await?;
         Ok(rows.into_iter().map(MediaEndpointStat).collect())
     }
     /// The agent groups the session was routed to.
     async fn agent_groups(&self, ctx: &Context<'_>) -> Result<Vec<AgentGroup>> {
-        let rows = load(ctx, AgentGroupsOf(self.key())).await?;
+        let rows = self
+            .0
+            .rows(ctx, |s| vec![AgentGroupsOf(SessionKey::of(s))])
+            .await?;
         Ok(rows.into_iter().map(AgentGroup).collect())
     }
 }
 
-impl Session {
-    fn key(&self) -> SessionKey {
-        SessionKey::of(&self.0)
-    }
-}
-
 /// A continuous span of a session in one state.
-pub struct Segment(pub SegmentRow);
+pub struct Segment(pub Member<SegmentRow>);
 
 /// A continuous span of a session in one state: alert, interact, hold, wrapup, ivr, dialing, …
 #[Object]
 impl Segment {
     #[graphql(flatten)]
     async fn fields(&self) -> &SegmentRow {
-        &self.0
+        self.0.row()
     }
     /// From start to end in milliseconds; null while open.
     async fn duration_ms(&self) -> Option<i64> {
-        duration_ms(self.0.segment_start, self.0.segment_end)
+        duration_ms(self.0.row().segment_start, self.0.row().segment_end)
     }
     /// Source fields convgraph has no column for, exactly as sent.
     async fn extra(&self) -> Extra<'_> {
-        Json(&self.0.extra)
+        Json(&self.0.row().extra)
     }
     /// Agents scored by predictive routing during the segment.
     async fn scored_agents(&self, ctx: &Context<'_>) -> Result<Vec<ScoredAgent>> {
-        let rows = load(ctx, ScoredAgentsOf(self.session_key())).await?;
+        let rows: Vec<ScoredAgentRow> = self
+            .0
+            .rows(ctx, |g| vec![ScoredAgentsOf(segment_session(g))])
+            .await?;
+        let index = self.0.row().segment_index;
         Ok(rows
             .into_iter()
-            .filter(|r| r.segment_index == self.0.segment_index)
+            .filter(|r| r.segment_index == index)
             .map(ScoredAgent)
             .collect())
     }
     /// Custom properties of the segment.
     async fn properties(&self, ctx: &Context<'_>) -> Result<Vec<SegmentProperty>> {
-        let rows = load(ctx, SegmentPropertiesOf(self.session_key())).await?;
+        let rows: Vec<SegmentPropertyRow> = self
+            .0
+            .rows(ctx, |g| vec![SegmentPropertiesOf(segment_session(g))])
+            .await?;
+        let index = self.0.row().segment_index;
         Ok(rows
             .into_iter()
-            .filter(|r| r.segment_index == self.0.segment_index)
+            .filter(|r| r.segment_index == index)
             .map(SegmentProperty)
             .collect())
     }
 }
 
-impl Segment {
-    fn session_key(&self) -> SessionKey {
-        SessionKey {
-            conversation_id: self.0.conversation_id.clone(),
-            participant_id: self.0.participant_id.clone(),
-            session_id: self.0.session_id.clone(),
-        }
+/// The session a segment belongs to.
+fn segment_session(g: &SegmentRow) -> SessionKey {
+    SessionKey {
+        conversation_id: g.conversation_id.clone(),
+        participant_id: g.participant_id.clone(),
+        session_id: g.session_id.clone(),
     }
 }
 
@@ -289,7 +351,7 @@ leaf_object!(
 );
 
 /// An IVR flow execution.
-pub struct Flow(pub FlowRow);
+pub struct Flow(pub Member<FlowRow>);
 
 /// An IVR (Architect) flow execution of a session: how it was entered, left and what it
 /// transferred to.
@@ -297,20 +359,25 @@ pub struct Flow(pub FlowRow);
 impl Flow {
     #[graphql(flatten)]
     async fn fields(&self) -> &FlowRow {
-        &self.0
+        self.0.row()
     }
     /// Source fields convgraph has no column for, exactly as sent.
     async fn extra(&self) -> Extra<'_> {
-        Json(&self.0.extra)
+        Json(&self.0.row().extra)
     }
     /// Outcomes reached in the flow.
     async fn outcomes(&self, ctx: &Context<'_>) -> Result<Vec<FlowOutcome>> {
-        let key = OutcomesOf(SessionKey {
-            conversation_id: self.0.conversation_id.clone(),
-            participant_id: self.0.participant_id.clone(),
-            session_id: self.0.session_id.clone(),
-        });
-        Ok(load(ctx, key).await?.into_iter().map(FlowOutcome).collect())
+        let rows = self
+            .0
+            .rows(ctx, |f| {
+                vec![OutcomesOf(SessionKey {
+                    conversation_id: f.conversation_id.clone(),
+                    participant_id: f.participant_id.clone(),
+                    session_id: f.session_id.clone(),
+                })]
+            })
+            .await?;
+        Ok(rows.into_iter().map(FlowOutcome).collect())
     }
 }
 
