@@ -222,7 +222,7 @@ async fn main() -> anyhow::Result<()> {
             server::run(db.pool.clone(), auth.clone(), serve.listen, |addr| {
                 println!("convgraph demo: {conversations} generated conversations");
                 println!("GraphQL endpoint:   http://{addr}/graphql");
-                println!("GraphQL playground: http://{addr}/playground (set the Authorization header below)");
+                println!("GraphiQL:           http://{addr}/graphiql#token={all}");
                 println!("\nTokens (Authorization: Bearer …):");
                 println!("  every division:            {all}");
                 println!("  division {:<16} {one}", format!("{}:", division.name));

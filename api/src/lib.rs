@@ -4,9 +4,9 @@ pub mod auth;
 pub mod conversations;
 pub mod error;
 pub mod graph;
+mod graphiql;
 pub mod loader;
 
-use async_graphql::http::GraphQLPlaygroundConfig;
 use async_graphql::{EmptyMutation, EmptySubscription, ErrorExtensions, MergedObject, Schema};
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::extract::State;
@@ -61,7 +61,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/graphql", get(graphql).post(graphql))
-        .route("/playground", get(playground))
+        .merge(graphiql::router())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .with_state(state)
@@ -98,12 +98,6 @@ async fn graphql(
         .data(caller)
         .data(loaders);
     GraphQLResponse::from(state.schema.execute(request).await).into_response()
-}
-
-async fn playground() -> impl IntoResponse {
-    axum::response::Html(async_graphql::http::playground_source(
-        GraphQLPlaygroundConfig::new("/graphql"),
-    ))
 }
 
 async fn ready(State(state): State<AppState>) -> impl IntoResponse {
