@@ -49,11 +49,10 @@ impl ConversationQuery {
         ctx: &Context<'_>,
         filter: Option<ConversationFilterInput>,
         order_by: Option<ConversationOrder>,
-        #[graphql(desc = "Page size going forwards (default 25, at most 500).")] first: Option<
-            i32,
+        #[graphql(desc = "Page size going forwards (default 25, at most 500).")] first: Option<i32>,
+        #[graphql(desc = "Start after this cursor (an `endCursor` or edge cursor).")] after: Option<
+            String,
         >,
-        #[graphql(desc = "Start after this cursor (an `endCursor` or edge cursor).")]
-        after: Option<String>,
         #[graphql(desc = "Page size going backwards (at most 500).")] last: Option<i32>,
         #[graphql(desc = "End before this cursor (a `startCursor` or edge cursor).")]
         before: Option<String>,
@@ -388,7 +387,11 @@ fn cursor_of(key: OrderKey, row: &ConversationRow) -> String {
         OrderKey::End => row.conversation_end,
     };
     let time = time.map(|t| t.to_rfc3339()).unwrap_or_default();
-    hex(&format!("{}\n{time}\n{}", key_tag(key), row.conversation_id))
+    hex(&format!(
+        "{}\n{time}\n{}",
+        key_tag(key),
+        row.conversation_id
+    ))
 }
 
 fn decode_cursor(

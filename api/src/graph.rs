@@ -61,7 +61,10 @@ impl Conversation {
     async fn divisions(&self, ctx: &Context<'_>) -> Result<Vec<Division>> {
         let mut out = Vec::with_capacity(self.0.division_ids.len());
         for id in &self.0.division_ids {
-            let row = load(ctx, DivisionById(id.clone())).await?.into_iter().next();
+            let row = load(ctx, DivisionById(id.clone()))
+                .await?
+                .into_iter()
+                .next();
             out.push(Division(row.unwrap_or_else(|| DivisionRow {
                 division_id: id.clone(),
                 ..Default::default()

@@ -111,7 +111,11 @@ conversation_child_loader!(EvaluationsOf, EvaluationRow, read::evaluations);
 conversation_child_loader!(SurveysOf, SurveyRow, read::surveys);
 conversation_child_loader!(ResolutionsOf, ResolutionRow, read::resolutions);
 conversation_child_loader!(TransfersOf, TransferRow, read::transfers);
-conversation_child_loader!(DivisionEntitiesOf, DivisionEntityRow, read::division_entities);
+conversation_child_loader!(
+    DivisionEntitiesOf,
+    DivisionEntityRow,
+    read::division_entities
+);
 
 /// A loader of the children of sessions, keyed by session.
 macro_rules! session_child_loader {
@@ -124,7 +128,9 @@ macro_rules! session_child_loader {
             type Error = Arc<ApiError>;
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
                 let batch = SessionKey::batch(keys.iter().map(|k| &k.0));
-                let rows = $read(&self.pool, &self.scope, &batch).await.map_err(internal)?;
+                let rows = $read(&self.pool, &self.scope, &batch)
+                    .await
+                    .map_err(internal)?;
                 Ok(group(rows, |r| {
                     $key(SessionKey {
                         conversation_id: r.conversation_id.clone(),
@@ -142,10 +148,18 @@ session_child_loader!(MetricsOf, MetricRow, read::metrics);
 session_child_loader!(FlowOf, FlowRow, read::flows);
 session_child_loader!(OutcomesOf, FlowOutcomeRow, read::flow_outcomes);
 session_child_loader!(ProposedAgentsOf, ProposedAgentRow, read::proposed_agents);
-session_child_loader!(EndpointStatsOf, MediaEndpointStatRow, read::media_endpoint_stats);
+session_child_loader!(
+    EndpointStatsOf,
+    MediaEndpointStatRow,
+    read::media_endpoint_stats
+);
 session_child_loader!(AgentGroupsOf, AgentGroupRow, read::agent_groups);
 session_child_loader!(ScoredAgentsOf, ScoredAgentRow, read::scored_agents);
-session_child_loader!(SegmentPropertiesOf, SegmentPropertyRow, read::segment_properties);
+session_child_loader!(
+    SegmentPropertiesOf,
+    SegmentPropertyRow,
+    read::segment_properties
+);
 
 /// The sessions of a participant: (conversation id, participant id).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -202,9 +216,7 @@ impl Loader<DivisionById> for GraphLoader {
         keys: &[DivisionById],
     ) -> Result<HashMap<DivisionById, Self::Value>, Self::Error> {
         let ids: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
-        let rows = read::divisions(&self.pool, &ids)
-            .await
-            .map_err(internal)?;
+        let rows = read::divisions(&self.pool, &ids).await.map_err(internal)?;
         Ok(group(rows, |r| DivisionById(r.division_id.clone())))
     }
 }

@@ -7,8 +7,8 @@
 use domain::ConversationGraph;
 use domain::graph::*;
 use serde::de::DeserializeOwned;
-use sqlx::types::Json;
 use sqlx::PgConnection;
+use sqlx::types::Json;
 
 /// Inserts `rows` into `table` with one statement; the SQL is a literal so that sqlx checks it.
 macro_rules! insert_rows {

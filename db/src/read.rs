@@ -203,11 +203,27 @@ macro_rules! conversation_page {
     ($pool:expr, $scope:expr, $f:expr, $page:expr, $col:literal, $cmp:literal, $dir:literal) => {{
         let page: &ConversationPage<'_> = $page;
         filtered_conversations!(
-            [r#"select coalesce(jsonb_agg(to_jsonb(c) order by c."# + $col + " " + $dir + ", c.conversation_id " + $dir + r#"), '[]') as "rows!"
+            [r#"select coalesce(jsonb_agg(to_jsonb(c) order by c."#
+                + $col
+                + " "
+                + $dir
+                + ", c.conversation_id "
+                + $dir
+                + r#"), '[]') as "rows!"
                from (select c.*"#],
             ["
-                 and ($24::timestamptz is null or (c." + $col + ", c.conversation_id) " + $cmp + " ($24, $25::text))
-               order by c." + $col + " " + $dir + ", c.conversation_id " + $dir + "
+                 and ($24::timestamptz is null or (c."
+                + $col
+                + ", c.conversation_id) "
+                + $cmp
+                + " ($24, $25::text))
+               order by c."
+                + $col
+                + " "
+                + $dir
+                + ", c.conversation_id "
+                + $dir
+                + "
                limit $26
              ) c"],
             $scope,
@@ -230,24 +246,12 @@ pub async fn conversations(
     page: &ConversationPage<'_>,
 ) -> Result<Vec<ConversationRow>, sqlx::Error> {
     let rows = match (page.key, page.descending) {
-        (OrderKey::Start, false) => conversation_page!(
-            pool,
-            scope,
-            filter,
-            page,
-            "conversation_start",
-            ">",
-            "asc"
-        ),
-        (OrderKey::Start, true) => conversation_page!(
-            pool,
-            scope,
-            filter,
-            page,
-            "conversation_start",
-            "<",
-            "desc"
-        ),
+        (OrderKey::Start, false) => {
+            conversation_page!(pool, scope, filter, page, "conversation_start", ">", "asc")
+        }
+        (OrderKey::Start, true) => {
+            conversation_page!(pool, scope, filter, page, "conversation_start", "<", "desc")
+        }
         (OrderKey::End, false) => {
             conversation_page!(pool, scope, filter, page, "conversation_end", ">", "asc")
         }
@@ -346,8 +350,12 @@ macro_rules! conversation_children {
     ($pool:expr, $scope:expr, $ids:expr, $table:literal, $order:literal) => {{
         let (all, divisions, units) = scope_params($scope);
         let rows = sqlx::query_scalar!(
-            "select coalesce(jsonb_agg(to_jsonb(t) order by t.conversation_id, " + $order + "), '[]') as \"rows!\"
-             from " + $table + " t join conversations c using (conversation_id)
+            "select coalesce(jsonb_agg(to_jsonb(t) order by t.conversation_id, "
+                + $order
+                + "), '[]') as \"rows!\"
+             from "
+                + $table
+                + " t join conversations c using (conversation_id)
              where t.conversation_id = any($1)
                and ($2 or c.division_ids && $3 or c.business_unit_id = any($4))",
             $ids,
