@@ -1,6 +1,7 @@
 //! The `convgraph` command line: parses arguments and runs the command.
 
 use anyhow::Context as _;
+use api::HttpConfig;
 use api::auth::{AuthConfig, TokenRequest, mint};
 use clap::{Parser, Subcommand};
 use convgraph::database::{Database, LocalData};
@@ -126,8 +127,28 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "CONVGRAPH_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// Largest accepted request body, in bytes; a larger one gets 413.
+    #[arg(long, env = "CONVGRAPH_MAX_BODY_BYTES", default_value_t = HttpConfig::DEFAULT_MAX_BODY_BYTES)]
+    max_body_bytes: usize,
+    /// Longest a request may take, in seconds; a slower one is cancelled with 504.
+    #[arg(
+        long,
+        env = "CONVGRAPH_REQUEST_TIMEOUT_SECS",
+        default_value_t = HttpConfig::DEFAULT_REQUEST_TIMEOUT.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    request_timeout_secs: u64,
     #[command(flatten)]
     auth: AuthArgs,
+}
+
+impl ServeArgs {
+    fn http(&self) -> HttpConfig {
+        HttpConfig {
+            max_body_bytes: self.max_body_bytes,
+            request_timeout: std::time::Duration::from_secs(self.request_timeout_secs),
+        }
+    }
 }
 
 #[tokio::main]
@@ -144,9 +165,15 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let db = Database::open(cli.database_url.as_deref(), &local, 16).await?;
-            server::run(db.pool.clone(), args.auth.config(), args.listen, |addr| {
-                println!("convgraph serving GraphQL at http://{addr}/graphql");
-            })
+            server::run(
+                db.pool.clone(),
+                args.auth.config(),
+                args.http(),
+                args.listen,
+                |addr| {
+                    println!("convgraph serving GraphQL at http://{addr}/graphql");
+                },
+            )
             .await?;
             db.close().await
         }
@@ -219,7 +246,7 @@ async fn main() -> anyhow::Result<()> {
                 &["conversations:read", "pii:read"],
             )?;
             let no_pii = token(Some(vec!["*".into()]), &["conversations:read"])?;
-            server::run(db.pool.clone(), auth.clone(), serve.listen, |addr| {
+            server::run(db.pool.clone(), auth.clone(), serve.http(), serve.listen, |addr| {
                 println!("convgraph demo: {conversations} generated conversations");
                 println!("GraphQL endpoint:   http://{addr}/graphql");
                 println!("GraphiQL:           http://{addr}/graphiql#token={all}");

@@ -1,6 +1,7 @@
 //! Running the API server: bind, serve, stop on Ctrl-C or SIGTERM after in-flight requests.
 
 use anyhow::Context as _;
+use api::HttpConfig;
 use api::auth::AuthConfig;
 use sqlx::PgPool;
 use std::net::SocketAddr;
@@ -9,6 +10,7 @@ use std::net::SocketAddr;
 pub async fn run(
     pool: PgPool,
     auth: AuthConfig,
+    http: HttpConfig,
     listen: SocketAddr,
     on_ready: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
@@ -17,7 +19,9 @@ pub async fn run(
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     on_ready(addr);
-    api::serve(listener, api::AppState::new(pool, auth), shutdown_signal()).await?;
+    let mut state = api::AppState::new(pool, auth);
+    state.http = http;
+    api::serve(listener, state, shutdown_signal()).await?;
     Ok(())
 }
 

@@ -5,20 +5,22 @@ pub mod conversations;
 pub mod error;
 pub mod graph;
 mod graphiql;
+pub mod http;
 pub mod loader;
 
-use async_graphql::{EmptyMutation, EmptySubscription, ErrorExtensions, MergedObject, Schema};
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema};
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::middleware;
+use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::{Json, Router};
 use sqlx::PgPool;
 use std::sync::Arc;
 
-use crate::auth::{AuthConfig, AuthError};
-use crate::error::ApiError;
+use crate::auth::AuthConfig;
+pub use crate::http::HttpConfig;
+use crate::http::graphql;
 
 /// Every root field, merged from the features.
 #[derive(MergedObject, Default)]
@@ -45,59 +47,37 @@ pub struct AppState {
     pub schema: ApiSchema,
     pub pool: PgPool,
     pub auth: Arc<AuthConfig>,
+    pub http: HttpConfig,
 }
 
 impl AppState {
+    /// With the default [`HttpConfig`]; set `http` to change the limits.
     pub fn new(pool: PgPool, auth: AuthConfig) -> Self {
         Self {
             schema: schema(),
             pool,
             auth: Arc::new(auth),
+            http: HttpConfig::default(),
         }
     }
 }
 
-/// The HTTP routes.
+/// The HTTP routes, inside the middleware of [`http`]: request id, span and log line
+/// (outermost), time limit, body size limit.
 pub fn router(state: AppState) -> Router {
+    let limits = state.http;
     Router::new()
         .route("/graphql", get(graphql).post(graphql))
         .merge(graphiql::router())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .with_state(state)
-}
-
-async fn graphql(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    request: GraphQLRequest,
-) -> Response {
-    let token = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    let caller = match token {
-        None => Err(AuthError::Missing),
-        Some(token) => auth::verify(&state.auth, token),
-    };
-    let caller = match caller {
-        Ok(caller) => caller,
-        Err(e) => {
-            let error = ApiError::Unauthenticated(e.to_string()).extend();
-            let response = async_graphql::Response::from_errors(vec![
-                error.into_server_error(Default::default()),
-            ]);
-            return (StatusCode::UNAUTHORIZED, Json(response)).into_response();
-        }
-    };
-    let loaders = loader::loaders(state.pool.clone(), caller.scope.clone());
-    let request = request
-        .into_inner()
-        .data(state.pool.clone())
-        .data(caller)
-        .data(loaders);
-    GraphQLResponse::from(state.schema.execute(request).await).into_response()
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(middleware::from_fn_with_state(
+            limits.request_timeout,
+            http::timeout,
+        ))
+        .layer(middleware::from_fn(http::trace))
 }
 
 async fn ready(State(state): State<AppState>) -> impl IntoResponse {

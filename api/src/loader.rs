@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Arc;
 use tokio::sync::OnceCell;
+use tracing::Instrument as _;
 
 use crate::error::ApiError;
 
@@ -25,8 +26,14 @@ pub struct GraphLoader {
 /// The request's loader.
 pub type Loaders = DataLoader<GraphLoader>;
 
+/// The batch loads run as tasks of their own, inside the span of the request that spawned
+/// them, so that what they log carries the request id. async-graphql's `tracing` feature
+/// already runs them `in_current_span`; the spawner says so itself, so that this holds
+/// without that feature too.
 pub fn loaders(pool: PgPool, scope: Scope) -> Loaders {
-    DataLoader::new(GraphLoader { pool, scope }, tokio::spawn)
+    DataLoader::new(GraphLoader { pool, scope }, |load| {
+        tokio::spawn(load.instrument(tracing::Span::current()))
+    })
 }
 
 fn internal(e: sqlx::Error) -> Arc<ApiError> {

@@ -1,0 +1,787 @@
+//! GraphQL over HTTP on `/graphql` (<https://graphql.github.io/graphql-over-http/draft/>), and
+//! the middleware every route runs in: a request id and a log line per request, a time limit and
+//! a body size limit.
+//!
+//! The handler checks a request in this order, and the first failure answers:
+//!
+//! | check | failure |
+//! | --- | --- |
+//! | the `Accept` header allows a media type we serve ([`negotiate`]) | 406 |
+//! | a POST body is `application/json` (UTF-8) | 415 |
+//! | the body fits in [`HttpConfig::max_body_bytes`] | 413 |
+//! | the body or the URL parameters are a well-formed GraphQL-over-HTTP request | 400 |
+//! | the bearer token is valid | 401 |
+//! | a GET does not select a mutation | 405, `Allow: POST` |
+//! | the operation's required variables are given | a GraphQL request error |
+//! | GraphQL parses, validates and executes the request | see [`status_for`] |
+//! | all of it finishes within [`HttpConfig::request_timeout`] (middleware) | 504 |
+//!
+//! Each refusal (406, 415, 413, 400, 401, 405, 504) has a GraphQL-shaped body,
+//! `{"errors":[{"message":…,"extensions":{"code":…}}]}`, in the negotiated media type, and says
+//! nothing of the server's insides. What reaches GraphQL is answered with the status the spec
+//! gives for the negotiated media type: with `application/graphql-response+json` 400 for a
+//! request error (no `data`) and 200 for an executed request, field errors included; with
+//! `application/json` always 200.
+//!
+//! async-graphql-axum's `GraphQLRequest`/`GraphQLResponse` are not used: they accept any POST
+//! content type, answer malformed requests with a plain-text `Debug` dump, ignore `Accept`,
+//! always answer 200, and read the GET parameter `operation_name` instead of `operationName`.
+
+use async_graphql::parser::Positioned;
+use async_graphql::parser::types::{DocumentOperations, OperationDefinition, OperationType};
+use async_graphql::{Extensions, ServerError, Value, Variables};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Query, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use tracing::Instrument as _;
+
+use crate::AppState;
+use crate::auth::{self, AuthError};
+use crate::error::ApiError;
+use crate::loader;
+
+/// Limits of the HTTP layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HttpConfig {
+    /// Largest accepted request body; a larger one gets 413.
+    pub max_body_bytes: usize,
+    /// Longest a request may take, reading its body included; a slower one is cancelled (its
+    /// future, and with it any SQL in flight, is dropped) and gets 504.
+    pub request_timeout: Duration,
+}
+
+impl HttpConfig {
+    pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+    pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
+            request_timeout: Self::DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
+}
+
+/// The media types a GraphQL response is served in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MediaType {
+    /// `application/graphql-response+json`: status codes tell request errors (4xx) from
+    /// executed requests (200).
+    GraphQLResponseJson,
+    /// `application/json`, for legacy clients: 200 for everything that reached GraphQL.
+    Json,
+}
+
+impl MediaType {
+    pub fn essence(self) -> &'static str {
+        match self {
+            MediaType::GraphQLResponseJson => "application/graphql-response+json",
+            MediaType::Json => "application/json",
+        }
+    }
+
+    fn content_type(self) -> HeaderValue {
+        HeaderValue::from_static(match self {
+            MediaType::GraphQLResponseJson => "application/graphql-response+json; charset=utf-8",
+            MediaType::Json => "application/json; charset=utf-8",
+        })
+    }
+}
+
+/// The response media type for a request's `Accept` headers; `None` when they allow neither
+/// type (the handler answers 406).
+///
+/// How this reads the spec (draft of the GraphQL-over-HTTP specification, sections "Accept",
+/// "Body" and "Legacy watershed"):
+///
+/// - No `Accept` header (or only empty ones): the spec's legacy watershed says that from
+///   2025-01-01 a server SHOULD treat the request as if it had
+///   `Accept: application/graphql-response+json` (before that date it said `application/json`).
+///   That date has passed, so a missing `Accept` means `application/graphql-response+json`.
+/// - Otherwise the server MUST "encode the response in the highest priority media type listed
+///   that is supported": each type gets the `q` of the most specific range that matches it
+///   (`type/subtype`, then `application/*`, then `*/*`; RFC 9110 §12.5.1), the type with the
+///   highest `q` wins, and on equal `q` the one whose range is listed first.
+/// - When one range matches both types (`*/*`, `application/*`), the choice is the server's:
+///   `application/graphql-response+json`, which the spec names the preferred type. Clients that
+///   need 200 for every GraphQL answer ask for `application/json` explicitly.
+/// - `q=0` refuses a type; a `charset` other than UTF-8 makes a range match nothing. When no type
+///   is left the spec lets a server answer 406 (RECOMMENDED) or pick a type anyway; we answer 406.
+pub fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
+    let values = headers.get_all(header::ACCEPT);
+    if values
+        .iter()
+        .all(|value| value.as_bytes().iter().all(u8::is_ascii_whitespace))
+    {
+        // No Accept header, or only empty ones.
+        return Some(MediaType::GraphQLResponseJson);
+    }
+    let ranges: Vec<AcceptRange> = values
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(AcceptRange::parse)
+        .collect();
+    let preference = |media: MediaType| -> Option<(f32, usize)> {
+        let (_, q, position) = ranges
+            .iter()
+            .enumerate()
+            .filter_map(|(position, range)| {
+                range
+                    .specificity(media)
+                    .map(|specificity| (specificity, range.q, position))
+            })
+            // Most specific first; among equally specific ranges, the first listed.
+            .min_by_key(|&(specificity, _, position)| (std::cmp::Reverse(specificity), position))?;
+        (q > 0.0).then_some((q, position))
+    };
+    match (
+        preference(MediaType::GraphQLResponseJson),
+        preference(MediaType::Json),
+    ) {
+        (None, None) => None,
+        (Some(_), None) => Some(MediaType::GraphQLResponseJson),
+        (None, Some(_)) => Some(MediaType::Json),
+        (Some((q_graphql, at_graphql)), Some((q_json, at_json))) => {
+            if q_json > q_graphql || (q_json == q_graphql && at_json < at_graphql) {
+                Some(MediaType::Json)
+            } else {
+                Some(MediaType::GraphQLResponseJson)
+            }
+        }
+    }
+}
+
+/// One media range of an `Accept` header, with its weight.
+struct AcceptRange {
+    range: String,
+    q: f32,
+    utf8: bool,
+}
+
+impl AcceptRange {
+    fn parse(text: &str) -> Option<Self> {
+        let mut parts = text.split(';');
+        let range = parts.next()?.trim().to_ascii_lowercase();
+        if range.is_empty() {
+            return None;
+        }
+        let mut q = 1.0;
+        let mut utf8 = true;
+        for parameter in parts {
+            let Some((name, value)) = parameter.split_once('=') else {
+                continue;
+            };
+            let value = value.trim().trim_matches('"');
+            match name.trim().to_ascii_lowercase().as_str() {
+                "q" => {
+                    q = value
+                        .parse::<f32>()
+                        .ok()
+                        .filter(|q| (0.0..=1.0).contains(q))?
+                }
+                "charset" => utf8 = is_utf8(value),
+                _ => {}
+            }
+        }
+        Some(Self { range, q, utf8 })
+    }
+
+    /// How specifically this range names `media` (3 exactly, 2 `application/*`, 1 `*/*`), or
+    /// `None` when it does not match it.
+    fn specificity(&self, media: MediaType) -> Option<u8> {
+        if !self.utf8 {
+            return None;
+        }
+        match self.range.as_str() {
+            range if range == media.essence() => Some(3),
+            "application/*" => Some(2),
+            "*/*" => Some(1),
+            _ => None,
+        }
+    }
+}
+
+fn is_utf8(charset: &str) -> bool {
+    charset.eq_ignore_ascii_case("utf-8") || charset.eq_ignore_ascii_case("utf8")
+}
+
+/// The HTTP status of a GraphQL response, as the spec's "Status Codes" section gives it:
+/// `application/json` always 200; `application/graphql-response+json` 400 when the request
+/// failed before execution (parse, validation, operation selection, variable coercion: the
+/// response has no `data`), else 200, field errors and a `null` `data` included.
+pub fn status_for(response: &async_graphql::Response, media: MediaType) -> StatusCode {
+    match media {
+        MediaType::Json => StatusCode::OK,
+        MediaType::GraphQLResponseJson if is_request_error(response) => StatusCode::BAD_REQUEST,
+        MediaType::GraphQLResponseJson => StatusCode::OK,
+    }
+}
+
+/// A request error: one raised before execution, so the response has no `data` entry.
+/// async-graphql represents both this and a field error that nulled the whole result as
+/// `data: null`; only field errors carry a `path`.
+fn is_request_error(response: &async_graphql::Response) -> bool {
+    response.data == Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| error.path.is_empty())
+}
+
+/// A GraphQL response as the spec shapes it: no `data` key after a request error.
+#[derive(Serialize)]
+struct Body<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a Value>,
+    #[serde(skip_serializing_if = "<[ServerError]>::is_empty")]
+    errors: &'a [ServerError],
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    extensions: &'a BTreeMap<String, Value>,
+}
+
+fn graphql_response(response: async_graphql::Response, media: MediaType) -> Response {
+    let status = status_for(&response, media);
+    let body = Body {
+        data: (!is_request_error(&response)).then_some(&response.data),
+        errors: &response.errors,
+        extensions: &response.extensions,
+    };
+    let bytes = match serde_json::to_vec(&body) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            let error = ApiError::internal(e);
+            return error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                error.code(),
+                &error.to_string(),
+                media,
+            );
+        }
+    };
+    // No resolver sets cache hints: every answer depends on the caller's token.
+    let mut http = (
+        status,
+        [(header::CONTENT_TYPE, media.content_type())],
+        bytes,
+    )
+        .into_response();
+    http.headers_mut().extend(response.http_headers);
+    http
+}
+
+/// A GraphQL-shaped error body, `{"errors":[{"message":…,"extensions":{"code":…}}]}`.
+pub fn error_response(status: StatusCode, code: &str, message: &str, media: MediaType) -> Response {
+    let body = serde_json::json!({
+        "errors": [{"message": message, "extensions": {"code": code}}]
+    });
+    (
+        status,
+        [(header::CONTENT_TYPE, media.content_type())],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// A request refused before it reached GraphQL.
+#[derive(Debug)]
+struct Refusal {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", message)
+    }
+
+    fn into_response(self, media: MediaType) -> Response {
+        let mut response = error_response(self.status, self.code, &self.message, media);
+        if self.status == StatusCode::METHOD_NOT_ALLOWED {
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        }
+        response
+    }
+}
+
+/// The request parameters, as GET sends them in the URL.
+#[derive(Deserialize)]
+struct UrlParams {
+    query: Option<String>,
+    #[serde(rename = "operationName")]
+    operation_name: Option<String>,
+    /// JSON text.
+    variables: Option<String>,
+    /// JSON text.
+    extensions: Option<String>,
+}
+
+impl UrlParams {
+    fn into_json_params(self) -> Result<JsonParams, Refusal> {
+        Ok(JsonParams {
+            query: self.query,
+            operation_name: self.operation_name,
+            variables: json_param("variables", self.variables)?,
+            extensions: json_param("extensions", self.extensions)?,
+        })
+    }
+}
+
+/// A URL parameter that holds JSON; absent is the same as `null`.
+fn json_param<T: serde::de::DeserializeOwned + Default>(
+    name: &str,
+    text: Option<String>,
+) -> Result<T, Refusal> {
+    match text {
+        None => Ok(T::default()),
+        Some(text) => serde_json::from_str(&text).map_err(|e| {
+            Refusal::bad_request(format!("`{name}` must be a JSON object (or null): {e}"))
+        }),
+    }
+}
+
+/// The request parameters, as POST sends them in an `application/json` body. Other properties
+/// are reserved by the spec, and ignored.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonParams {
+    query: Option<String>,
+    operation_name: Option<String>,
+    #[serde(default)]
+    variables: Variables,
+    #[serde(default)]
+    extensions: Extensions,
+}
+
+impl JsonParams {
+    fn parse(body: &[u8]) -> Result<Self, Refusal> {
+        serde_json::from_slice(body).map_err(|e| {
+            Refusal::bad_request(format!("the body is not a GraphQL-over-HTTP request: {e}"))
+        })
+    }
+
+    fn into_request(self) -> Result<async_graphql::Request, Refusal> {
+        let query = self.query.ok_or_else(|| {
+            Refusal::bad_request(
+                "the request has no `query` (a string holding the GraphQL document)",
+            )
+        })?;
+        let mut request = async_graphql::Request::new(query).variables(self.variables);
+        // The spec: an empty operationName is the same as none.
+        request.operation_name = self.operation_name.filter(|name| !name.is_empty());
+        request.extensions = self.extensions;
+        Ok(request)
+    }
+}
+
+/// Reads the GraphQL request from the URL (GET) or the JSON body (POST).
+async fn read_request(
+    request: Request,
+    state: &AppState,
+) -> Result<async_graphql::Request, Refusal> {
+    if request.method() == Method::GET || request.method() == Method::HEAD {
+        let Query(params) = Query::<UrlParams>::try_from_uri(request.uri())
+            .map_err(|_| Refusal::bad_request("the URL's query string cannot be read"))?;
+        return params.into_json_params()?.into_request();
+    }
+
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok());
+    if !content_type.is_some_and(is_json) {
+        return Err(Refusal::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "a POST body must be `Content-Type: application/json` (UTF-8)",
+        ));
+    }
+    let limit = state.http.max_body_bytes;
+    let too_large = || {
+        Refusal::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            format!("the request body is larger than the limit of {limit} bytes"),
+        )
+    };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Err(too_large());
+    }
+    // The router's `DefaultBodyLimit` caps what this reads (chunked bodies have no length).
+    let body = Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => too_large(),
+            _ => Refusal::bad_request("the request body could not be read"),
+        })?;
+    JsonParams::parse(&body)?.into_request()
+}
+
+/// `application/json`, with no charset or UTF-8.
+fn is_json(content_type: &str) -> bool {
+    let mut parts = content_type.split(';');
+    let essence = parts.next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/json")
+        && parts.all(|parameter| match parameter.split_once('=') {
+            Some((name, value)) if name.trim().eq_ignore_ascii_case("charset") => {
+                is_utf8(value.trim().trim_matches('"'))
+            }
+            _ => true,
+        })
+}
+
+/// The operation `request` would run: the choice async-graphql makes when it executes. `None`
+/// when the document does not parse or names no single operation: execution reports those.
+fn selected_operation(
+    request: &mut async_graphql::Request,
+) -> Option<&Positioned<OperationDefinition>> {
+    let name = request.operation_name.clone();
+    let document = request.parsed_query().ok()?;
+    match (&document.operations, name) {
+        (DocumentOperations::Single(operation), None) => Some(operation),
+        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name.as_str()),
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
+            operations.values().next()
+        }
+        _ => None,
+    }
+}
+
+fn selects_mutation(request: &mut async_graphql::Request) -> bool {
+    selected_operation(request)
+        .is_some_and(|operation| operation.node.ty == OperationType::Mutation)
+}
+
+/// Errors for the required variables (non-null, no default) the request leaves out.
+///
+/// The GraphQL spec makes these request errors (CoerceVariableValues, before execution), which
+/// `application/graphql-response+json` answers with 400; async-graphql only notices them while
+/// executing, and reports them as field errors. Values of the wrong type are still reported by
+/// async-graphql, as field errors (200).
+fn unprovided_variables(request: &mut async_graphql::Request) -> Vec<ServerError> {
+    let required: Vec<(String, String, async_graphql::Pos)> = selected_operation(request)
+        .map(|operation| {
+            operation
+                .node
+                .variable_definitions
+                .iter()
+                .map(|definition| &definition.node)
+                .filter(|definition| {
+                    !definition.var_type.node.nullable && definition.default_value.is_none()
+                })
+                .map(|definition| {
+                    (
+                        definition.name.node.to_string(),
+                        definition.var_type.node.to_string(),
+                        definition.name.pos,
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    required
+        .into_iter()
+        .filter(|(name, _, _)| {
+            request
+                .variables
+                .get(name.as_str())
+                .is_none_or(|value| *value == Value::Null)
+        })
+        .map(|(name, ty, pos)| {
+            ServerError::new(
+                format!(r#"Variable "${name}" of required type "{ty}" was not provided."#),
+                Some(pos),
+            )
+        })
+        .collect()
+}
+
+/// `GET` and `POST /graphql`.
+pub async fn graphql(State(state): State<AppState>, request: Request) -> Response {
+    let Some(media) = negotiate(request.headers()) else {
+        return not_acceptable();
+    };
+    let mut request = match prepare(&state, request).await {
+        Ok(request) => request,
+        Err(refusal) => return refusal.into_response(media),
+    };
+    let unprovided = unprovided_variables(&mut request);
+    let response = if unprovided.is_empty() {
+        state.schema.execute(request).await
+    } else {
+        async_graphql::Response::from_errors(unprovided)
+    };
+    graphql_response(response, media)
+}
+
+/// The checks of the module table, up to execution: the request to execute, with the caller
+/// and its loaders attached.
+async fn prepare(state: &AppState, request: Request) -> Result<async_graphql::Request, Refusal> {
+    let method = request.method().clone();
+    let token = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|v| v.trim().to_owned());
+    let mut graphql_request = read_request(request, state).await?;
+    let caller = match token {
+        None => Err(AuthError::Missing),
+        Some(token) => auth::verify(&state.auth, &token),
+    }
+    .map_err(|e| {
+        let error = ApiError::Unauthenticated(e.to_string());
+        Refusal::new(StatusCode::UNAUTHORIZED, error.code(), error.to_string())
+    })?;
+    if method != Method::POST && selects_mutation(&mut graphql_request) {
+        return Err(Refusal::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            "mutations are not allowed over GET: use POST",
+        ));
+    }
+    let loaders = loader::loaders(state.pool.clone(), caller.scope.clone());
+    Ok(graphql_request
+        .data(state.pool.clone())
+        .data(caller)
+        .data(loaders))
+}
+
+fn not_acceptable() -> Response {
+    error_response(
+        StatusCode::NOT_ACCEPTABLE,
+        "NOT_ACCEPTABLE",
+        "the Accept header allows neither application/graphql-response+json nor application/json",
+        MediaType::Json,
+    )
+}
+
+/// The header that carries a request's id, in and out.
+pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Middleware: gives the request an id (the caller's `x-request-id` when it is a sane token,
+/// else 128 random bits in hex), runs it inside a `request` span carrying that id, method and
+/// path (so every log line of the request has them), returns the id in `x-request-id`, and logs
+/// one line when the request is finished, with its status and latency.
+///
+/// The path is logged without the query string, which for GET holds the caller's variables.
+pub async fn trace(mut request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| is_sane_request_id(id))
+        .map_or_else(new_request_id, str::to_owned);
+    let header = HeaderValue::from_str(&id).ok();
+    if let Some(header) = &header {
+        // Handlers see the id that is logged, whether the caller's or ours.
+        request.headers_mut().insert(&REQUEST_ID, header.clone());
+    }
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %request.method(),
+        path = %request.uri().path(),
+    );
+    let started = Instant::now();
+    let mut response = next.run(request).instrument(span.clone()).await;
+    if let Some(header) = header {
+        response.headers_mut().insert(&REQUEST_ID, header);
+    }
+    let status = response.status().as_u16();
+    let latency_ms = (started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0;
+    span.in_scope(|| {
+        if response.status().is_server_error() {
+            tracing::warn!(status, latency_ms, "request finished");
+        } else {
+            tracing::info!(status, latency_ms, "request finished");
+        }
+    });
+    response
+}
+
+/// 1 to 64 characters from `A-Z a-z 0-9 - _ . :`; anything else could forge log lines or
+/// bloat them, and is replaced by an id of our own.
+pub fn is_sane_request_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
+fn new_request_id() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
+/// Middleware: cancels a request that takes longer than the limit (see [`within`]).
+pub async fn timeout(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    let media = negotiate(request.headers()).unwrap_or(MediaType::Json);
+    within(limit, media, next.run(request)).await
+}
+
+/// Runs `handler` for at most `limit`; past it, drops the handler (cancelling whatever it
+/// awaits, SQL included) and answers 504 with `extensions.code = TIMEOUT`.
+pub async fn within(
+    limit: Duration,
+    media: MediaType,
+    handler: impl Future<Output = Response>,
+) -> Response {
+    match tokio::time::timeout(limit, handler).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(limit_ms = %limit.as_millis(), "request timed out");
+            error_response(
+                StatusCode::GATEWAY_TIMEOUT,
+                "TIMEOUT",
+                &format!(
+                    "the request did not finish within {} ms and was cancelled",
+                    limit.as_millis()
+                ),
+                media,
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(values: &[&str]) -> Option<MediaType> {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append(
+                header::ACCEPT,
+                HeaderValue::from_str(value).expect("header value"),
+            );
+        }
+        negotiate(&headers)
+    }
+
+    use MediaType::{GraphQLResponseJson as GraphQL, Json};
+
+    #[test]
+    fn no_accept_header_means_graphql_response_json_after_the_watershed() {
+        assert_eq!(accept(&[]), Some(GraphQL));
+        assert_eq!(accept(&[""]), Some(GraphQL));
+    }
+
+    #[test]
+    fn wildcards_get_the_preferred_graphql_response_json() {
+        assert_eq!(accept(&["*/*"]), Some(GraphQL));
+        assert_eq!(accept(&["application/*"]), Some(GraphQL));
+        assert_eq!(accept(&["text/html, */*;q=0.8"]), Some(GraphQL));
+    }
+
+    #[test]
+    fn the_highest_q_wins_and_equal_q_goes_to_the_first_listed() {
+        assert_eq!(accept(&["application/json"]), Some(Json));
+        assert_eq!(
+            accept(&[
+                "application/graphql-response+json; charset=utf-8, application/json; charset=utf-8"
+            ]),
+            Some(GraphQL)
+        );
+        assert_eq!(
+            accept(&["application/json, application/graphql-response+json"]),
+            Some(Json)
+        );
+        assert_eq!(
+            accept(&["application/json;q=0.5, application/graphql-response+json"]),
+            Some(GraphQL)
+        );
+        assert_eq!(accept(&["application/json, */*;q=0.1"]), Some(Json));
+        assert_eq!(
+            accept(&["application/graphql-response+json;q=0, */*"]),
+            Some(Json)
+        );
+        assert_eq!(
+            accept(&["text/plain", "application/json"]),
+            Some(Json),
+            "several Accept headers are one list"
+        );
+    }
+
+    #[test]
+    fn accept_without_a_served_type_is_refused() {
+        assert_eq!(accept(&["text/html"]), None);
+        assert_eq!(accept(&["application/xml, text/*"]), None);
+        assert_eq!(accept(&["*/*;q=0"]), None);
+        assert_eq!(accept(&["application/json; charset=latin1"]), None);
+        assert_eq!(accept(&["application/json;q=nonsense"]), None);
+    }
+
+    #[test]
+    fn json_content_types_are_recognised() {
+        assert!(is_json("application/json"));
+        assert!(is_json("Application/JSON; charset=UTF-8"));
+        assert!(is_json("application/json;charset=\"utf-8\""));
+        assert!(!is_json("application/json; charset=utf-16"));
+        assert!(!is_json("text/plain"));
+        assert!(!is_json("application/graphql"));
+        assert!(!is_json("multipart/form-data; boundary=x"));
+    }
+
+    #[test]
+    fn request_ids_from_callers_are_kept_only_when_sane() {
+        assert!(is_sane_request_id("0f8c7a1e-3b1d-4a5e-9c7f-2d6e8b9a0c1d"));
+        assert!(is_sane_request_id("abc.DEF_123:4"));
+        assert!(!is_sane_request_id(""));
+        assert!(!is_sane_request_id(&"a".repeat(65)));
+        assert!(!is_sane_request_id("a b"));
+        assert!(!is_sane_request_id("x\"}{"));
+        assert_eq!(new_request_id().len(), 32);
+        assert_ne!(new_request_id(), new_request_id());
+    }
+
+    #[tokio::test]
+    async fn a_handler_past_the_limit_is_dropped_and_answered_504_timeout() {
+        let (dropped_tx, dropped_rx) = tokio::sync::oneshot::channel::<()>();
+        let slow = async move {
+            let _guard = DropSignal(Some(dropped_tx));
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            StatusCode::OK.into_response()
+        };
+
+        let response = within(Duration::from_millis(10), GraphQL, slow).await;
+
+        assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
+        assert!(dropped_rx.await.is_ok(), "the slow handler was dropped");
+        let body = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .expect("body");
+        let body: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(body["errors"][0]["extensions"]["code"], "TIMEOUT");
+    }
+
+    struct DropSignal(Option<tokio::sync::oneshot::Sender<()>>);
+
+    impl Drop for DropSignal {
+        fn drop(&mut self) {
+            if let Some(tx) = self.0.take() {
+                let _ = tx.send(());
+            }
+        }
+    }
+}

@@ -1,0 +1,680 @@
+//! The HTTP layer over real HTTP and a real PostgreSQL: GraphQL over HTTP (methods, media types,
+//! status codes), body size and time limits, request ids and logs, graceful shutdown.
+//!
+//! Slow requests are made deterministic by holding a lock on the `conversations` table from
+//! another connection: a query that reads conversations waits for it as long as the test wants.
+
+use api::HttpConfig;
+use api::auth::{AuthConfig, TokenRequest, mint};
+use convgraph::import::{ImportOptions, import_paths};
+use db::testing::{TestDatabase, test_database};
+use reqwest::header::{ACCEPT, ALLOW, CONTENT_TYPE};
+use serde_json::{Value, json};
+use sqlx::{Connection as _, PgConnection};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json; charset=utf-8";
+const JSON: &str = "application/json; charset=utf-8";
+
+struct Server {
+    addr: SocketAddr,
+    url: String,
+    token: String,
+    db: TestDatabase,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    serving: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl Server {
+    async fn start() -> Self {
+        Self::start_with(HttpConfig::default()).await
+    }
+
+    async fn start_with(http: HttpConfig) -> Self {
+        let db = test_database().await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("docs.jsonl");
+        let lines = [
+            conversation("c-1", "2026-11-01T09:00:00Z"),
+            conversation("c-2", "2026-11-01T10:00:00Z"),
+        ];
+        let text: Vec<String> = lines.iter().map(Value::to_string).collect();
+        std::fs::write(&file, text.join("\n")).expect("write");
+        let report = import_paths(
+            db.pool(),
+            &[PathBuf::from(&file)],
+            &ImportOptions::default(),
+        )
+        .await
+        .expect("import");
+        assert!(report.rejected.is_empty(), "{report}");
+
+        let auth = AuthConfig::hs256("test-secret");
+        let token = mint(
+            &auth,
+            &TokenRequest {
+                subject: "test".into(),
+                divisions: Some(vec!["*".into()]),
+                business_units: None,
+                permissions: vec!["conversations:read".into()],
+                ttl_seconds: 600,
+            },
+        )
+        .expect("token");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let mut state = api::AppState::new(db.pool().clone(), auth);
+        state.http = http;
+        let serving = tokio::spawn(api::serve(listener, state, async {
+            let _ = stopped.await;
+        }));
+        Server {
+            addr,
+            url: format!("http://{addr}/graphql"),
+            token,
+            db,
+            stop: Some(stop),
+            serving: Some(serving),
+        }
+    }
+
+    /// An authenticated POST of `body` as JSON (reqwest sends `Accept: */*`).
+    fn post(&self, body: &Value) -> reqwest::RequestBuilder {
+        reqwest::Client::new()
+            .post(&self.url)
+            .bearer_auth(&self.token)
+            .json(body)
+    }
+
+    /// An authenticated GET with `params` in the URL.
+    fn get(&self, params: &[(&str, &str)]) -> reqwest::RequestBuilder {
+        reqwest::Client::new()
+            .get(&self.url)
+            .bearer_auth(&self.token)
+            .query(params)
+    }
+
+    /// Sends `head` (request line and headers, without the blank line) and `body` over a
+    /// connection of its own, for what reqwest will not send: no `Accept`, chunked bodies.
+    async fn raw(&self, head: &str, body: &[u8]) -> (u16, String) {
+        let mut stream = tokio::net::TcpStream::connect(self.addr)
+            .await
+            .expect("connect");
+        let head = format!(
+            "{head}\r\nHost: {}\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
+            self.addr, self.token
+        );
+        stream.write_all(head.as_bytes()).await.expect("write");
+        stream.write_all(body).await.expect("write");
+        let mut response = String::new();
+        stream
+            .read_to_string(&mut response)
+            .await
+            .expect("response");
+        let status = response
+            .split(' ')
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .expect("status line");
+        (status, response)
+    }
+}
+
+fn conversation(id: &str, start: &str) -> Value {
+    json!({
+        "conversationId": id,
+        "conversationStart": start,
+        "divisionIds": ["div-a"],
+        "participants": [{
+            "participantId": format!("{id}-p1"),
+            "purpose": "customer",
+            "sessions": [{
+                "sessionId": format!("{id}-s1"),
+                "mediaType": "voice",
+                "metrics": [{"name": "tTalk", "value": 1000, "emitDate": start}]
+            }]
+        }]
+    })
+}
+
+async fn parts(response: reqwest::Response) -> (u16, String, Value) {
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body = response.json().await.expect("a JSON body");
+    (status, content_type, body)
+}
+
+fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_default()
+}
+
+/// Holds an exclusive lock on `conversations` until the returned connection is closed: every
+/// query that reads conversations waits.
+async fn lock_conversations(db: &TestDatabase) -> PgConnection {
+    let mut conn = PgConnection::connect(db.url()).await.expect("connect");
+    sqlx::query("begin")
+        .execute(&mut conn)
+        .await
+        .expect("begin");
+    sqlx::query("lock table conversations in access exclusive mode")
+        .execute(&mut conn)
+        .await
+        .expect("lock");
+    conn
+}
+
+/// Returns once some query of the test database waits on a lock.
+async fn until_a_query_waits_on_the_lock(db: &TestDatabase) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "select count(*) from pg_stat_activity
+             where datname = current_database() and wait_event_type = 'Lock'",
+        )
+        .fetch_one(db.pool())
+        .await
+        .expect("pg_stat_activity");
+        if waiting > 0 {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no query ever waited on the lock"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn post_with_a_json_body_runs_the_query() {
+    let server = Server::start().await;
+
+    let response = server
+        .post(&json!({
+            "query": "query($id: ID!) { conversation(id: $id) { id } }",
+            "variables": {"id": "c-2"}
+        }))
+        .send()
+        .await
+        .expect("request");
+
+    let (status, content_type, body) = parts(response).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(content_type, GRAPHQL_RESPONSE_JSON);
+    assert_eq!(body, json!({"data": {"conversation": {"id": "c-2"}}}));
+}
+
+#[tokio::test]
+async fn get_with_url_parameters_runs_the_named_operation() {
+    let server = Server::start().await;
+
+    let response = server
+        .get(&[
+            (
+                "query",
+                "query One { conversation(id: \"c-1\") { id } } query Two($id: ID!) { conversation(id: $id) { id } }",
+            ),
+            ("operationName", "Two"),
+            ("variables", r#"{"id":"c-2"}"#),
+        ])
+        .send()
+        .await
+        .expect("request");
+
+    let (status, _, body) = parts(response).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, json!({"data": {"conversation": {"id": "c-2"}}}));
+}
+
+#[tokio::test]
+async fn a_mutation_over_get_is_refused_with_405_and_allow_post_before_execution() {
+    let server = Server::start().await;
+
+    let anonymous = server
+        .get(&[("query", "mutation { __typename }")])
+        .send()
+        .await
+        .expect("request");
+    let named = server
+        .get(&[
+            ("query", "query Q { __typename } mutation M { __typename }"),
+            ("operationName", "M"),
+        ])
+        .send()
+        .await
+        .expect("request");
+    let over_post = server
+        .post(&json!({"query": "mutation { __typename }"}))
+        .send()
+        .await
+        .expect("request");
+
+    for response in [anonymous, named] {
+        assert_eq!(
+            response.headers().get(ALLOW).and_then(|v| v.to_str().ok()),
+            Some("POST")
+        );
+        let (status, _, body) = parts(response).await;
+        assert_eq!(status, 405, "{body}");
+        assert_eq!(code(&body), "METHOD_NOT_ALLOWED", "refused, not validated");
+    }
+    // Over POST the same document reaches GraphQL, which has no mutation root to run it on.
+    let (status, _, body) = parts(over_post).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.get("data").is_none(), "{body}");
+}
+
+#[tokio::test]
+async fn a_validation_error_is_400_as_graphql_response_json_and_200_as_json() {
+    let server = Server::start().await;
+    let invalid = json!({"query": "{ conversation(id: \"c-1\") { noSuchField } }"});
+    let uncoercible = json!({"query": "query($id: ID!) { conversation(id: $id) { id } }"});
+    let field_error = json!({"query": "{ conversations(first: 100000) { nodes { id } } }"});
+
+    let modern = server
+        .post(&invalid)
+        .header(ACCEPT, "application/graphql-response+json")
+        .send()
+        .await
+        .expect("request");
+    let legacy = server
+        .post(&invalid)
+        .header(ACCEPT, "application/json")
+        .send()
+        .await
+        .expect("request");
+    let without_variables = server
+        .post(&uncoercible)
+        .header(ACCEPT, "application/graphql-response+json")
+        .send()
+        .await
+        .expect("request");
+    let executed = server
+        .post(&field_error)
+        .header(ACCEPT, "application/graphql-response+json")
+        .send()
+        .await
+        .expect("request");
+
+    let (status, content_type, body) = parts(modern).await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (400, GRAPHQL_RESPONSE_JSON)
+    );
+    assert!(
+        body.get("data").is_none(),
+        "no data after a request error: {body}"
+    );
+    assert!(!body["errors"].as_array().expect("errors").is_empty());
+    let (status, content_type, body) = parts(legacy).await;
+    assert_eq!((status, content_type.as_str()), (200, JSON), "{body}");
+    assert!(!body["errors"].as_array().expect("errors").is_empty());
+    let (status, _, body) = parts(without_variables).await;
+    assert_eq!(status, 400, "variables that do not coerce: {body}");
+    // A field error is a partial response of an executed request: 200, with `data`.
+    let (status, _, body) = parts(executed).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(code(&body), "BAD_USER_INPUT");
+    assert!(body.get("data").is_some(), "{body}");
+}
+
+#[tokio::test]
+async fn without_an_accept_header_the_answer_is_graphql_response_json() {
+    let server = Server::start().await;
+    let body = br#"{"query":"{ conversation(id: \"c-1\") { noSuchField } }"}"#;
+
+    let (status, response) = server
+        .raw(
+            &format!(
+                "POST /graphql HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: {}",
+                body.len()
+            ),
+            body,
+        )
+        .await;
+
+    assert_eq!(status, 400, "{response}");
+    assert!(
+        response
+            .to_ascii_lowercase()
+            .contains("content-type: application/graphql-response+json"),
+        "{response}"
+    );
+}
+
+#[tokio::test]
+async fn an_accept_header_that_allows_neither_media_type_gets_406() {
+    let server = Server::start().await;
+
+    let response = server
+        .post(&json!({"query": "{ __typename }"}))
+        .header(ACCEPT, "text/html, application/xml;q=0.9")
+        .send()
+        .await
+        .expect("request");
+
+    let (status, _, body) = parts(response).await;
+    assert_eq!(status, 406, "{body}");
+    assert_eq!(code(&body), "NOT_ACCEPTABLE");
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_a_graphql_request_gets_400_bad_request() {
+    let server = Server::start().await;
+    let client = reqwest::Client::new();
+    let send = |body: &'static str| {
+        client
+            .post(&server.url)
+            .bearer_auth(&server.token)
+            .header(CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+    };
+
+    for body in [
+        r#"{"query":"#,
+        "NONSENSE",
+        r#"{"qeury": "{ __typename }"}"#,
+        r#"{"query": null}"#,
+        r#"{"query": 7}"#,
+        r#"{"query": "{ __typename }", "variables": [7]}"#,
+        r#"[{"query": "{ __typename }"}]"#,
+    ] {
+        let (status, content_type, response) = parts(send(body).await.expect("request")).await;
+        assert_eq!(status, 400, "{body}: {response}");
+        assert_eq!(code(&response), "BAD_REQUEST", "{body}: {response}");
+        assert_eq!(content_type, GRAPHQL_RESPONSE_JSON);
+    }
+    let (status, _, response) = parts(
+        server
+            .get(&[("query", "{ __typename }"), ("variables", "{not json")])
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&response)),
+        (400, "BAD_REQUEST"),
+        "{response}"
+    );
+}
+
+#[tokio::test]
+async fn a_post_body_that_is_not_json_gets_415() {
+    let server = Server::start().await;
+    let client = reqwest::Client::new();
+
+    let text = client
+        .post(&server.url)
+        .bearer_auth(&server.token)
+        .header(CONTENT_TYPE, "text/plain")
+        .body(r#"{"query":"{ __typename }"}"#)
+        .send()
+        .await
+        .expect("request");
+    let none = client
+        .post(&server.url)
+        .bearer_auth(&server.token)
+        .body(r#"{"query":"{ __typename }"}"#)
+        .send()
+        .await
+        .expect("request");
+
+    for response in [text, none] {
+        let (status, _, body) = parts(response).await;
+        assert_eq!(status, 415, "{body}");
+        assert_eq!(code(&body), "UNSUPPORTED_MEDIA_TYPE");
+    }
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_gets_413_whether_its_length_is_declared_or_not() {
+    let server = Server::start_with(HttpConfig {
+        max_body_bytes: 16 * 1024,
+        ..HttpConfig::default()
+    })
+    .await;
+    let padding = " ".repeat(32 * 1024);
+    let big = json!({"query": format!("{{ __typename {padding} }}")});
+    let fits = json!({"query": format!("{{ __typename {} }}", &padding[..8 * 1024])});
+
+    let declared = server.post(&big).send().await.expect("request");
+    let small = server.post(&fits).send().await.expect("request");
+    let chunk = big.to_string();
+    let (chunked_status, chunked) = server
+        .raw(
+            "POST /graphql HTTP/1.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked",
+            format!("{:x}\r\n{chunk}\r\n0\r\n\r\n", chunk.len()).as_bytes(),
+        )
+        .await;
+
+    let (status, _, body) = parts(declared).await;
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(code(&body), "PAYLOAD_TOO_LARGE");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("16384 bytes")),
+        "{body}"
+    );
+    assert_eq!(chunked_status, 413, "{chunked}");
+    assert!(chunked.contains("PAYLOAD_TOO_LARGE"), "{chunked}");
+    let (status, _, body) = parts(small).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn a_request_past_the_time_limit_is_cancelled_with_504_timeout() {
+    let server = Server::start_with(HttpConfig {
+        request_timeout: Duration::from_millis(300),
+        ..HttpConfig::default()
+    })
+    .await;
+    let lock = lock_conversations(&server.db).await;
+
+    let response = server
+        .post(&json!({"query": "{ conversations { totalCount } }"}))
+        .send()
+        .await
+        .expect("request");
+
+    let (status, _, body) = parts(response).await;
+    assert_eq!(status, 504, "{body}");
+    assert_eq!(code(&body), "TIMEOUT");
+    lock.close().await.expect("unlock");
+    let (status, _, body) = parts(
+        server
+            .post(&json!({"query": "{ conversations { totalCount } }"}))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(status, 200, "the server serves on after a timeout: {body}");
+    assert_eq!(body["data"]["conversations"]["totalCount"], 2);
+}
+
+#[tokio::test]
+async fn a_sane_request_id_is_echoed_and_any_other_is_replaced_by_a_generated_one() {
+    let server = Server::start().await;
+    let query = json!({"query": "{ __typename }"});
+    let id_of = |response: &reqwest::Response| {
+        response
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+
+    let given = server
+        .post(&query)
+        .header("x-request-id", "client-id-42")
+        .send()
+        .await
+        .expect("request");
+    let absent = server.post(&query).send().await.expect("request");
+    let absent_again = server.post(&query).send().await.expect("request");
+    let insane = server
+        .post(&query)
+        .header("x-request-id", "a".repeat(200))
+        .send()
+        .await
+        .expect("request");
+    let health = reqwest::get(format!("http://{}/healthz", server.addr))
+        .await
+        .expect("request");
+
+    assert_eq!(id_of(&given).as_deref(), Some("client-id-42"));
+    let generated = [&absent, &absent_again, &insane, &health].map(|r| id_of(r).expect("an id"));
+    for id in &generated {
+        assert_eq!(id.len(), 32, "{id}");
+        assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+    }
+    assert_ne!(generated[0], generated[1]);
+}
+
+/// What the server logs, from every test of this binary: the log test looks for the lines of
+/// its own request. One global subscriber rather than one per test, since tracing caches
+/// whether a callsite is enabled from whichever thread reaches it first.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("logs").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logs {
+    fn capture() -> &'static Logs {
+        static LOGS: OnceLock<Logs> = OnceLock::new();
+        LOGS.get_or_init(|| {
+            let logs = Logs::default();
+            let writer = logs.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::INFO)
+                .with_ansi(false)
+                .with_writer(move || writer.clone())
+                .finish();
+            tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
+            logs
+        })
+    }
+
+    fn lines(&self) -> Vec<String> {
+        let bytes = self.0.lock().expect("logs").clone();
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn every_log_line_of_a_request_carries_its_request_id() {
+    let logs = Logs::capture();
+    let server = Server::start().await;
+    // Metrics are loaded by a dataloader batch, in a task of its own: make its SQL fail.
+    sqlx::query("alter table session_metrics rename to session_metrics_gone")
+        .execute(server.db.pool())
+        .await
+        .expect("rename");
+
+    let response = server
+        .post(&json!({"query": r#"{ conversation(id: "c-1") { participants { sessions { metrics { name } } } } }"#}))
+        .header("x-request-id", "log-test-7")
+        .send()
+        .await
+        .expect("request");
+
+    let (status, _, body) = parts(response).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(code(&body), "INTERNAL");
+    assert!(
+        !body.to_string().contains("session_metrics"),
+        "no internals reach the client: {body}"
+    );
+    let lines = logs.lines();
+    let internal: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains("internal error") && l.contains("session_metrics"))
+        .collect();
+    assert!(!internal.is_empty(), "{lines:#?}");
+    for line in &internal {
+        assert!(line.contains("request_id=log-test-7"), "{line}");
+    }
+    let finished: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains("request finished") && l.contains("request_id=log-test-7"))
+        .collect();
+    assert_eq!(finished.len(), 1, "{lines:#?}");
+    for field in ["method=POST", "path=/graphql", "status=200", "latency_ms="] {
+        assert!(finished[0].contains(field), "{field} in {}", finished[0]);
+    }
+}
+
+#[tokio::test]
+async fn shutdown_lets_the_in_flight_request_finish_and_refuses_new_connections() {
+    let mut server = Server::start().await;
+    let lock = lock_conversations(&server.db).await;
+    let in_flight = tokio::spawn(
+        server
+            .post(&json!({"query": "{ conversations { totalCount } }"}))
+            .send(),
+    );
+    until_a_query_waits_on_the_lock(&server.db).await;
+
+    let _ = server.stop.take().expect("running").send(());
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while tokio::net::TcpStream::connect(server.addr).await.is_ok() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still accepting connections after shutdown"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(!in_flight.is_finished(), "the request waits on the lock");
+    lock.close().await.expect("unlock");
+    let response = in_flight
+        .await
+        .expect("task")
+        .expect("the in-flight response");
+    let (status, _, body) = parts(response).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["conversations"]["totalCount"], 2);
+    let serving = server.serving.take().expect("serving");
+    tokio::time::timeout(Duration::from_secs(10), serving)
+        .await
+        .expect("the server stops once the request is answered")
+        .expect("task")
+        .expect("serve");
+}
