@@ -75,6 +75,16 @@ pub struct Caller {
     pub permissions: BTreeSet<String>,
 }
 
+/// The permission to read personal data (see [`domain::Personal`]).
+pub const PII_READ: &str = "pii:read";
+
+impl Caller {
+    /// Whether the caller may read, filter and order on personal data.
+    pub fn may_read_personal(&self) -> bool {
+        self.permissions.contains(PII_READ)
+    }
+}
+
 /// Why a token was refused. The message never says more than the client needs.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum AuthError {

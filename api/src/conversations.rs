@@ -8,17 +8,15 @@ use db::read::{self, ConversationCursor, ConversationFilter, ConversationPage, O
 use domain::graph::ConversationRow;
 use sqlx::PgPool;
 
-use crate::auth::Caller;
+use crate::auth::{Caller, PII_READ};
 use crate::error::ApiError;
 use crate::graph::Conversation;
-use crate::loader::{Family, Member};
+use crate::loader::{Family, Member, visible};
 use std::sync::Arc;
 
 const DEFAULT_PAGE: i32 = 25;
 /// The largest page a list serves.
 pub const MAX_PAGE: i32 = 500;
-/// The permission that lets personal data (ani, dnis, addresses, names) out, and be filtered on.
-pub const PII_READ: &str = "pii:read";
 
 /// The conversation roots.
 #[derive(Default)]
@@ -37,7 +35,8 @@ impl ConversationQuery {
         let row = read::conversation(pool, &caller.scope, &id)
             .await
             .map_err(ApiError::db)?;
-        Ok(row.map(|row| Conversation(Member::all(&Family::new(vec![row])).remove(0))))
+        let rows = visible(caller.may_read_personal(), row.into_iter().collect());
+        Ok(Member::all(&Family::new(rows)).pop().map(Conversation))
     }
 
     /// Conversations in your scope that match `filter`, a page at a time, in `orderBy` order
@@ -81,7 +80,7 @@ impl ConversationQuery {
             rows.reverse();
         }
         Ok(ConversationConnection {
-            family: Family::new(rows),
+            family: Family::new(visible(caller.may_read_personal(), rows)),
             has_next_page: if walk.backward {
                 walk.cursor.is_some()
             } else {
@@ -135,8 +134,10 @@ pub enum OrderDirection {
 /// The order of a conversation list; ties are broken by id.
 #[derive(InputObject, Copy, Clone, Default)]
 pub struct ConversationOrder {
+    /// What to order by (default `START`).
     #[graphql(default)]
     pub field: ConversationOrderField,
+    /// Which way (default `ASC`, oldest first).
     #[graphql(default)]
     pub direction: OrderDirection,
 }
@@ -188,8 +189,7 @@ pub struct ConversationFilterInput {
 
 impl ConversationFilterInput {
     fn into_filter(self, caller: &Caller) -> std::result::Result<ConversationFilter, ApiError> {
-        if (self.anis.is_some() || self.dnises.is_some()) && !caller.permissions.contains(PII_READ)
-        {
+        if (self.anis.is_some() || self.dnises.is_some()) && !caller.may_read_personal() {
             return Err(ApiError::forbidden(format!(
                 "filter.anis and filter.dnises need the {PII_READ} permission"
             )));
@@ -325,6 +325,7 @@ pub struct ConversationConnection {
 pub struct ConversationEdge {
     /// Where this conversation stands in the list: pass it as `after` or `before`.
     pub cursor: String,
+    /// The conversation.
     pub node: Conversation,
 }
 
@@ -353,6 +354,7 @@ impl ConversationConnection {
             .await
             .map_err(ApiError::db)
     }
+    /// Where this page stands: whether more follow or precede it, and the cursors to get them.
     async fn page_info(&self) -> PageInfo {
         PageInfo {
             has_next_page: self.has_next_page,
@@ -361,6 +363,7 @@ impl ConversationConnection {
             end_cursor: self.family.rows.last().map(|r| cursor_of(self.key, r)),
         }
     }
+    /// The page's conversations with their cursors (use `nodes` when you need no cursors).
     async fn edges(&self) -> Vec<ConversationEdge> {
         Member::all(&self.family)
             .into_iter()

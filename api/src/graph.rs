@@ -26,7 +26,8 @@ macro_rules! leaf_object {
             async fn fields(&self) -> &$row {
                 &self.0
             }
-            /// Source fields convgraph has no column for, exactly as sent.
+            /// Source fields convgraph has no column for, exactly as sent; empty without the
+            /// `pii:read` permission, since they may hold personal data.
             async fn extra(&self) -> Extra<'_> {
                 Json(&self.0.extra)
             }
@@ -53,7 +54,8 @@ impl Conversation {
     async fn duration_ms(&self) -> Option<i64> {
         duration_ms(self.row().conversation_start, self.row().conversation_end)
     }
-    /// Source fields convgraph has no column for, exactly as sent.
+    /// Source fields convgraph has no column for, exactly as sent; empty without the `pii:read`
+    /// permission, since they may hold personal data.
     async fn extra(&self) -> Extra<'_> {
         Json(&self.row().extra)
     }
@@ -142,7 +144,7 @@ impl Conversation {
                     .iter()
                     .flatten()
                     .cloned()
-                    .map(ConversationById)
+                    .map(ConsultedById)
                     .collect()
             })
             .await?;
@@ -186,7 +188,8 @@ impl Participant {
     async fn fields(&self) -> &ParticipantRow {
         self.0.row()
     }
-    /// Source fields convgraph has no column for, exactly as sent.
+    /// Source fields convgraph has no column for, exactly as sent; empty without the `pii:read`
+    /// permission, since they may hold personal data.
     async fn extra(&self) -> Extra<'_> {
         Json(&self.0.row().extra)
     }
@@ -221,7 +224,8 @@ impl Session {
     async fn fields(&self) -> &SessionRow {
         self.0.row()
     }
-    /// Source fields convgraph has no column for, exactly as sent.
+    /// Source fields convgraph has no column for, exactly as sent; empty without the `pii:read`
+    /// permission, since they may hold personal data.
     async fn extra(&self) -> Extra<'_> {
         Json(&self.0.row().extra)
     }
@@ -303,7 +307,8 @@ impl Segment {
     async fn duration_ms(&self) -> Option<i64> {
         duration_ms(self.0.row().segment_start, self.0.row().segment_end)
     }
-    /// Source fields convgraph has no column for, exactly as sent.
+    /// Source fields convgraph has no column for, exactly as sent; empty without the `pii:read`
+    /// permission, since they may hold personal data.
     async fn extra(&self) -> Extra<'_> {
         Json(&self.0.row().extra)
     }
@@ -361,7 +366,8 @@ impl Flow {
     async fn fields(&self) -> &FlowRow {
         self.0.row()
     }
-    /// Source fields convgraph has no column for, exactly as sent.
+    /// Source fields convgraph has no column for, exactly as sent; empty without the `pii:read`
+    /// permission, since they may hold personal data.
     async fn extra(&self) -> Extra<'_> {
         Json(&self.0.row().extra)
     }

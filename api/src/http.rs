@@ -561,7 +561,7 @@ async fn prepare(state: &AppState, request: Request) -> Result<async_graphql::Re
             "mutations are not allowed over GET: use POST",
         ));
     }
-    let loaders = loader::loaders(state.pool.clone(), caller.scope.clone());
+    let loaders = loader::loaders(state.pool.clone(), &caller);
     Ok(graphql_request
         .data(state.pool.clone())
         .data(caller)

@@ -5,8 +5,8 @@
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{Context, ErrorExtensions, Result};
 use db::read::{self, SessionKeys};
-use domain::Scope;
 use domain::graph::*;
+use domain::{Personal, Scope};
 use sqlx::PgPool;
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
@@ -15,12 +15,30 @@ use std::sync::Arc;
 use tokio::sync::OnceCell;
 use tracing::Instrument as _;
 
+use crate::auth::Caller;
 use crate::error::ApiError;
 
-/// Loads rows for one request, within that request's scope.
+/// Loads rows for one request, within that request's scope, and without personal data unless
+/// the caller may read it.
 pub struct GraphLoader {
     pub pool: PgPool,
     pub scope: Scope,
+    /// Whether the caller may read personal data (`pii:read`).
+    pub personal: bool,
+}
+
+impl GraphLoader {
+    fn seen<R: Personal>(&self, rows: Vec<R>) -> Vec<R> {
+        visible(self.personal, rows)
+    }
+}
+
+/// `rows` as a caller sees them: without their personal values unless `personal`.
+pub fn visible<R: Personal>(personal: bool, mut rows: Vec<R>) -> Vec<R> {
+    if !personal {
+        rows.iter_mut().for_each(Personal::redact_personal);
+    }
+    rows
 }
 
 /// The request's loader.
@@ -30,8 +48,13 @@ pub type Loaders = DataLoader<GraphLoader>;
 /// them, so that what they log carries the request id. async-graphql's `tracing` feature
 /// already runs them `in_current_span`; the spawner says so itself, so that this holds
 /// without that feature too.
-pub fn loaders(pool: PgPool, scope: Scope) -> Loaders {
-    DataLoader::new(GraphLoader { pool, scope }, |load| {
+pub fn loaders(pool: PgPool, caller: &Caller) -> Loaders {
+    let loader = GraphLoader {
+        pool,
+        scope: caller.scope.clone(),
+        personal: caller.may_read_personal(),
+    };
+    DataLoader::new(loader, |load| {
         tokio::spawn(load.instrument(tracing::Span::current()))
     })
 }
@@ -142,7 +165,8 @@ impl<R: Send + Sync + 'static> Family<R> {
         Ok(mine.into_iter().map(|i| family.rows[i].clone()).collect())
     }
 
-    /// The once-cell of one relation (one dataloader key type) of this family.
+    /// The once-cell of one relation of this family. A relation is identified by its dataloader
+    /// key type: two relations of one row type need two key types.
     fn cell<K, T>(&self) -> Result<Arc<OnceCell<Loaded<T>>>>
     where
         K: 'static,
@@ -260,7 +284,7 @@ macro_rules! conversation_child_loader {
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
                 let ids: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
                 let rows = $read(&self.pool, &self.scope, &ids).await.map_err(internal)?;
-                Ok(group(rows, |r| $key(r.conversation_id.clone())))
+                Ok(group(self.seen(rows), |r| $key(r.conversation_id.clone())))
             }
         }
     };
@@ -269,6 +293,13 @@ macro_rules! conversation_child_loader {
 conversation_child_loader!(
     /// The conversations with these ids (one each at most).
     ConversationById,
+    ConversationRow,
+    read::conversations_by_id
+);
+conversation_child_loader!(
+    /// The same, for a second relation to conversations: a family caches one relation per key
+    /// type, so two relations must not share one.
+    ConsultedById,
     ConversationRow,
     read::conversations_by_id
 );
@@ -297,7 +328,7 @@ macro_rules! session_child_loader {
                 let rows = $read(&self.pool, &self.scope, &batch)
                     .await
                     .map_err(internal)?;
-                Ok(group(rows, |r| {
+                Ok(group(self.seen(rows), |r| {
                     $key(SessionKey {
                         conversation_id: r.conversation_id.clone(),
                         participant_id: r.participant_id.clone(),
@@ -342,7 +373,7 @@ impl Loader<SessionsOf> for GraphLoader {
         let rows = read::sessions(&self.pool, &self.scope, &c, &p)
             .await
             .map_err(internal)?;
-        Ok(group(rows, |r| {
+        Ok(group(self.seen(rows), |r| {
             SessionsOf(r.conversation_id.clone(), r.participant_id.clone())
         }))
     }
@@ -364,7 +395,7 @@ impl Loader<SessionById> for GraphLoader {
         let rows = read::sessions_by_id(&self.pool, &self.scope, &c, &s)
             .await
             .map_err(internal)?;
-        Ok(group(rows, |r| {
+        Ok(group(self.seen(rows), |r| {
             SessionById(r.conversation_id.clone(), r.session_id.clone())
         }))
     }

@@ -2,7 +2,7 @@
 //! become, validation, scope and the deterministic data generator. No IO here.
 
 #[macro_use]
-mod row;
+pub mod row;
 
 pub mod error;
 pub mod generate;
@@ -12,4 +12,5 @@ pub mod reader;
 pub mod scope;
 pub use error::DocumentError;
 pub use graph::ConversationGraph;
+pub use row::Personal;
 pub use scope::Scope;

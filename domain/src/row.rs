@@ -6,6 +6,10 @@
 //! generated `read_fields` reads every source field through [`crate::reader::Obj`]; what the
 //! source sent beyond them goes to `extra`.
 //!
+//! A field or key marked `[personal]` holds a value that can identify a customer (a phone
+//! number, an address, a name, free text): [`Personal::redact_personal`] clears those, and
+//! `extra`, whose content is unknown, for callers without the permission to read personal data.
+//!
 //! With the `graphql` feature every row is also a (hidden) GraphQL object whose fields are its
 //! columns in camelCase; the API flattens it into the public type, so a column added here is
 //! served without further code.
@@ -26,8 +30,11 @@ macro_rules! row {
     (
         $(#[$meta:meta])*
         pub struct $name:ident {
-            keys { $( $(#[$kmeta:meta])* $key:ident : $kty:ty ),* $(,)? }
-            fields { $( $(#[$fmeta:meta])* $src:literal => $field:ident : $kind:ident ),* $(,)? }
+            keys { $( $(#[$kmeta:meta])* $key:ident : $kty:ty $([$kflag:ident])? ),* $(,)? }
+            fields {
+                $( $(#[$fmeta:meta])* $src:literal => $field:ident : $kind:ident $([$fflag:ident])? ),*
+                $(,)?
+            }
         }
     ) => {
         $(#[$meta])*
@@ -38,7 +45,8 @@ macro_rules! row {
         pub struct $name {
             $( $(#[$kmeta])* pub $key: $kty, )*
             $( $(#[$fmeta])* pub $field: field_type!($kind), )*
-            /// Source fields without a column of their own, as sent.
+            /// Source fields without a column of their own, as sent. Empty for callers without
+            /// the permission to read personal data, since they may hold some.
             #[cfg_attr(feature = "graphql", graphql(skip))]
             pub extra: serde_json::Map<String, serde_json::Value>,
         }
@@ -47,6 +55,12 @@ macro_rules! row {
             /// Source key -> column, for every source field of this row.
             pub const SOURCE_FIELDS: &'static [(&'static str, &'static str)] =
                 &[ $( ($src, stringify!($field)) ),* ];
+
+            /// The columns marked `[personal]`.
+            pub const PERSONAL: &'static [&'static str] = &[
+                $( $( personal!($kflag, stringify!($key)), )? )*
+                $( $( personal!($fflag, stringify!($field)), )? )*
+            ];
 
             /// Reads every source field of this row from `o`; keys are left to the caller.
             pub fn read_fields(
@@ -58,5 +72,26 @@ macro_rules! row {
                 })
             }
         }
+
+        impl $crate::row::Personal for $name {
+            fn redact_personal(&mut self) {
+                $( $( personal!($kflag, self.$key = Default::default()); )? )*
+                $( $( personal!($fflag, self.$field = None); )? )*
+                self.extra.clear();
+            }
+        }
     };
+}
+
+/// Accepts only the marker `personal`, and expands to the expression it marks.
+macro_rules! personal {
+    (personal, $e:expr) => {
+        $e
+    };
+}
+
+/// Rows that may hold personal data.
+pub trait Personal {
+    /// Clears every value that could identify a customer: the `[personal]` columns and `extra`.
+    fn redact_personal(&mut self);
 }

@@ -2,6 +2,8 @@
 //! serving it over real HTTP, tokens, and queries.
 #![allow(dead_code)]
 
+pub mod walk;
+
 use api::auth::{AuthConfig, TokenRequest, mint};
 use convgraph::import::{ImportOptions, import_paths};
 use db::testing::{TestDatabase, test_database};

@@ -1,0 +1,381 @@
+//! Nothing leaks across scopes. Conversations are spread over divisions and business units (in
+//! one division, in several at once, in a business unit only, in none, in a division nobody is
+//! given), each a full copy of a fixture that fills every table. Then, for many tokens, the whole
+//! schema reachable from `Conversation` is walked (the selection is derived from introspection,
+//! so a field added later is covered) through every root field, and what comes back is compared
+//! with the truth: the scope rule applied here, independently of the SQL, to the conversations as
+//! made, and every row of the visible ones as stored. Zero rows out of scope, zero rows in scope
+//! missing; without `pii:read`, every personal value is null.
+
+mod common;
+
+use api::auth::{TokenRequest, mint};
+use common::Server;
+use common::walk::{assert_same_graph, conversation_selection, types};
+use domain::Personal as _;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::path::Path;
+
+/// A conversation as made: which fixture it copies, and where it belongs.
+struct Made {
+    id: String,
+    divisions: &'static [&'static str],
+    business_unit: Option<&'static str>,
+}
+
+/// Where the copies go: every combination the scope rule distinguishes.
+const PLACES: &[(&[&str], Option<&str>)] = &[
+    (&["div-a"], None),
+    (&["div-a", "div-b"], None),
+    (&["div-b"], None),
+    (&[], Some("bu-1")),
+    (&[], None),
+    (&["div-c"], Some("bu-2")),
+    (&["div-hidden"], None),
+];
+
+const FIXTURES: &[(&str, &str)] = &[
+    (
+        "tests/fixtures/analytics_full.json",
+        "c0ffee00-0000-4000-8000-000000000001",
+    ),
+    (
+        "tests/fixtures/platform_full.json",
+        "c0ffee00-0000-4000-8000-000000000002",
+    ),
+];
+
+/// A token's claims.
+struct Token {
+    name: &'static str,
+    divisions: Option<&'static [&'static str]>,
+    business_units: Option<&'static [&'static str]>,
+    personal: bool,
+}
+
+const TOKENS: &[Token] = &[
+    Token {
+        name: "one division",
+        divisions: Some(&["div-a"]),
+        business_units: None,
+        personal: true,
+    },
+    Token {
+        name: "one division, no pii:read",
+        divisions: Some(&["div-b"]),
+        business_units: None,
+        personal: false,
+    },
+    Token {
+        name: "several divisions",
+        divisions: Some(&["div-a", "div-b"]),
+        business_units: None,
+        personal: false,
+    },
+    Token {
+        name: "business unit only",
+        divisions: None,
+        business_units: Some(&["bu-1"]),
+        personal: true,
+    },
+    Token {
+        name: "mixed",
+        divisions: Some(&["div-b"]),
+        business_units: Some(&["bu-2"]),
+        personal: true,
+    },
+    Token {
+        name: "no claims",
+        divisions: None,
+        business_units: None,
+        personal: true,
+    },
+    Token {
+        name: "empty lists",
+        divisions: Some(&[]),
+        business_units: Some(&[]),
+        personal: true,
+    },
+    Token {
+        name: "a division with nothing in it",
+        divisions: Some(&["div-nothing"]),
+        business_units: Some(&["bu-nothing"]),
+        personal: true,
+    },
+    Token {
+        name: "all divisions",
+        divisions: Some(&["*"]),
+        business_units: None,
+        personal: false,
+    },
+    Token {
+        name: "all business units",
+        divisions: None,
+        business_units: Some(&["*"]),
+        personal: true,
+    },
+];
+
+impl Token {
+    /// The scope rule, stated independently of the SQL that enforces it.
+    fn sees(&self, made: &Made) -> bool {
+        let any = |claim: Option<&[&str]>, have: &[&str]| {
+            claim.is_some_and(|ids| ids.contains(&"*") || ids.iter().any(|i| have.contains(i)))
+        };
+        any(self.divisions, made.divisions)
+            || any(
+                self.business_units,
+                &made.business_unit.into_iter().collect::<Vec<_>>(),
+            )
+    }
+
+    fn mint(&self, server: &Server) -> String {
+        let ids = |c: Option<&[&str]>| c.map(|ids| ids.iter().map(|s| s.to_string()).collect());
+        let mut permissions = vec!["conversations:read".to_owned()];
+        if self.personal {
+            permissions.push("pii:read".to_owned());
+        }
+        mint(
+            &server.auth,
+            &TokenRequest {
+                subject: self.name.into(),
+                divisions: ids(self.divisions),
+                business_units: ids(self.business_units),
+                permissions,
+                ttl_seconds: 600,
+            },
+        )
+        .expect("token")
+    }
+}
+
+/// Imports a copy of each fixture in each place; each copy of the analytics fixture points its
+/// associated and consult conversations at copies in other places.
+async fn spread(server: &Server) -> Vec<Made> {
+    let mut made = Vec::new();
+    let mut documents = Vec::new();
+    let id = |f: usize, p: usize| format!("c0ffee00-0000-4000-8000-0000000{f}{p:04}");
+    for (f, (path, fixture_id)) in FIXTURES.iter().enumerate() {
+        let text = std::fs::read_to_string(path).expect("fixture");
+        for (p, (divisions, business_unit)) in PLACES.iter().enumerate() {
+            let mut document: Value =
+                serde_json::from_str(&text.replace(fixture_id, &id(f, p))).expect("json");
+            if document.get("associatedConversationId").is_some() {
+                document["associatedConversationId"] = json!(id(f, (p + 2) % PLACES.len()));
+                document["consultationConversationIds"] = json!([
+                    id(f, (p + 1) % PLACES.len()),
+                    id(f, (p + 3) % PLACES.len()),
+                    "c0ffee00-0000-4000-8000-00000000ffff",
+                ]);
+            }
+            documents.push(document);
+            made.push(Made {
+                id: id(f, p),
+                divisions,
+                business_unit: *business_unit,
+            });
+        }
+    }
+    server.import(&documents).await;
+    // The Genesys shapes carry no business unit, and divisions in two spellings: place every
+    // copy exactly.
+    for m in &made {
+        sqlx::query(
+            "update conversations set division_ids = $2, business_unit_id = $3
+             where conversation_id = $1",
+        )
+        .bind(&m.id)
+        .bind(
+            m.divisions
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>(),
+        )
+        .bind(m.business_unit)
+        .execute(server.db.pool())
+        .await
+        .expect("place");
+    }
+    made
+}
+
+/// The store's graph of `id`, as a caller with or without `pii:read` must see it.
+async fn truth(server: &Server, id: &str, personal: bool) -> Value {
+    let mut conn = server.db.pool().acquire().await.expect("connection");
+    let mut graph = db::graph::load_conversation(&mut conn, id)
+        .await
+        .expect("load")
+        .expect("stored");
+    if !personal {
+        graph.redact_personal();
+    }
+    serde_json::to_value(&graph).expect("graph as JSON")
+}
+
+/// Personal values the fixtures fill, which must be null without `pii:read`, whatever the
+/// `[personal]` markers say: a guard against a marker being dropped.
+fn assert_no_personal_values(conversation: &Value, what: &str) {
+    for participant in conversation["participants"]
+        .as_array()
+        .expect("participants")
+    {
+        for field in ["participantName", "attributes", "ani", "dnis", "address"] {
+            assert!(participant[field].is_null(), "{what}: participant {field}");
+        }
+        for session in participant["sessions"].as_array().expect("sessions") {
+            for field in [
+                "ani",
+                "dnis",
+                "addressFrom",
+                "addressTo",
+                "remote",
+                "callbackNumbers",
+            ] {
+                assert!(session[field].is_null(), "{what}: session {field}");
+            }
+            for segment in session["segments"].as_array().expect("segments") {
+                assert!(segment["wrapUpNote"].is_null(), "{what}: wrapUpNote");
+            }
+            assert_eq!(session["extra"], json!({}), "{what}: session extra");
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_token_sees_exactly_its_scope_through_every_root_field_and_relation() {
+    let server = Server::start(&[]).await;
+    let made = spread(&server).await;
+    let admin = Token {
+        name: "admin",
+        divisions: Some(&["*"]),
+        business_units: None,
+        personal: true,
+    };
+    let types = types(&server, &admin.mint(&server)).await;
+    let everything = conversation_selection(&types);
+    let relations = "associatedConversation { id } consultationConversations { id }";
+    let list = format!(
+        "{{ conversations(first: 500) {{ totalCount nodes {{ {everything} {relations} }} }} }}"
+    );
+    let mut by_id = String::from("{");
+    for (i, m) in made.iter().enumerate() {
+        by_id += &format!(" c{i}: conversation(id: \"{}\") {{ {everything} }}", m.id);
+    }
+    by_id += " missing: conversation(id: \"c0ffee00-0000-4000-8000-00000000ffff\") { id } }";
+
+    let mut checked_rows = 0;
+    for token in TOKENS {
+        let bearer = token.mint(&server);
+        let what = token.name;
+        let visible: BTreeSet<&str> = made
+            .iter()
+            .filter(|m| token.sees(m))
+            .map(|m| m.id.as_str())
+            .collect();
+
+        // The connection: exactly the visible conversations, each whole.
+        let data = server.data(&bearer, &list, json!({})).await;
+        let nodes = data["conversations"]["nodes"].as_array().expect("nodes");
+        let served: BTreeSet<&str> = nodes
+            .iter()
+            .map(|n| n["id"].as_str().expect("id"))
+            .collect();
+        assert_eq!(served, visible, "{what}: the conversations listed");
+        assert_eq!(
+            data["conversations"]["totalCount"],
+            json!(visible.len()),
+            "{what}: totalCount"
+        );
+        for node in nodes {
+            let id = node["id"].as_str().expect("id");
+            let stored = truth(&server, id, token.personal).await;
+            let mut copy = node.clone();
+            let object = copy.as_object_mut().expect("node");
+            let associated = object.remove("associatedConversation").expect("field");
+            let consulted = object.remove("consultationConversations").expect("field");
+            checked_rows += assert_same_graph(&copy, &stored, &format!("{what}: {id}"));
+            if !token.personal {
+                assert_no_personal_values(node, &format!("{what}: {id}"));
+            }
+            // Relations to other conversations show only visible ones.
+            if let Some(target) = associated["id"].as_str() {
+                assert!(visible.contains(target), "{what}: {id} associated {target}");
+            }
+            let wanted = stored["conversation"]["associated_conversation_id"].as_str();
+            if wanted.is_some_and(|w| visible.contains(w)) {
+                assert_eq!(associated["id"].as_str(), wanted, "{what}: {id} associated");
+            }
+            let consulted: BTreeSet<&str> = consulted
+                .as_array()
+                .expect("consultationConversations")
+                .iter()
+                .map(|c| c["id"].as_str().expect("id"))
+                .collect();
+            let expected: BTreeSet<&str> = stored["conversation"]["consultation_conversation_ids"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .filter(|c| visible.contains(c))
+                .collect();
+            assert_eq!(consulted, expected, "{what}: {id} consultations");
+        }
+
+        // By id: the visible ones whole; the others exactly like a missing one.
+        let data = server.data(&bearer, &by_id, json!({})).await;
+        assert!(data["missing"].is_null());
+        for (i, m) in made.iter().enumerate() {
+            let got = &data[format!("c{i}")];
+            if visible.contains(m.id.as_str()) {
+                let stored = truth(&server, &m.id, token.personal).await;
+                assert_same_graph(got, &stored, &format!("{what}: by id {}", m.id));
+            } else {
+                assert!(got.is_null(), "{what}: {} must look missing", m.id);
+            }
+        }
+
+        // Filters cannot widen the scope.
+        let data = server
+            .data(
+                &bearer,
+                r#"{ conversations(filter: {divisionIds: ["div-a", "div-b", "div-c", "div-hidden"],
+                      businessUnitIds: ["bu-1", "bu-2"]}, first: 500) {
+                     totalCount nodes { id } } }"#,
+                json!({}),
+            )
+            .await;
+        let filtered: BTreeSet<&str> = data["conversations"]["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .map(|n| n["id"].as_str().expect("id"))
+            .collect();
+        assert!(
+            filtered.is_subset(&visible),
+            "{what}: a filter widened the scope"
+        );
+    }
+    assert!(checked_rows > 50, "the walk compared {checked_rows} tables");
+}
+
+#[tokio::test]
+async fn personal_filters_need_pii_read_so_they_cannot_probe_values() {
+    let server = Server::start_with_files(&[Path::new(FIXTURES[0].0)]).await;
+    let without = server.token_with(Some(&["*"]), &["conversations:read"]);
+    for filter in [r#"{anis: ["+1"]}"#, r#"{dnises: ["+1"]}"#] {
+        let (status, body) = server
+            .query(
+                Some(&without),
+                &format!("{{ conversations(filter: {filter}) {{ totalCount }} }}"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "FORBIDDEN",
+            "{body}"
+        );
+        assert!(body["data"].is_null(), "{body}");
+    }
+}
