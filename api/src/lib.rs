@@ -1,5 +1,6 @@
 //! The GraphQL API: schema, authentication, HTTP routes and the server.
 
+pub mod aggregates;
 pub mod auth;
 pub mod conversations;
 pub mod error;
@@ -24,7 +25,10 @@ use crate::http::graphql;
 
 /// Every root field, merged from the features.
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(conversations::ConversationQuery);
+pub struct QueryRoot(
+    conversations::ConversationQuery,
+    aggregates::AggregateQueryRoot,
+);
 
 pub type ApiSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
 

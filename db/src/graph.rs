@@ -5,6 +5,7 @@
 //! (`jsonb_populate_recordset` over the rows, whose field names are the column names).
 
 use domain::ConversationGraph;
+use domain::facts::{MetricFact, metric_facts};
 use domain::graph::*;
 use serde::de::DeserializeOwned;
 use sqlx::PgConnection;
@@ -177,6 +178,8 @@ async fn insert_graphs(
         "division_entities",
         &rows(graphs, |g| &g.division_entities)
     );
+    let facts: Vec<MetricFact> = graphs.iter().flat_map(|g| metric_facts(g)).collect();
+    insert_rows!(conn, "metric_facts", &facts);
     Ok(())
 }
 

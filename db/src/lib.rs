@@ -1,6 +1,7 @@
 //! PostgreSQL through sqlx: the pool, the migrations, the writers and scoped reads of the
 //! conversation graph, and the private local server used when no database is given.
 
+pub mod aggregate;
 pub mod graph;
 pub mod local;
 pub mod read;

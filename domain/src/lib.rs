@@ -4,7 +4,9 @@
 #[macro_use]
 pub mod row;
 
+pub mod aggregate;
 pub mod error;
+pub mod facts;
 pub mod generate;
 pub mod genesys;
 pub mod graph;

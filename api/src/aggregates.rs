@@ -1,0 +1,351 @@
+//! `conversationAggregates`: dashboard numbers (offered, answered, handle time, service level, …)
+//! per time bucket and group, shaped like the Genesys conversation aggregates response
+//! (`results { group data { interval metrics { metric stats { count sum min max … } } } }`).
+
+use async_graphql::{Context, ErrorExtensions, InputObject, Json, Object, Result, SimpleObject};
+use chrono::{DateTime, SecondsFormat, Utc};
+use db::aggregate::{AggregateQuery, AggregateRow, conversation_aggregates};
+use domain::aggregate::{DERIVED_METRICS, Dimension, Granularity, STORED_METRICS, buckets, metric};
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::conversations::{parse_interval, request};
+use crate::error::ApiError;
+
+#[derive(Default)]
+pub struct AggregateQueryRoot;
+
+#[Object]
+impl AggregateQueryRoot {
+    /// Session metrics aggregated per time bucket and group, within your scope, as Genesys'
+    /// `POST /api/v2/analytics/conversations/aggregates/query` answers: one result per group,
+    /// each with the buckets that have data. A metric counts in the bucket its value was
+    /// emitted in (a talk segment's `tTalk` when the segment ended, `nOffered` when the
+    /// interaction entered the queue), and in the group of the session that emitted it.
+    #[allow(clippy::too_many_arguments)]
+    async fn conversation_aggregates(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "ISO-8601 `start/end`: metrics emitted in it count.")] interval: String,
+        #[graphql(
+            desc = "Bucket length, ISO-8601: PT15M, PT30M, PT1H, P1D, P7D (weeks start on \
+                    Monday), P1M. Without it, one bucket: the interval."
+        )]
+        granularity: Option<String>,
+        #[graphql(desc = "IANA time zone the buckets align in (default UTC), e.g. \
+                          Europe/Berlin: a P1D bucket is a day on that zone's clock.")]
+        time_zone: Option<String>,
+        #[graphql(
+            desc = "Dimensions to group by: queueId, userId, mediaType, direction, \
+                          originatingDirection, divisionId, businessUnitId, purpose, wrapUpCode, \
+                          disconnectType, flowId, requestedRouting, usedRouting."
+        )]
+        group_by: Option<Vec<String>>,
+        filter: Option<AggregateFilterInput>,
+        #[graphql(desc = "Metric names, as Genesys spells them (nOffered, tHandle, \
+                          oServiceLevel, …): `aggregateMetrics` lists them with their meaning.")]
+        metrics: Vec<String>,
+    ) -> Result<Vec<AggregateResult>> {
+        let (pool, caller) = request(ctx)?;
+        let plan = Plan::new(
+            &interval,
+            granularity.as_deref(),
+            time_zone.as_deref(),
+            group_by.unwrap_or_default(),
+            filter.unwrap_or_default(),
+            metrics,
+        )
+        .map_err(|e| e.extend())?;
+        let rows = conversation_aggregates(pool, &caller.scope, &plan.query)
+            .await
+            .map_err(ApiError::db)?;
+        Ok(plan.results(rows))
+    }
+
+    /// Every metric `conversationAggregates` knows, with its definition.
+    async fn aggregate_metrics(&self) -> Vec<MetricDefinition> {
+        STORED_METRICS
+            .iter()
+            .chain(DERIVED_METRICS)
+            .map(|m| MetricDefinition {
+                name: m.name,
+                description: m.description,
+            })
+            .collect()
+    }
+}
+
+/// A metric and what it means.
+#[derive(SimpleObject)]
+pub struct MetricDefinition {
+    /// The Genesys name.
+    name: &'static str,
+    /// What it counts or measures, and when it is emitted.
+    description: &'static str,
+}
+
+/// Only facts with these values count: each list is "one of", the lists combine with "and".
+#[derive(InputObject, Default)]
+pub struct AggregateFilterInput {
+    queue_ids: Option<Vec<String>>,
+    user_ids: Option<Vec<String>>,
+    media_types: Option<Vec<String>>,
+    directions: Option<Vec<String>>,
+    originating_directions: Option<Vec<String>>,
+    division_ids: Option<Vec<String>>,
+    business_unit_ids: Option<Vec<String>>,
+    purposes: Option<Vec<String>>,
+    wrap_up_codes: Option<Vec<String>>,
+    disconnect_types: Option<Vec<String>>,
+    flow_ids: Option<Vec<String>>,
+    requested_routings: Option<Vec<String>>,
+    used_routings: Option<Vec<String>>,
+}
+
+impl AggregateFilterInput {
+    fn into_map(self) -> Result<BTreeMap<Dimension, Vec<String>>, ApiError> {
+        use Dimension::*;
+        let mut out = BTreeMap::new();
+        for (dimension, values) in [
+            (QueueId, self.queue_ids),
+            (UserId, self.user_ids),
+            (MediaType, self.media_types),
+            (Direction, self.directions),
+            (OriginatingDirection, self.originating_directions),
+            (DivisionId, self.division_ids),
+            (BusinessUnitId, self.business_unit_ids),
+            (Purpose, self.purposes),
+            (WrapUpCode, self.wrap_up_codes),
+            (DisconnectType, self.disconnect_types),
+            (FlowId, self.flow_ids),
+            (RequestedRouting, self.requested_routings),
+            (UsedRouting, self.used_routings),
+        ] {
+            match values {
+                Some(v) if v.is_empty() => {
+                    return Err(ApiError::bad_input(format!(
+                        "filter: the list for {} is empty: name at least one value, or leave it out",
+                        dimension.name()
+                    )));
+                }
+                Some(v) => {
+                    out.insert(dimension, v);
+                }
+                None => {}
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// One group's buckets.
+#[derive(SimpleObject)]
+pub struct AggregateResult {
+    /// The grouped dimensions and their values (`{"queueId": "…"}`; null when a fact had none).
+    group: Json<BTreeMap<String, Option<String>>>,
+    /// The buckets with data, in time order.
+    data: Vec<AggregateInterval>,
+}
+
+/// One bucket of one group.
+#[derive(SimpleObject)]
+pub struct AggregateInterval {
+    /// The bucket, ISO-8601 `start/end` in UTC.
+    interval: String,
+    metrics: Vec<AggregateMetricData>,
+}
+
+/// One metric in one bucket.
+#[derive(SimpleObject)]
+pub struct AggregateMetricData {
+    metric: String,
+    stats: StatisticalSummary,
+}
+
+/// The stats of a metric. `n` and `t` metrics have count, sum, min, max and mean (`t` metrics in
+/// milliseconds); `o` ratios have numerator, denominator and ratio.
+#[derive(SimpleObject, Default)]
+pub struct StatisticalSummary {
+    /// How many values were emitted.
+    count: Option<i64>,
+    sum: Option<f64>,
+    min: Option<f64>,
+    max: Option<f64>,
+    /// sum / count.
+    mean: Option<f64>,
+    numerator: Option<f64>,
+    denominator: Option<f64>,
+    /// numerator / denominator.
+    ratio: Option<f64>,
+}
+
+/// A checked request: the SQL query and what to make of its rows.
+struct Plan {
+    query: AggregateQuery,
+    /// The metrics asked for, in the order asked.
+    wanted: Vec<String>,
+}
+
+impl Plan {
+    fn new(
+        interval: &str,
+        granularity: Option<&str>,
+        time_zone: Option<&str>,
+        group_by: Vec<String>,
+        filter: AggregateFilterInput,
+        metrics: Vec<String>,
+    ) -> Result<Self, ApiError> {
+        let (from, to) = parse_interval(interval)?;
+        let granularity = granularity
+            .map(Granularity::parse)
+            .transpose()
+            .map_err(ApiError::bad_input)?;
+        let zone: chrono_tz::Tz = match time_zone {
+            None => chrono_tz::UTC,
+            Some(name) => name.parse().map_err(|_| {
+                ApiError::bad_input(format!(
+                    "timeZone {name:?} is not an IANA time zone (e.g. Europe/Berlin, UTC)"
+                ))
+            })?,
+        };
+        let boundaries = buckets(from, to, granularity, zone).map_err(ApiError::bad_input)?;
+        let mut dimensions = Vec::new();
+        for name in &group_by {
+            let d =
+                Dimension::parse(name).map_err(|e| ApiError::bad_input(format!("groupBy: {e}")))?;
+            if !dimensions.contains(&d) {
+                dimensions.push(d);
+            }
+        }
+        if metrics.is_empty() {
+            return Err(ApiError::bad_input(
+                "metrics is empty: name at least one (see aggregateMetrics)",
+            ));
+        }
+        let mut wanted = Vec::new();
+        let mut stored = BTreeSet::new();
+        for name in metrics {
+            let m = metric(&name).map_err(|e| ApiError::bad_input(format!("metrics: {e}")))?;
+            if m.name == "oServiceLevel" {
+                stored.extend(SERVICE_LEVEL_INPUTS.map(str::to_owned));
+            } else {
+                stored.insert(name.clone());
+            }
+            if !wanted.contains(&name) {
+                wanted.push(name);
+            }
+        }
+        Ok(Plan {
+            query: AggregateQuery {
+                boundaries,
+                from: Some(from),
+                to: Some(to),
+                metrics: stored.into_iter().collect(),
+                group_by: dimensions,
+                filter: filter.into_map()?,
+            },
+            wanted,
+        })
+    }
+
+    fn results(&self, rows: Vec<AggregateRow>) -> Vec<AggregateResult> {
+        type Cell = BTreeMap<String, AggregateRow>;
+        let mut groups: BTreeMap<Vec<Option<String>>, BTreeMap<usize, Cell>> = BTreeMap::new();
+        for row in rows {
+            let key: Vec<Option<String>> = self
+                .query
+                .group_by
+                .iter()
+                .map(|d| row.group.get(d).cloned().flatten())
+                .collect();
+            groups
+                .entry(key)
+                .or_default()
+                .entry(row.bucket)
+                .or_default()
+                .insert(row.metric.clone(), row);
+        }
+        groups
+            .into_iter()
+            .map(|(key, buckets)| AggregateResult {
+                group: Json(
+                    self.query
+                        .group_by
+                        .iter()
+                        .map(|d| d.name().to_owned())
+                        .zip(key)
+                        .collect(),
+                ),
+                data: buckets
+                    .into_iter()
+                    .filter_map(|(bucket, cell)| {
+                        let metrics: Vec<AggregateMetricData> = self
+                            .wanted
+                            .iter()
+                            .filter_map(|name| {
+                                let stats = if name == "oServiceLevel" {
+                                    service_level(&cell)?
+                                } else {
+                                    summary(cell.get(name)?)
+                                };
+                                Some(AggregateMetricData {
+                                    metric: name.clone(),
+                                    stats,
+                                })
+                            })
+                            .collect();
+                        (!metrics.is_empty()).then(|| AggregateInterval {
+                            interval: self.interval(bucket),
+                            metrics,
+                        })
+                    })
+                    .collect(),
+            })
+            .filter(|r| !r.data.is_empty())
+            .collect()
+    }
+
+    fn interval(&self, bucket: usize) -> String {
+        let b = &self.query.boundaries;
+        let at = |i: usize| b.get(i).map(utc).unwrap_or_default();
+        format!("{}/{}", at(bucket), at(bucket + 1))
+    }
+}
+
+/// What oServiceLevel is computed from.
+const SERVICE_LEVEL_INPUTS: [&str; 3] = ["tAnswered", "nOverSla", "tAbandon"];
+
+fn utc(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn summary(row: &AggregateRow) -> StatisticalSummary {
+    let f = |v: Option<i64>| v.map(|v| v as f64);
+    StatisticalSummary {
+        count: Some(row.count),
+        sum: f(row.sum),
+        min: f(row.min),
+        max: f(row.max),
+        mean: row
+            .sum
+            .filter(|_| row.count > 0)
+            .map(|s| s as f64 / row.count as f64),
+        ..Default::default()
+    }
+}
+
+/// Answered within target over answered plus abandoned, in one bucket and group.
+fn service_level(cell: &BTreeMap<String, AggregateRow>) -> Option<StatisticalSummary> {
+    let n = |name: &str| cell.get(name).map_or(0, |r| r.count);
+    let answered = n("tAnswered");
+    let denominator = answered + n("tAbandon");
+    if denominator == 0 {
+        return None;
+    }
+    let numerator = (answered - n("nOverSla")).max(0);
+    Some(StatisticalSummary {
+        numerator: Some(numerator as f64),
+        denominator: Some(denominator as f64),
+        ratio: Some(numerator as f64 / denominator as f64),
+        ..Default::default()
+    })
+}

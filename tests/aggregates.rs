@@ -1,0 +1,442 @@
+//! `conversationAggregates` against independent computations from the raw rows of generated
+//! conversations, the documented identities, daylight-saving buckets, scope, and its errors.
+
+mod common;
+
+use chrono::{DateTime, Utc};
+use common::{ALL, Server};
+use domain::generate::Generator;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// A month of generated conversations: 2026-10-20 to 2026-11-19, across Europe's and America's
+/// return to standard time (2026-10-25 and 2026-11-01).
+const START: &str = "2026-10-20T00:00:00Z";
+const WHOLE: &str = "2026-10-19T00:00:00Z/2026-11-22T00:00:00Z";
+const COUNT: u64 = 400;
+
+async fn seeded() -> Server {
+    let server = Server::start(&[]).await;
+    let start: DateTime<Utc> = START.parse().expect("start");
+    let generator = Arc::new(Generator::new(7, start));
+    convgraph::seed::seed(
+        server.db.pool(),
+        generator,
+        COUNT,
+        2,
+        &indicatif::ProgressBar::hidden(),
+    )
+    .await
+    .expect("seed");
+    server
+}
+
+const AGGREGATES: &str = r#"query($interval: String!, $granularity: String, $timeZone: String,
+    $groupBy: [String!], $filter: AggregateFilterInput, $metrics: [String!]!) {
+  conversationAggregates(interval: $interval, granularity: $granularity, timeZone: $timeZone,
+      groupBy: $groupBy, filter: $filter, metrics: $metrics) {
+    group data { interval metrics { metric stats {
+      count sum min max mean numerator denominator ratio } } } } }"#;
+
+/// (group as JSON text, interval, metric) -> stats.
+type Table = BTreeMap<(String, String, String), Value>;
+
+async fn aggregates(server: &Server, token: &str, variables: Value) -> Table {
+    let data = server.data(token, AGGREGATES, variables).await;
+    let mut table = Table::new();
+    for result in data["conversationAggregates"].as_array().expect("results") {
+        for bucket in result["data"].as_array().expect("data") {
+            for m in bucket["metrics"].as_array().expect("metrics") {
+                let key = (
+                    result["group"].to_string(),
+                    bucket["interval"].as_str().expect("interval").to_owned(),
+                    m["metric"].as_str().expect("metric").to_owned(),
+                );
+                assert!(
+                    table.insert(key, m["stats"].clone()).is_none(),
+                    "one row per key"
+                );
+            }
+        }
+    }
+    table
+}
+
+/// The same numbers straight from the stored session metrics, sessions and segments, written
+/// independently of `metric_facts`: per Berlin half hour and queue (the queue of the last
+/// segment with one that started by the emission, else the first with one).
+async fn raw_by_queue_and_half_hour(server: &Server, metrics: &[&str]) -> Table {
+    /// Bucket start, queue, metric, count, sum, min, max.
+    type Raw = (String, Option<String>, String, i64, i64, i64, i64);
+    let rows: Vec<Raw> = sqlx::query_as(
+        r#"with placed as (
+             select m.name, m.value, m.emit_date,
+                    coalesce(
+                      (select g.queue_id from segments g
+                       where (g.conversation_id, g.participant_id, g.session_id)
+                           = (m.conversation_id, m.participant_id, m.session_id)
+                         and g.queue_id is not null and g.segment_start <= m.emit_date
+                       order by g.segment_start desc, g.segment_index desc limit 1),
+                      (select g.queue_id from segments g
+                       where (g.conversation_id, g.participant_id, g.session_id)
+                           = (m.conversation_id, m.participant_id, m.session_id)
+                         and g.queue_id is not null
+                       order by g.segment_start, g.segment_index limit 1)) as queue_id,
+                    date_trunc('hour', m.emit_date at time zone 'Europe/Berlin')
+                      + interval '30 min' * floor(extract(minute from
+                          m.emit_date at time zone 'Europe/Berlin') / 30) as local_bucket
+             from session_metrics m where m.name = any($1)
+           )
+           select to_char((local_bucket at time zone 'Europe/Berlin') at time zone 'UTC',
+                          'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                  queue_id, name, count(*), sum(value)::bigint, min(value), max(value)
+           from placed group by 1, 2, 3"#,
+    )
+    .bind(metrics)
+    .fetch_all(server.db.pool())
+    .await
+    .expect("raw");
+    rows.into_iter()
+        .map(|(start, queue, name, count, sum, min, max)| {
+            let end = (start.parse::<DateTime<Utc>>().expect("start")
+                + chrono::Duration::minutes(30))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            (
+                (
+                    json!({"queueId": queue}).to_string(),
+                    format!("{start}/{end}"),
+                    name,
+                ),
+                json!({"count": count, "sum": sum as f64, "min": min as f64, "max": max as f64,
+                       "mean": sum as f64 / count as f64, "numerator": null,
+                       "denominator": null, "ratio": null}),
+            )
+        })
+        .collect()
+}
+
+/// Equal stats; the mean (a float division) to a relative 1e-12.
+fn same_stats(served: Option<&Value>, raw: &Value) -> bool {
+    let Some(served) = served else {
+        return false;
+    };
+    let mean = |v: &Value| v["mean"].as_f64().unwrap_or(f64::NAN);
+    let without = |v: &Value| {
+        let mut v = v.clone();
+        v["mean"] = Value::Null;
+        v
+    };
+    without(served) == without(raw) && ((mean(served) - mean(raw)) / mean(raw)).abs() < 1e-12
+}
+
+#[tokio::test]
+async fn every_metric_by_queue_and_half_hour_equals_the_raw_rows_across_a_time_change() {
+    let server = seeded().await;
+    let token = server.token(Some(ALL));
+    let metrics = [
+        "nOffered",
+        "nConnected",
+        "nTransferred",
+        "nBlindTransferred",
+        "nConsult",
+        "nConsultTransferred",
+        "nOutbound",
+        "nOverSla",
+        "nFlow",
+        "tAnswered",
+        "tAbandon",
+        "tAcd",
+        "tAlert",
+        "tNotResponding",
+        "tTalk",
+        "tTalkComplete",
+        "tHeld",
+        "tHeldComplete",
+        "tAcw",
+        "tHandle",
+        "tIvr",
+        "tDialing",
+        "tContacting",
+        "tFlow",
+    ];
+    let served = aggregates(
+        &server,
+        &token,
+        json!({"interval": WHOLE, "granularity": "PT30M", "timeZone": "Europe/Berlin",
+               "groupBy": ["queueId"], "metrics": metrics}),
+    )
+    .await;
+    let raw = raw_by_queue_and_half_hour(&server, &metrics).await;
+    assert!(raw.len() > 500, "the data fills {} cells", raw.len());
+    for m in metrics {
+        assert!(raw.keys().any(|k| k.2 == m), "the generator emits {m}");
+    }
+    // Whole tables: no cell missing, none extra, every stat equal.
+    let mismatched: Vec<_> = raw
+        .iter()
+        .filter(|(k, v)| !same_stats(served.get(*k), v))
+        .map(|(k, v)| (k, v, served.get(k)))
+        .take(3)
+        .collect();
+    assert!(mismatched.is_empty(), "{mismatched:?}");
+    assert_eq!(served.len(), raw.len());
+}
+
+#[tokio::test]
+async fn documented_identities_hold() {
+    let server = seeded().await;
+    let token = server.token(Some(ALL));
+    let sums = |table: &Table, metric: &str, field: &str| -> f64 {
+        table
+            .iter()
+            .filter(|(k, _)| k.2 == metric)
+            .map(|(_, v)| v[field].as_f64().unwrap_or(0.0))
+            .sum()
+    };
+    // tHandle = tTalk + tHeld + tAcw for inbound agent legs: over one bucket holding all of
+    // them, whatever segment each part was emitted with.
+    let agents = aggregates(
+        &server,
+        &token,
+        json!({"interval": WHOLE, "filter": {"purposes": ["agent"], "directions": ["inbound"]},
+               "metrics": ["tHandle", "tTalkComplete", "tHeldComplete", "tAcw", "tTalk", "tHeld"]}),
+    )
+    .await;
+    let handle = sums(&agents, "tHandle", "sum");
+    assert!(handle > 0.0);
+    assert_eq!(
+        handle,
+        sums(&agents, "tTalk", "sum")
+            + sums(&agents, "tHeld", "sum")
+            + sums(&agents, "tAcw", "sum")
+    );
+    assert_eq!(
+        handle,
+        sums(&agents, "tTalkComplete", "sum")
+            + sums(&agents, "tHeldComplete", "sum")
+            + sums(&agents, "tAcw", "sum")
+    );
+    // Offered = answered + abandoned + flowed out, per queue (nothing flows out of a queue in
+    // the generated data).
+    let queues = aggregates(
+        &server,
+        &token,
+        json!({"interval": WHOLE, "groupBy": ["queueId"],
+               "metrics": ["nOffered", "tAnswered", "tAbandon", "oServiceLevel", "nOverSla"]}),
+    )
+    .await;
+    let mut by_queue: BTreeMap<&str, BTreeMap<&str, &Value>> = BTreeMap::new();
+    for ((group, _, metric), stats) in &queues {
+        by_queue.entry(group).or_default().insert(metric, stats);
+    }
+    let count = |m: &BTreeMap<&str, &Value>, name: &str| {
+        m.get(name).and_then(|s| s["count"].as_i64()).unwrap_or(0)
+    };
+    let mut queues_checked = 0;
+    for (group, m) in &by_queue {
+        if group.contains("null") {
+            continue;
+        }
+        let offered = count(m, "nOffered");
+        assert_eq!(
+            offered,
+            count(m, "tAnswered") + count(m, "tAbandon"),
+            "{group}"
+        );
+        let sl = m["oServiceLevel"];
+        assert_eq!(
+            sl["numerator"].as_f64(),
+            Some((count(m, "tAnswered") - count(m, "nOverSla")) as f64)
+        );
+        assert_eq!(
+            sl["denominator"].as_f64(),
+            Some((count(m, "tAnswered") + count(m, "tAbandon")) as f64)
+        );
+        queues_checked += 1;
+    }
+    assert!(queues_checked >= 3, "{queues_checked} queues");
+}
+
+#[tokio::test]
+async fn facts_written_at_ingest_equal_the_migration_backfill() {
+    let server = seeded().await;
+    let pool = server.db.pool();
+    let facts = "select coalesce(jsonb_agg(to_jsonb(f) order by conversation_id, participant_id,
+                 session_id, metric_index), '[]') from metric_facts f";
+    let written: Value = sqlx::query_scalar(facts)
+        .fetch_one(pool)
+        .await
+        .expect("facts");
+    assert!(written.as_array().is_some_and(|a| a.len() > 1000));
+    let migration =
+        std::fs::read_to_string("migrations/20261122000002_metric_facts.sql").expect("migration");
+    let backfill = migration.split("backfill:").nth(1).expect("the backfill");
+    sqlx::query("delete from metric_facts")
+        .execute(pool)
+        .await
+        .expect("delete");
+    sqlx::query(backfill).execute(pool).await.expect("backfill");
+    let derived: Value = sqlx::query_scalar(facts)
+        .fetch_one(pool)
+        .await
+        .expect("facts");
+    assert_eq!(written, derived);
+}
+
+#[tokio::test]
+async fn day_buckets_follow_each_time_zone_and_every_metric_lands_in_one() {
+    let server = seeded().await;
+    let token = server.token(Some(ALL));
+    let whole = aggregates(
+        &server,
+        &token,
+        json!({"interval": WHOLE, "metrics": ["tTalk"]}),
+    )
+    .await;
+    let total = whole.values().next().expect("one bucket")["count"].clone();
+    for (zone, long_day) in [
+        (
+            "Europe/Berlin",
+            "2026-10-24T22:00:00.000Z/2026-10-25T23:00:00.000Z",
+        ),
+        (
+            "America/New_York",
+            "2026-11-01T04:00:00.000Z/2026-11-02T05:00:00.000Z",
+        ),
+    ] {
+        let days = aggregates(
+            &server,
+            &token,
+            json!({"interval": WHOLE, "granularity": "P1D", "timeZone": zone,
+                   "metrics": ["tTalk"]}),
+        )
+        .await;
+        assert!(
+            days.keys().any(|k| k.1 == long_day),
+            "{zone}: the 25-hour day"
+        );
+        let counted: i64 = days
+            .values()
+            .map(|s| s["count"].as_i64().expect("count"))
+            .sum();
+        assert_eq!(
+            json!(counted),
+            total,
+            "{zone}: every value in exactly one day"
+        );
+    }
+}
+
+#[tokio::test]
+async fn scope_applies_to_aggregates_as_to_rows() {
+    let server = seeded().await;
+    let divisions: Vec<String> =
+        sqlx::query_scalar("select distinct unnest(division_ids) from conversations order by 1")
+            .fetch_all(server.db.pool())
+            .await
+            .expect("divisions");
+    assert!(divisions.len() >= 2, "{divisions:?}");
+    let one = divisions[0].as_str();
+    let token = server.token(Some(&[one]));
+    let served = aggregates(
+        &server,
+        &token,
+        json!({"interval": WHOLE, "metrics": ["nOffered"], "groupBy": ["divisionId"]}),
+    )
+    .await;
+    let expected: i64 = sqlx::query_scalar(
+        "select count(*) from session_metrics m join conversations c using (conversation_id)
+         where m.name = 'nOffered' and $1 = any(c.division_ids)",
+    )
+    .bind(one)
+    .fetch_one(server.db.pool())
+    .await
+    .expect("count");
+    let counts: BTreeMap<String, i64> = served
+        .iter()
+        .map(|(k, v)| (k.0.clone(), v["count"].as_i64().expect("count")))
+        .collect();
+    assert_eq!(
+        counts.get(&json!({"divisionId": one}).to_string()),
+        Some(&expected)
+    );
+    // A conversation in several divisions counts in each of its divisions' groups, but only
+    // conversations the token sees count at all.
+    let seen: i64 = sqlx::query_scalar(
+        "select count(*) from session_metrics m join conversations c using (conversation_id)
+         where m.name = 'nOffered' and $1 = any(c.division_ids)
+           and cardinality(c.division_ids) > 1",
+    )
+    .bind(one)
+    .fetch_one(server.db.pool())
+    .await
+    .expect("count");
+    let others: i64 = counts
+        .iter()
+        .filter(|(k, _)| !k.contains(one))
+        .map(|(_, v)| v)
+        .sum();
+    assert!(others <= seen, "{counts:?}");
+    let nobody = server.token(None);
+    assert!(
+        aggregates(
+            &server,
+            &nobody,
+            json!({"interval": WHOLE, "metrics": ["nOffered"]})
+        )
+        .await
+        .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn invalid_arguments_get_errors_that_name_them() {
+    let server = Server::start(&[]).await;
+    let token = server.token(Some(ALL));
+    for (variables, expected) in [
+        (
+            json!({"interval": WHOLE, "metrics": ["tFoo"]}),
+            "unknown metric \"tFoo\"",
+        ),
+        (
+            json!({"interval": WHOLE, "metrics": []}),
+            "metrics is empty",
+        ),
+        (
+            json!({"interval": "2026-11-01", "metrics": ["nOffered"]}),
+            "interval",
+        ),
+        (
+            json!({"interval": WHOLE, "granularity": "PT7M", "metrics": ["nOffered"]}),
+            "granularity \"PT7M\"",
+        ),
+        (
+            json!({"interval": WHOLE, "timeZone": "Mars/Olympus", "metrics": ["nOffered"]}),
+            "timeZone \"Mars/Olympus\"",
+        ),
+        (
+            json!({"interval": WHOLE, "granularity": "PT15M", "metrics": ["nOffered"]}),
+            "more than 2000 buckets",
+        ),
+        (
+            json!({"interval": WHOLE, "groupBy": ["queue"], "metrics": ["nOffered"]}),
+            "unknown dimension \"queue\"",
+        ),
+        (
+            json!({"interval": WHOLE, "filter": {"queueIds": []}, "metrics": ["nOffered"]}),
+            "queueId is empty",
+        ),
+    ] {
+        let (status, body) = server.query(Some(&token), AGGREGATES, variables).await;
+        assert_eq!(status, 200, "{body}");
+        let error = &body["errors"][0];
+        assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+        assert!(
+            error["message"]
+                .as_str()
+                .is_some_and(|m| m.contains(expected)),
+            "{expected}: {body}"
+        );
+    }
+}
