@@ -573,7 +573,7 @@ pub async fn graphql(State(state): State<AppState>, request: Request) -> Respons
         Ok(operations) => operations,
         Err(refusal) => return refusal.into_response(media),
     };
-    let executed = AssertUnwindSafe(async {
+    unpanicked(media, async {
         match operations {
             Operations::Single(request) => graphql_response(execute(&state, *request).await, media),
             Operations::Batch(requests) => {
@@ -585,22 +585,29 @@ pub async fn graphql(State(state): State<AppState>, request: Request) -> Respons
             }
         }
     })
-    .catch_unwind()
-    .await;
-    executed.unwrap_or_else(|panic| {
-        let cause = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_default();
-        let error = ApiError::internal(format!("panic while executing a request: {cause}"));
-        error_response(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            error.code(),
-            &error.to_string(),
-            media,
-        )
-    })
+    .await
+}
+
+/// Runs `handler`; when it panics, logs the panic and answers 500 `INTERNAL` with the generic
+/// message (the panic's own message may hold anything, so it stays in the log).
+pub async fn unpanicked(media: MediaType, handler: impl Future<Output = Response>) -> Response {
+    AssertUnwindSafe(handler)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| {
+            let cause = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            let error = ApiError::internal(format!("panic while executing a request: {cause}"));
+            error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                error.code(),
+                &error.to_string(),
+                media,
+            )
+        })
 }
 
 async fn execute(state: &AppState, mut request: async_graphql::Request) -> async_graphql::Response {
@@ -932,6 +939,28 @@ mod tests {
             .expect("body");
         let body: serde_json::Value = serde_json::from_slice(&body).expect("json");
         assert_eq!(body["errors"][0]["extensions"]["code"], "TIMEOUT");
+    }
+
+    #[tokio::test]
+    async fn a_panic_is_answered_500_internal_without_its_message() {
+        let panicking = async {
+            if std::hint::black_box(true) {
+                panic!("secret detail: select * from conversations");
+            }
+            StatusCode::OK.into_response()
+        };
+
+        let response = unpanicked(GraphQL, panicking).await;
+
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .expect("body");
+        let body: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(
+            body,
+            serde_json::json!({"errors": [{"message": "internal error", "extensions": {"code": "INTERNAL"}}]})
+        );
     }
 
     struct DropSignal(Option<tokio::sync::oneshot::Sender<()>>);
