@@ -357,6 +357,8 @@ async fn main() -> anyhow::Result<()> {
             let bar = progress(conversations);
             convgraph::seed::seed(&db.pool, generator.clone(), conversations, 4, &bar).await?;
             bar.finish_and_clear();
+            let in_units =
+                convgraph::seed::assign_business_units_from_queues(&db.pool, &generator).await?;
             let auth = serve.auth().await?;
             let token = |divisions: Option<Vec<String>>,
                          business_units: Option<Vec<String>>,
@@ -383,7 +385,9 @@ async fn main() -> anyhow::Result<()> {
             let limits = serve.limits.limits(Limits::demo());
             server::run(db.pool.clone(), auth.clone(), serve.http(), limits, serve.listen, |addr| {
                 let graphiql = |token: &str| format!("http://{addr}/graphiql#token={token}");
-                println!("convgraph demo: {conversations} generated conversations");
+                println!(
+                    "convgraph demo: {conversations} generated conversations ({in_units} given the business unit of their first queue)"
+                );
                 println!("GraphQL endpoint:   http://{addr}/graphql");
                 println!("GraphiQL:           {}", graphiql(&all));
                 println!("\nTokens (Authorization: Bearer …), each with its GraphiQL link:");
