@@ -118,6 +118,16 @@ async fn ask(server: &Server, token: &str) -> (u16, Value) {
         .await
         .expect("request");
     let status = response.status().as_u16();
+    if status == 401 {
+        assert_eq!(
+            response
+                .headers()
+                .get("www-authenticate")
+                .and_then(|v| v.to_str().ok()),
+            Some("Bearer"),
+            "a 401 names the scheme"
+        );
+    }
     (status, response.json().await.expect("a JSON body"))
 }
 

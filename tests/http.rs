@@ -231,6 +231,7 @@ async fn a_validation_error_is_400_as_graphql_response_json_and_200_as_json() {
         "no data after a request error: {body}"
     );
     assert!(!body["errors"].as_array().expect("errors").is_empty());
+    assert_eq!(code(&body), "GRAPHQL_VALIDATION_FAILED", "{body}");
     let (status, content_type, body) = parts(legacy).await;
     assert_eq!((status, content_type.as_str()), (200, JSON), "{body}");
     assert!(!body["errors"].as_array().expect("errors").is_empty());

@@ -322,6 +322,12 @@ impl Refusal {
                 .headers_mut()
                 .insert(header::ALLOW, HeaderValue::from_static("POST"));
         }
+        if self.status == StatusCode::UNAUTHORIZED {
+            // RFC 6750 §3: the scheme the client must use, without details of the failure.
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         response
     }
 }
@@ -612,11 +618,26 @@ pub async fn unpanicked(media: MediaType, handler: impl Future<Output = Response
 
 async fn execute(state: &AppState, mut request: async_graphql::Request) -> async_graphql::Response {
     let unprovided = unprovided_variables(&mut request);
-    if unprovided.is_empty() {
+    let mut response = if unprovided.is_empty() {
         state.schema.execute(request).await
     } else {
         async_graphql::Response::from_errors(unprovided)
+    };
+    for error in &mut response.errors {
+        if error.path.is_empty()
+            && error
+                .extensions
+                .as_ref()
+                .is_none_or(|e| e.get("code").is_none())
+        {
+            // async-graphql's parse and validation errors carry no code of their own.
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("code", "GRAPHQL_VALIDATION_FAILED");
+        }
     }
+    response
 }
 
 /// A batch's answer: an array of responses, 200 (each response carries its own errors).
