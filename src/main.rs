@@ -1,8 +1,8 @@
 //! The `convgraph` command line: parses arguments and runs the command.
 
 use anyhow::Context as _;
-use api::HttpConfig;
-use api::auth::{AuthConfig, TokenRequest, mint};
+use api::auth::{AuthConfig, Jwks, JwksOptions, JwksSource, TokenRequest, mint};
+use api::{HttpConfig, Limits};
 use clap::{Parser, Subcommand};
 use convgraph::database::{Database, LocalData};
 use convgraph::import::{Format, ImportOptions, import_paths};
@@ -111,6 +111,14 @@ struct AuthArgs {
     /// Required `aud` of tokens, when set.
     #[arg(long, env = "CONVGRAPH_JWT_AUDIENCE")]
     jwt_audience: Option<String>,
+    /// Clock leeway for `exp` and `nbf`, in seconds (at most 300).
+    #[arg(
+        long,
+        env = "CONVGRAPH_JWT_LEEWAY_SECS",
+        default_value_t = AuthConfig::DEFAULT_LEEWAY_SECONDS,
+        value_parser = clap::value_parser!(u64).range(0..=AuthConfig::MAX_LEEWAY_SECONDS)
+    )]
+    jwt_leeway_secs: u64,
 }
 
 impl AuthArgs {
@@ -118,7 +126,115 @@ impl AuthArgs {
         let mut config = AuthConfig::hs256(&self.jwt_secret);
         config.issuer = self.jwt_issuer.clone();
         config.audience = self.jwt_audience.clone();
+        config.leeway_seconds = self.jwt_leeway_secs;
         config
+    }
+}
+
+/// Asymmetric tokens: where their public keys come from, and how that source is cached.
+#[derive(clap::Args)]
+struct JwksArgs {
+    /// JWK set of the public keys of RS256 / ES256 / EdDSA tokens: a file path or an https://
+    /// URL (http:// only on 127.0.0.1, ::1 or localhost).
+    #[arg(long, env = "CONVGRAPH_JWKS")]
+    jwks: Option<String>,
+    /// Cache lifetime of a fetched JWK set when its response has no `Cache-Control: max-age`.
+    #[arg(long, env = "CONVGRAPH_JWKS_TTL_SECS", default_value_t = 300)]
+    jwks_ttl_secs: u64,
+    /// Longest cache lifetime of a fetched JWK set, whatever `max-age` says.
+    #[arg(long, env = "CONVGRAPH_JWKS_MAX_TTL_SECS", default_value_t = 86_400)]
+    jwks_max_ttl_secs: u64,
+    /// Least time between two fetches caused by tokens naming an unknown `kid`.
+    #[arg(
+        long,
+        env = "CONVGRAPH_JWKS_MIN_REFRESH_SECS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    jwks_min_refresh_secs: u64,
+    /// Longest a JWK set fetch may take.
+    #[arg(
+        long,
+        env = "CONVGRAPH_JWKS_TIMEOUT_SECS",
+        default_value_t = 5,
+        value_parser = clap::value_parser!(u64).range(1..=60)
+    )]
+    jwks_timeout_secs: u64,
+}
+
+impl JwksArgs {
+    /// The JWK set, loaded once (an error when that fails).
+    async fn load(&self) -> anyhow::Result<Option<Jwks>> {
+        let Some(source) = &self.jwks else {
+            return Ok(None);
+        };
+        let options = JwksOptions {
+            timeout: std::time::Duration::from_secs(self.jwks_timeout_secs),
+            default_ttl: std::time::Duration::from_secs(self.jwks_ttl_secs),
+            max_ttl: std::time::Duration::from_secs(self.jwks_max_ttl_secs),
+            min_refresh_interval: std::time::Duration::from_secs(self.jwks_min_refresh_secs),
+        };
+        let source = JwksSource::parse(source).context("--jwks / CONVGRAPH_JWKS")?;
+        let jwks = Jwks::load(source, options)
+            .await
+            .context("--jwks / CONVGRAPH_JWKS")?;
+        tracing::info!(source = %jwks.source(), kids = ?jwks.kids(), "JWK set loaded");
+        Ok(Some(jwks))
+    }
+}
+
+/// Limits on abusive operations.
+#[derive(clap::Args)]
+struct LimitArgs {
+    /// Deepest selection nesting of an operation.
+    #[arg(long, env = "CONVGRAPH_MAX_DEPTH", default_value_t = Limits::DEFAULT_MAX_DEPTH)]
+    max_depth: usize,
+    /// Highest complexity of an operation (each field 1, pages multiply what they select).
+    #[arg(long, env = "CONVGRAPH_MAX_COMPLEXITY", default_value_t = Limits::DEFAULT_MAX_COMPLEXITY)]
+    max_complexity: usize,
+    /// Most aliases in one document.
+    #[arg(long, env = "CONVGRAPH_MAX_ALIASES", default_value_t = Limits::DEFAULT_MAX_ALIASES)]
+    max_aliases: usize,
+    /// Most fields at the root of an operation.
+    #[arg(long, env = "CONVGRAPH_MAX_ROOT_FIELDS", default_value_t = Limits::DEFAULT_MAX_ROOT_FIELDS)]
+    max_root_fields: usize,
+    /// Most directives in one document.
+    #[arg(long, env = "CONVGRAPH_MAX_DIRECTIVES", default_value_t = Limits::DEFAULT_MAX_DIRECTIVES)]
+    max_directives: usize,
+    /// Largest page (`first` / `last`).
+    #[arg(
+        long,
+        env = "CONVGRAPH_MAX_PAGE_SIZE",
+        default_value_t = Limits::DEFAULT_MAX_PAGE_SIZE as u64,
+        value_parser = clap::value_parser!(u64).range(1..=100_000)
+    )]
+    max_page_size: u64,
+    /// Most operations in a batch (a JSON array body); 0 turns batching off.
+    #[arg(long, env = "CONVGRAPH_MAX_BATCH", default_value_t = Limits::DEFAULT_MAX_BATCH)]
+    max_batch: usize,
+    /// Answer introspection (`__schema`, `__type`): GraphiQL's docs need it. Default: off for
+    /// `serve`, on for `demo`.
+    #[arg(long, env = "CONVGRAPH_INTROSPECTION")]
+    introspection: Option<bool>,
+    /// Suggest field names in errors ("did you mean …"). Default: off for `serve`, on for `demo`.
+    #[arg(long, env = "CONVGRAPH_FIELD_SUGGESTIONS")]
+    field_suggestions: Option<bool>,
+}
+
+impl LimitArgs {
+    /// The limits, from `defaults` (which decide introspection and suggestions when not given).
+    fn limits(&self, defaults: Limits) -> Limits {
+        Limits {
+            max_depth: self.max_depth,
+            max_complexity: self.max_complexity,
+            max_aliases: self.max_aliases,
+            max_root_fields: self.max_root_fields,
+            max_directives: self.max_directives,
+            max_page_size: usize::try_from(self.max_page_size).unwrap_or(usize::MAX),
+            max_batch: self.max_batch,
+            introspection: self.introspection.unwrap_or(defaults.introspection),
+            field_suggestions: self.field_suggestions.unwrap_or(defaults.field_suggestions),
+        }
     }
 }
 
@@ -140,9 +256,22 @@ struct ServeArgs {
     request_timeout_secs: u64,
     #[command(flatten)]
     auth: AuthArgs,
+    #[command(flatten)]
+    jwks: JwksArgs,
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 impl ServeArgs {
+    /// The token configuration: the HS256 secret, and the JWK set when one is configured.
+    async fn auth(&self) -> anyhow::Result<AuthConfig> {
+        let config = self.auth.config();
+        Ok(match self.jwks.load().await? {
+            Some(jwks) => config.with_jwks(jwks),
+            None => config,
+        })
+    }
+
     fn http(&self) -> HttpConfig {
         HttpConfig {
             max_body_bytes: self.max_body_bytes,
@@ -164,11 +293,13 @@ async fn main() -> anyhow::Result<()> {
     let local = LocalData::Persistent(cli.data_dir.clone());
     match cli.command {
         Command::Serve(args) => {
+            let auth = args.auth().await?;
             let db = Database::open(cli.database_url.as_deref(), &local, 16).await?;
             server::run(
                 db.pool.clone(),
-                args.auth.config(),
+                auth,
                 args.http(),
+                args.limits.limits(Limits::default()),
                 args.listen,
                 |addr| {
                     println!("convgraph serving GraphQL at http://{addr}/graphql");
@@ -226,34 +357,57 @@ async fn main() -> anyhow::Result<()> {
             let bar = progress(conversations);
             convgraph::seed::seed(&db.pool, generator.clone(), conversations, 4, &bar).await?;
             bar.finish_and_clear();
-            let auth = serve.auth.config();
-            let token = |divisions: Option<Vec<String>>, permissions: &[&str]| {
+            let in_units =
+                convgraph::seed::assign_business_units_from_queues(&db.pool, &generator).await?;
+            let auth = serve.auth().await?;
+            let token = |divisions: Option<Vec<String>>,
+                         business_units: Option<Vec<String>>,
+                         permissions: &[&str]| {
                 mint(
                     &auth,
                     &TokenRequest {
                         subject: "demo".into(),
                         divisions,
-                        business_units: None,
+                        business_units,
                         permissions: permissions.iter().map(|p| p.to_string()).collect(),
                         ttl_seconds: 7 * 86_400,
                     },
                 )
             };
-            let division = generator.universe().divisions()[0].clone();
-            let all = token(Some(vec!["*".into()]), &["conversations:read", "pii:read"])?;
-            let one = token(
-                Some(vec![division.id.clone()]),
-                &["conversations:read", "pii:read"],
-            )?;
-            let no_pii = token(Some(vec!["*".into()]), &["conversations:read"])?;
-            server::run(db.pool.clone(), auth.clone(), serve.http(), serve.listen, |addr| {
-                println!("convgraph demo: {conversations} generated conversations");
+            let universe = generator.universe();
+            let division = universe.divisions()[0].clone();
+            let unit = universe.business_units()[0].clone();
+            let read = ["conversations:read", "pii:read"];
+            let all = token(Some(vec!["*".into()]), None, &read)?;
+            let one = token(Some(vec![division.id.clone()]), None, &read)?;
+            let in_unit = token(None, Some(vec![unit.id.clone()]), &read)?;
+            let no_pii = token(Some(vec!["*".into()]), None, &["conversations:read"])?;
+            let limits = serve.limits.limits(Limits::demo());
+            server::run(db.pool.clone(), auth.clone(), serve.http(), limits, serve.listen, |addr| {
+                let graphiql = |token: &str| format!("http://{addr}/graphiql#token={token}");
+                println!(
+                    "convgraph demo: {conversations} generated conversations ({in_units} given the business unit of their first queue)"
+                );
                 println!("GraphQL endpoint:   http://{addr}/graphql");
-                println!("GraphiQL:           http://{addr}/graphiql#token={all}");
-                println!("\nTokens (Authorization: Bearer …):");
-                println!("  every division:            {all}");
-                println!("  division {:<16} {one}", format!("{}:", division.name));
-                println!("  every division, no PII:    {no_pii}");
+                println!("GraphiQL:           {}", graphiql(&all));
+                println!("\nTokens (Authorization: Bearer …), each with its GraphiQL link:");
+                println!("  every division:\n    {all}\n    {}", graphiql(&all));
+                println!(
+                    "  division {} ({}) only:\n    {one}\n    {}",
+                    division.name,
+                    division.id,
+                    graphiql(&one)
+                );
+                println!(
+                    "  business unit {} ({}) only:\n    {in_unit}\n    {}",
+                    unit.name,
+                    unit.id,
+                    graphiql(&in_unit)
+                );
+                println!(
+                    "  every division, without pii:read:\n    {no_pii}\n    {}",
+                    graphiql(&no_pii)
+                );
                 println!("\nTry: curl -s http://{addr}/graphql -H 'Authorization: Bearer {all}' -H 'Content-Type: application/json' \\");
                 println!("  -d '{{\"query\":\"{{ conversations(first: 2) {{ totalCount nodes {{ id conversationStart participants {{ purpose sessions {{ mediaType segments {{ segmentType }} metrics {{ name value }} }} }} }} }} }}\"}}'");
                 println!("\nCtrl-C stops the server and removes the demo database.");

@@ -57,3 +57,43 @@ pub async fn seed(
     }
     Ok(report)
 }
+
+/// Gives each conversation without a business unit the business unit of the first queue it
+/// went through, as Buzzeasy scopes rows (Genesys documents carry divisions, not business
+/// units). For the demo, so that business-unit tokens see data; returns how many changed.
+pub async fn assign_business_units_from_queues(
+    pool: &PgPool,
+    generator: &Generator,
+) -> anyhow::Result<u64> {
+    let (queues, units): (Vec<String>, Vec<String>) = generator
+        .universe()
+        .queues()
+        .iter()
+        .map(|q| (q.id.clone(), q.business_unit_id.clone()))
+        .unzip();
+    let mut tx = pool.begin().await?;
+    let result = sqlx::query(
+        "update conversations c set business_unit_id = first_queue.business_unit_id
+         from (select distinct on (s.conversation_id) s.conversation_id, q.business_unit_id
+               from segments s
+               join unnest($1::text[], $2::text[]) as q(queue_id, business_unit_id)
+                 on q.queue_id = s.queue_id
+               order by s.conversation_id, s.segment_start, s.segment_index) first_queue
+         where c.conversation_id = first_queue.conversation_id and c.business_unit_id is null",
+    )
+    .bind(&queues)
+    .bind(&units)
+    .execute(&mut *tx)
+    .await?;
+    // The metric facts carry their conversation's scope: keep them in step.
+    sqlx::query(
+        "update metric_facts f set business_unit_id = c.business_unit_id
+         from conversations c
+         where f.conversation_id = c.conversation_id
+           and f.business_unit_id is distinct from c.business_unit_id",
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(result.rows_affected())
+}

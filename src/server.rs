@@ -1,8 +1,8 @@
 //! Running the API server: bind, serve, stop on Ctrl-C or SIGTERM after in-flight requests.
 
 use anyhow::Context as _;
-use api::HttpConfig;
 use api::auth::AuthConfig;
+use api::{HttpConfig, Limits};
 use sqlx::PgPool;
 use std::net::SocketAddr;
 
@@ -11,6 +11,7 @@ pub async fn run(
     pool: PgPool,
     auth: AuthConfig,
     http: HttpConfig,
+    limits: Limits,
     listen: SocketAddr,
     on_ready: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
@@ -19,7 +20,7 @@ pub async fn run(
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     on_ready(addr);
-    let mut state = api::AppState::new(pool, auth);
+    let mut state = api::AppState::new(pool, auth).with_limits(limits);
     state.http = http;
     api::serve(listener, state, shutdown_signal()).await?;
     Ok(())

@@ -4,11 +4,11 @@
 //! The browser test needs Debian's `chromium` and `chromium-driver` (`/usr/bin/chromium`,
 //! `/usr/bin/chromedriver`); without them it fails and says what to install.
 
-use api::auth::{AuthConfig, TokenRequest, mint};
-use convgraph::import::{ImportOptions, import_paths};
-use db::testing::test_database;
+mod common;
+
+use common::Server;
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -23,69 +23,6 @@ const CONVERSATION_IDS: [&str; 3] = ["graphiql-c-1", "graphiql-c-2", "graphiql-c
 
 /// What the browser test types into the query editor.
 const TYPED_QUERY: &str = "query Typed { conversations { nodes { id } } }";
-
-struct Server {
-    origin: String,
-    auth: AuthConfig,
-    _db: db::testing::TestDatabase,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-impl Server {
-    async fn start(lines: &[Value]) -> Self {
-        let db = test_database().await;
-        let dir = tempfile::tempdir().expect("tempdir");
-        let file = dir.path().join("docs.jsonl");
-        let text: Vec<String> = lines.iter().map(Value::to_string).collect();
-        std::fs::write(&file, text.join("\n")).expect("write");
-        let report = import_paths(
-            db.pool(),
-            &[PathBuf::from(&file)],
-            &ImportOptions::default(),
-        )
-        .await
-        .expect("import");
-        assert!(report.rejected.is_empty(), "{report}");
-        let auth = AuthConfig::hs256("test-secret");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let origin = format!("http://{}", listener.local_addr().expect("addr"));
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let state = api::AppState::new(db.pool().clone(), auth.clone());
-        tokio::spawn(api::serve(listener, state, async {
-            let _ = stopped.await;
-        }));
-        Server {
-            origin,
-            auth,
-            _db: db,
-            stop: Some(stop),
-        }
-    }
-
-    fn token(&self) -> String {
-        mint(
-            &self.auth,
-            &TokenRequest {
-                subject: "graphiql-test".into(),
-                divisions: Some(vec!["*".into()]),
-                business_units: None,
-                permissions: vec!["conversations:read".into()],
-                ttl_seconds: 600,
-            },
-        )
-        .expect("token")
-    }
-}
 
 fn conversation(id: &str, start: &str) -> Value {
     json!({
@@ -214,7 +151,7 @@ async fn graphiql_in_chromium_shows_the_schema_and_runs_a_typed_query_without_le
     let browser = driver.new_session().await;
 
     // (a) The page loads, GraphiQL renders, and the token from the fragment is in its headers.
-    let token = server.token();
+    let token = server.token.clone();
     browser
         .navigate(&format!("{}/graphiql#token={token}", server.origin))
         .await;

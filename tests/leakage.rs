@@ -5,7 +5,7 @@
 //! so a field added later is covered) through every root field, and what comes back is compared
 //! with the truth: the scope rule applied here, independently of the SQL, to the conversations as
 //! made, and every row of the visible ones as stored. Zero rows out of scope, zero rows in scope
-//! missing; without `pii:read`, every personal value is null.
+//! missing, aggregates included; without `pii:read`, every personal value is null.
 
 mod common;
 
@@ -14,7 +14,7 @@ use common::Server;
 use common::walk::{assert_same_graph, conversation_selection, types};
 use domain::Personal as _;
 use serde_json::{Value, json};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// A conversation as made: which fixture it copies, and where it belongs.
@@ -169,6 +169,7 @@ async fn spread(server: &Server) -> Vec<Made> {
                     "c0ffee00-0000-4000-8000-00000000ffff",
                 ]);
             }
+            name_metrics(&mut document);
             documents.push(document);
             made.push(Made {
                 id: id(f, p),
@@ -179,25 +180,40 @@ async fn spread(server: &Server) -> Vec<Made> {
     }
     server.import(&documents).await;
     // The Genesys shapes carry no business unit, and divisions in two spellings: place every
-    // copy exactly.
+    // copy exactly (its metric facts carry the same scope).
     for m in &made {
-        sqlx::query(
-            "update conversations set division_ids = $2, business_unit_id = $3
-             where conversation_id = $1",
-        )
-        .bind(&m.id)
-        .bind(
-            m.divisions
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>(),
-        )
-        .bind(m.business_unit)
-        .execute(server.db.pool())
-        .await
-        .expect("place");
+        let divisions: Vec<String> = m.divisions.iter().map(|d| d.to_string()).collect();
+        for table in ["conversations", "metric_facts"] {
+            sqlx::query(&format!(
+                "update {table} set division_ids = $2, business_unit_id = $3
+                 where conversation_id = $1"
+            ))
+            .bind(&m.id)
+            .bind(&divisions)
+            .bind(m.business_unit)
+            .execute(server.db.pool())
+            .await
+            .expect("place");
+        }
     }
     made
+}
+
+/// Gives the fixture's session metrics real metric names, so that aggregates count them.
+fn name_metrics(value: &mut Value) {
+    const NAMES: [&str; 3] = ["nOffered", "tTalk", "tHandle"];
+    match value {
+        Value::Object(object) => {
+            if let Some(Value::Array(metrics)) = object.get_mut("metrics") {
+                for (i, metric) in metrics.iter_mut().enumerate() {
+                    metric["name"] = json!(NAMES[i % NAMES.len()]);
+                }
+            }
+            object.values_mut().for_each(name_metrics);
+        }
+        Value::Array(items) => items.iter_mut().for_each(name_metrics),
+        _ => {}
+    }
 }
 
 /// The store's graph of `id`, as a caller with or without `pii:read` must see it.
@@ -256,7 +272,7 @@ async fn every_token_sees_exactly_its_scope_through_every_root_field_and_relatio
     let everything = conversation_selection(&types);
     let relations = "associatedConversation { id } consultationConversations { id }";
     let list = format!(
-        "{{ conversations(first: 500) {{ totalCount nodes {{ {everything} {relations} }} }} }}"
+        "{{ conversations(first: 100) {{ totalCount nodes {{ {everything} {relations} }} }} }}"
     );
     let mut by_id = String::from("{");
     for (i, m) in made.iter().enumerate() {
@@ -264,7 +280,22 @@ async fn every_token_sees_exactly_its_scope_through_every_root_field_and_relatio
     }
     by_id += " missing: conversation(id: \"c0ffee00-0000-4000-8000-00000000ffff\") { id } }";
 
+    let metrics: Vec<String> = server
+        .data(
+            &admin.mint(&server),
+            "{ aggregateMetrics { name } }",
+            json!({}),
+        )
+        .await["aggregateMetrics"]
+        .as_array()
+        .expect("metrics")
+        .iter()
+        .map(|m| m["name"].as_str().expect("name").to_owned())
+        .filter(|m| m != "oServiceLevel")
+        .collect();
+
     let mut checked_rows = 0;
+    let mut aggregated = 0;
     for token in TOKENS {
         let bearer = token.mint(&server);
         let what = token.name;
@@ -340,7 +371,7 @@ async fn every_token_sees_exactly_its_scope_through_every_root_field_and_relatio
             .data(
                 &bearer,
                 r#"{ conversations(filter: {divisionIds: ["div-a", "div-b", "div-c", "div-hidden"],
-                      businessUnitIds: ["bu-1", "bu-2"]}, first: 500) {
+                      businessUnitIds: ["bu-1", "bu-2"]}, first: 100) {
                      totalCount nodes { id } } }"#,
                 json!({}),
             )
@@ -355,8 +386,48 @@ async fn every_token_sees_exactly_its_scope_through_every_root_field_and_relatio
             filtered.is_subset(&visible),
             "{what}: a filter widened the scope"
         );
+
+        // Aggregates count exactly the metrics of the visible conversations.
+        let data = server
+            .data(
+                &bearer,
+                r#"query($metrics: [String!]!) { conversationAggregates(
+                     interval: "2000-01-01T00:00:00Z/2100-01-01T00:00:00Z", metrics: $metrics) {
+                     data { metrics { metric stats { count } } } } }"#,
+                json!({ "metrics": metrics }),
+            )
+            .await;
+        let served: BTreeMap<String, i64> = data["conversationAggregates"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .flat_map(|r| r["data"].as_array().expect("data").clone())
+            .flat_map(|d| d["metrics"].as_array().expect("metrics").clone())
+            .map(|m| {
+                let name = m["metric"].as_str().expect("metric").to_owned();
+                (name, m["stats"]["count"].as_i64().expect("count"))
+            })
+            .collect();
+        let truth: BTreeMap<String, i64> = sqlx::query_as(
+            "select name, count(*) from session_metrics
+             where conversation_id = any($1) and name = any($2) and emit_date is not null
+             group by name",
+        )
+        .bind(visible.iter().map(|v| v.to_string()).collect::<Vec<_>>())
+        .bind(&metrics)
+        .fetch_all(server.db.pool())
+        .await
+        .expect("truth")
+        .into_iter()
+        .collect();
+        assert_eq!(served, truth, "{what}: aggregates");
+        aggregated += truth.values().sum::<i64>();
     }
     assert!(checked_rows > 50, "the walk compared {checked_rows} tables");
+    assert!(
+        aggregated > 20,
+        "the aggregates counted {aggregated} metrics"
+    );
 }
 
 #[tokio::test]

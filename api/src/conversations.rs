@@ -15,8 +15,6 @@ use crate::loader::{Family, Member, visible};
 use std::sync::Arc;
 
 const DEFAULT_PAGE: i32 = 25;
-/// The largest page a list serves.
-pub const MAX_PAGE: i32 = 500;
 
 /// The conversation roots.
 #[derive(Default)]
@@ -45,16 +43,23 @@ impl ConversationQuery {
     /// valid while rows are added: a page never repeats or skips a conversation that was there
     /// before.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(
+        complexity = "crate::limits::page_complexity(first.or(last), DEFAULT_PAGE, child_complexity)"
+    )]
     async fn conversations(
         &self,
         ctx: &Context<'_>,
         filter: Option<ConversationFilterInput>,
         order_by: Option<ConversationOrder>,
-        #[graphql(desc = "Page size going forwards (default 25, at most 500).")] first: Option<i32>,
+        #[graphql(
+            desc = "Page size going forwards (default 25; at most 500 unless configured otherwise)."
+        )]
+        first: Option<i32>,
         #[graphql(desc = "Start after this cursor (an `endCursor` or edge cursor).")] after: Option<
             String,
         >,
-        #[graphql(desc = "Page size going backwards (at most 500).")] last: Option<i32>,
+        #[graphql(desc = "Page size going backwards (at most 500 unless configured otherwise).")]
+        last: Option<i32>,
         #[graphql(desc = "End before this cursor (a `startCursor` or edge cursor).")]
         before: Option<String>,
     ) -> Result<ConversationConnection> {
@@ -64,7 +69,13 @@ impl ConversationQuery {
             .unwrap_or_default()
             .into_filter(caller)
             .map_err(|e| e.extend())?;
-        let walk = Walk::new(order, first, after, last, before).map_err(|e| e.extend())?;
+        let max_page = ctx
+            .data_opt::<crate::Limits>()
+            .map_or(crate::Limits::DEFAULT_MAX_PAGE_SIZE, |limits| {
+                limits.max_page_size
+            });
+        let walk =
+            Walk::new(order, first, after, last, before, max_page).map_err(|e| e.extend())?;
         let page = ConversationPage {
             key: order.field.key(),
             descending: walk.descending,
@@ -280,6 +291,7 @@ impl Walk {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
+        max_page: usize,
     ) -> std::result::Result<Self, ApiError> {
         let backward = last.is_some() || before.is_some();
         if backward && (first.is_some() || after.is_some()) {
@@ -293,9 +305,9 @@ impl Walk {
             ("first", first, "after", after)
         };
         let size = size.unwrap_or(DEFAULT_PAGE);
-        if !(1..=MAX_PAGE).contains(&size) {
+        if !usize::try_from(size).is_ok_and(|size| (1..=max_page).contains(&size)) {
             return Err(ApiError::bad_input(format!(
-                "{name} must be between 1 and {MAX_PAGE}, got {size}"
+                "{name} must be between 1 and {max_page}, got {size}"
             )));
         }
         let cursor = cursor

@@ -10,10 +10,13 @@
 //! | a POST body is `application/json` (UTF-8) | 415 |
 //! | the body fits in [`HttpConfig::max_body_bytes`] | 413 |
 //! | the body or the URL parameters are a well-formed GraphQL-over-HTTP request | 400 |
-//! | the bearer token is valid | 401 |
+//! | a JSON array body (a batch): batching is on and the batch within its limit | 400 |
+//! | the bearer token (`Authorization: Bearer`, nowhere else) is valid | 401 |
 //! | a GET does not select a mutation | 405, `Allow: POST` |
+//! | aliases, root fields, directives, page sizes within [`Limits`] | 400 |
 //! | the operation's required variables are given | a GraphQL request error |
-//! | GraphQL parses, validates and executes the request | see [`status_for`] |
+//! | GraphQL parses, validates (depth and complexity within [`Limits`]) and executes the request | see [`status_for`] |
+//! | nothing panics (a panic is logged and answered 500 `INTERNAL`, without its message) | 500 |
 //! | all of it finishes within [`HttpConfig::request_timeout`] (middleware) | 504 |
 //!
 //! Each refusal (406, 415, 413, 400, 401, 405, 504) has a GraphQL-shaped body,
@@ -43,7 +46,10 @@ use tracing::Instrument as _;
 use crate::AppState;
 use crate::auth::{self, AuthError};
 use crate::error::ApiError;
+use crate::limits::{self, Limits};
 use crate::loader;
+use futures::FutureExt as _;
+use std::panic::AssertUnwindSafe;
 
 /// Limits of the HTTP layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -316,6 +322,12 @@ impl Refusal {
                 .headers_mut()
                 .insert(header::ALLOW, HeaderValue::from_static("POST"));
         }
+        if self.status == StatusCode::UNAUTHORIZED {
+            // RFC 6750 §3: the scheme the client must use, without details of the failure.
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         response
     }
 }
@@ -390,15 +402,20 @@ impl JsonParams {
     }
 }
 
+/// What a request carries: one GraphQL request, or a batch (a JSON array body).
+enum Operations {
+    Single(Box<async_graphql::Request>),
+    Batch(Vec<async_graphql::Request>),
+}
+
 /// Reads the GraphQL request from the URL (GET) or the JSON body (POST).
-async fn read_request(
-    request: Request,
-    state: &AppState,
-) -> Result<async_graphql::Request, Refusal> {
+async fn read_request(request: Request, state: &AppState) -> Result<Operations, Refusal> {
     if request.method() == Method::GET || request.method() == Method::HEAD {
         let Query(params) = Query::<UrlParams>::try_from_uri(request.uri())
             .map_err(|_| Refusal::bad_request("the URL's query string cannot be read"))?;
-        return params.into_json_params()?.into_request();
+        return Ok(Operations::Single(Box::new(
+            params.into_json_params()?.into_request()?,
+        )));
     }
 
     let content_type = request
@@ -435,7 +452,43 @@ async fn read_request(
             StatusCode::PAYLOAD_TOO_LARGE => too_large(),
             _ => Refusal::bad_request("the request body could not be read"),
         })?;
-    JsonParams::parse(&body)?.into_request()
+    if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return read_batch(&body, state.limits().max_batch).map(Operations::Batch);
+    }
+    Ok(Operations::Single(Box::new(
+        JsonParams::parse(&body)?.into_request()?,
+    )))
+}
+
+/// A JSON array of requests: refused when batching is off (the default) or the batch is larger
+/// than the limit.
+fn read_batch(body: &[u8], max_batch: usize) -> Result<Vec<async_graphql::Request>, Refusal> {
+    if max_batch == 0 {
+        return Err(Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "BATCHING_DISABLED",
+            "batching (a JSON array of requests) is disabled on this server: send one request per POST",
+        ));
+    }
+    let batch: Vec<JsonParams> = serde_json::from_slice(body).map_err(|e| {
+        Refusal::bad_request(format!(
+            "the body is not a batch of GraphQL-over-HTTP requests: {e}"
+        ))
+    })?;
+    if batch.is_empty() {
+        return Err(Refusal::bad_request("the batch is empty"));
+    }
+    if batch.len() > max_batch {
+        return Err(Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "BATCH_TOO_LARGE",
+            format!(
+                "the batch has {} operations; the limit is {max_batch}",
+                batch.len()
+            ),
+        ));
+    }
+    batch.into_iter().map(JsonParams::into_request).collect()
 }
 
 /// `application/json`, with no charset or UTF-8.
@@ -522,50 +575,184 @@ pub async fn graphql(State(state): State<AppState>, request: Request) -> Respons
     let Some(media) = negotiate(request.headers()) else {
         return not_acceptable();
     };
-    let mut request = match prepare(&state, request).await {
-        Ok(request) => request,
+    let operations = match prepare(&state, request).await {
+        Ok(operations) => operations,
         Err(refusal) => return refusal.into_response(media),
     };
+    unpanicked(media, async {
+        match operations {
+            Operations::Single(request) => graphql_response(execute(&state, *request).await, media),
+            Operations::Batch(requests) => {
+                let mut responses = Vec::with_capacity(requests.len());
+                for request in requests {
+                    responses.push(execute(&state, request).await);
+                }
+                batch_response(&responses, media)
+            }
+        }
+    })
+    .await
+}
+
+/// Runs `handler`; when it panics, logs the panic and answers 500 `INTERNAL` with the generic
+/// message (the panic's own message may hold anything, so it stays in the log).
+pub async fn unpanicked(media: MediaType, handler: impl Future<Output = Response>) -> Response {
+    AssertUnwindSafe(handler)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| {
+            let cause = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            let error = ApiError::internal(format!("panic while executing a request: {cause}"));
+            error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                error.code(),
+                &error.to_string(),
+                media,
+            )
+        })
+}
+
+async fn execute(state: &AppState, mut request: async_graphql::Request) -> async_graphql::Response {
     let unprovided = unprovided_variables(&mut request);
-    let response = if unprovided.is_empty() {
+    let mut response = if unprovided.is_empty() {
         state.schema.execute(request).await
     } else {
         async_graphql::Response::from_errors(unprovided)
     };
-    graphql_response(response, media)
+    for error in &mut response.errors {
+        if error.path.is_empty()
+            && error
+                .extensions
+                .as_ref()
+                .is_none_or(|e| e.get("code").is_none())
+        {
+            // async-graphql's parse and validation errors carry no code of their own.
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("code", "GRAPHQL_VALIDATION_FAILED");
+        }
+    }
+    response
 }
 
-/// The checks of the module table, up to execution: the request to execute, with the caller
-/// and its loaders attached.
-async fn prepare(state: &AppState, request: Request) -> Result<async_graphql::Request, Refusal> {
+/// A batch's answer: an array of responses, 200 (each response carries its own errors).
+fn batch_response(responses: &[async_graphql::Response], media: MediaType) -> Response {
+    let bodies: Vec<Body<'_>> = responses
+        .iter()
+        .map(|response| Body {
+            data: (!is_request_error(response)).then_some(&response.data),
+            errors: &response.errors,
+            extensions: &response.extensions,
+        })
+        .collect();
+    match serde_json::to_vec(&bodies) {
+        Ok(bytes) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, media.content_type())],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => {
+            let error = ApiError::internal(e);
+            error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                error.code(),
+                &error.to_string(),
+                media,
+            )
+        }
+    }
+}
+
+/// The bearer token of `Authorization: Bearer <token>` (the scheme in any case). `Ok(None)`
+/// when there is no such header; a token anywhere else (another header, another scheme, the
+/// URL) is not looked at.
+fn bearer_token(headers: &HeaderMap) -> Result<Option<String>, AuthError> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(AuthError::Invalid(
+            "more than one Authorization header".into(),
+        ));
+    }
+    let value = value
+        .to_str()
+        .map_err(|_| AuthError::Invalid("malformed".into()))?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
+            Ok(Some(token.trim().to_owned()))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The checks of the module table, up to execution: the requests to execute, with the caller
+/// and their loaders attached.
+async fn prepare(state: &AppState, request: Request) -> Result<Operations, Refusal> {
     let method = request.method().clone();
-    let token = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|v| v.trim().to_owned());
-    let mut graphql_request = read_request(request, state).await?;
+    let token = bearer_token(request.headers());
+    let operations = read_request(request, state).await?;
     let caller = match token {
-        None => Err(AuthError::Missing),
-        Some(token) => auth::verify(&state.auth, &token),
+        Ok(None) => Err(AuthError::Missing),
+        Ok(Some(token)) => auth::verify(&state.auth, &token).await,
+        Err(e) => Err(e),
     }
     .map_err(|e| {
         let error = ApiError::Unauthenticated(e.to_string());
         Refusal::new(StatusCode::UNAUTHORIZED, error.code(), error.to_string())
     })?;
-    if method != Method::POST && selects_mutation(&mut graphql_request) {
-        return Err(Refusal::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "METHOD_NOT_ALLOWED",
-            "mutations are not allowed over GET: use POST",
-        ));
+    let attach = |mut request: async_graphql::Request, batch_index: Option<usize>| {
+        if method != Method::POST && selects_mutation(&mut request) {
+            return Err(Refusal::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "METHOD_NOT_ALLOWED",
+                "mutations are not allowed over GET: use POST",
+            ));
+        }
+        check_limits(&mut request, state.limits()).map_err(|e| {
+            let message = match batch_index {
+                Some(i) => format!("operation {} of the batch: {}", i + 1, e.message),
+                None => e.message,
+            };
+            Refusal::new(StatusCode::BAD_REQUEST, e.code, message)
+        })?;
+        let loaders = loader::loaders(state.pool.clone(), &caller);
+        Ok(request
+            .data(state.pool.clone())
+            .data(caller.clone())
+            .data(loaders))
+    };
+    Ok(match operations {
+        Operations::Single(request) => Operations::Single(Box::new(attach(*request, None)?)),
+        Operations::Batch(requests) => Operations::Batch(
+            requests
+                .into_iter()
+                .enumerate()
+                .map(|(i, request)| attach(request, Some(i)))
+                .collect::<Result<_, _>>()?,
+        ),
+    })
+}
+
+/// The limits checked on the parsed document ([`limits::check_document`]); a document that does
+/// not parse is left for execution to report.
+fn check_limits(
+    request: &mut async_graphql::Request,
+    limits: &Limits,
+) -> Result<(), limits::LimitError> {
+    let operation = request.operation_name.clone();
+    let variables = request.variables.clone();
+    match request.parsed_query() {
+        Ok(document) => limits::check_document(document, operation.as_deref(), &variables, limits),
+        Err(_) => Ok(()),
     }
-    let loaders = loader::loaders(state.pool.clone(), &caller);
-    Ok(graphql_request
-        .data(state.pool.clone())
-        .data(caller)
-        .data(loaders))
 }
 
 fn not_acceptable() -> Response {
@@ -773,6 +960,28 @@ mod tests {
             .expect("body");
         let body: serde_json::Value = serde_json::from_slice(&body).expect("json");
         assert_eq!(body["errors"][0]["extensions"]["code"], "TIMEOUT");
+    }
+
+    #[tokio::test]
+    async fn a_panic_is_answered_500_internal_without_its_message() {
+        let panicking = async {
+            if std::hint::black_box(true) {
+                panic!("secret detail: select * from conversations");
+            }
+            StatusCode::OK.into_response()
+        };
+
+        let response = unpanicked(GraphQL, panicking).await;
+
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .expect("body");
+        let body: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(
+            body,
+            serde_json::json!({"errors": [{"message": "internal error", "extensions": {"code": "INTERNAL"}}]})
+        );
     }
 
     struct DropSignal(Option<tokio::sync::oneshot::Sender<()>>);

@@ -7,6 +7,7 @@ pub mod error;
 pub mod graph;
 mod graphiql;
 pub mod http;
+pub mod limits;
 pub mod loader;
 
 use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema};
@@ -22,6 +23,7 @@ use std::sync::Arc;
 use crate::auth::AuthConfig;
 pub use crate::http::HttpConfig;
 use crate::http::graphql;
+pub use crate::limits::Limits;
 
 /// Every root field, merged from the features.
 #[derive(MergedObject, Default)]
@@ -32,12 +34,28 @@ pub struct QueryRoot(
 
 pub type ApiSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
 
-/// The schema, without request data.
+/// The schema, without request data, with the default [`Limits`].
 pub fn schema() -> ApiSchema {
-    Schema::build(QueryRoot::default(), EmptyMutation, EmptySubscription)
-        .limit_depth(16)
-        .limit_complexity(20_000)
-        .finish()
+    schema_with(&Limits::default())
+}
+
+/// The schema under `limits`: depth and complexity checked after validation (with messages
+/// that name the limit), introspection and field suggestions as configured. The limits are also
+/// schema data, for the resolvers that enforce page sizes.
+pub fn schema_with(limits: &Limits) -> ApiSchema {
+    let mut builder = Schema::build(QueryRoot::default(), EmptyMutation, EmptySubscription)
+        .extension(limits::LimitsExtension {
+            max_depth: limits.max_depth,
+            max_complexity: limits.max_complexity,
+        })
+        .data(*limits);
+    if !limits.introspection {
+        builder = builder.disable_introspection();
+    }
+    if !limits.field_suggestions {
+        builder = builder.disable_suggestions();
+    }
+    builder.finish()
 }
 
 /// The SDL of the schema (what `schema.graphql` holds).
@@ -52,17 +70,32 @@ pub struct AppState {
     pub pool: PgPool,
     pub auth: Arc<AuthConfig>,
     pub http: HttpConfig,
+    /// Set through [`AppState::with_limits`], which builds the schema to match.
+    limits: Limits,
 }
 
 impl AppState {
-    /// With the default [`HttpConfig`]; set `http` to change the limits.
+    /// With the default [`HttpConfig`] and [`Limits`]; set `http` to change the HTTP limits and
+    /// use [`AppState::with_limits`] for the others.
     pub fn new(pool: PgPool, auth: AuthConfig) -> Self {
         Self {
             schema: schema(),
             pool,
             auth: Arc::new(auth),
             http: HttpConfig::default(),
+            limits: Limits::default(),
         }
+    }
+
+    /// The same state under `limits` (the schema is rebuilt to enforce them).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.schema = schema_with(&limits);
+        self.limits = limits;
+        self
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 }
 

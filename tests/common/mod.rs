@@ -5,21 +5,58 @@
 pub mod walk;
 
 use api::auth::{AuthConfig, TokenRequest, mint};
+use api::{HttpConfig, Limits};
 use convgraph::import::{ImportOptions, import_paths};
 use db::testing::{TestDatabase, test_database};
 use serde_json::{Value, json};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 /// Every division.
 pub const ALL: &[&str] = &["*"];
 
+/// The HS256 secret of [`Setup::default`].
+pub const SECRET: &str = "test-secret";
+
+/// How a test server is configured: what goes into its `AppState`.
+#[derive(Clone)]
+pub struct Setup {
+    pub auth: AuthConfig,
+    pub http: HttpConfig,
+    pub limits: Limits,
+}
+
+impl Default for Setup {
+    /// HS256 with [`SECRET`], the default HTTP limits, and the default limits with
+    /// introspection on (the schema-walking tests read the schema through it).
+    fn default() -> Self {
+        Self {
+            auth: AuthConfig::hs256(SECRET),
+            http: HttpConfig::default(),
+            limits: Limits::demo(),
+        }
+    }
+}
+
 /// The API over a fresh test database; stops when dropped.
 pub struct Server {
+    /// `127.0.0.1:port`.
+    pub addr: SocketAddr,
+    /// `http://127.0.0.1:port`.
+    pub origin: String,
+    /// `{origin}/graphql`.
     pub url: String,
     pub auth: AuthConfig,
+    /// A token for every division, with `conversations:read` (needs the HS256 secret; empty
+    /// when the setup has none).
+    pub token: String,
     pub db: TestDatabase,
     client: reqwest::Client,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Send to stop the server gracefully ([`Server::shutdown`]).
+    pub stop: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The serving task: finishes once the server has stopped.
+    pub serving: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 impl Drop for Server {
@@ -33,8 +70,13 @@ impl Drop for Server {
 impl Server {
     /// Imports `documents` (Genesys documents of any shape) and serves them.
     pub async fn start(documents: &[Value]) -> Self {
+        Self::start_with(documents, Setup::default()).await
+    }
+
+    /// Like [`Server::start`], configured by `setup`.
+    pub async fn start_with(documents: &[Value], setup: Setup) -> Self {
         let db = test_database().await;
-        let server = Self::serve(db).await;
+        let server = Self::serve(db, setup).await;
         server.import(documents).await;
         server
     }
@@ -47,27 +89,95 @@ impl Server {
             .await
             .expect("import");
         assert!(report.rejected.is_empty(), "{report}");
-        Self::serve(db).await
+        Self::serve(db, Setup::default()).await
     }
 
-    async fn serve(db: TestDatabase) -> Self {
-        let auth = AuthConfig::hs256("test-secret");
+    async fn serve(db: TestDatabase, setup: Setup) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
-        let url = format!("http://{}/graphql", listener.local_addr().expect("addr"));
+        let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let state = api::AppState::new(db.pool().clone(), auth.clone());
-        tokio::spawn(api::serve(listener, state, async {
+        let mut state =
+            api::AppState::new(db.pool().clone(), setup.auth.clone()).with_limits(setup.limits);
+        state.http = setup.http;
+        let serving = tokio::spawn(api::serve(listener, state, async {
             let _ = stopped.await;
         }));
-        Server {
-            url,
-            auth,
+        let mut server = Server {
+            addr,
+            origin: format!("http://{addr}"),
+            url: format!("http://{addr}/graphql"),
+            auth: setup.auth,
+            token: String::new(),
             db,
             client: reqwest::Client::new(),
             stop: Some(stop),
+            serving: Some(serving),
+        };
+        server.token = mint(
+            &server.auth,
+            &TokenRequest {
+                subject: "test".into(),
+                divisions: Some(vec!["*".into()]),
+                business_units: None,
+                permissions: vec!["conversations:read".into()],
+                ttl_seconds: 600,
+            },
+        )
+        .unwrap_or_default();
+        server
+    }
+
+    /// Stops accepting connections and lets in-flight requests finish; the serving task, which
+    /// ends when they have.
+    pub fn shutdown(&mut self) -> tokio::task::JoinHandle<std::io::Result<()>> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
         }
+        self.serving.take().expect("the server was started")
+    }
+
+    /// An authenticated POST of `body` as JSON (reqwest sends `Accept: */*`).
+    pub fn post(&self, body: &Value) -> reqwest::RequestBuilder {
+        self.client
+            .post(&self.url)
+            .bearer_auth(&self.token)
+            .json(body)
+    }
+
+    /// An authenticated GET with `params` in the URL.
+    pub fn get(&self, params: &[(&str, &str)]) -> reqwest::RequestBuilder {
+        self.client
+            .get(&self.url)
+            .bearer_auth(&self.token)
+            .query(params)
+    }
+
+    /// Sends `head` (request line and headers, without the blank line) and `body` over a
+    /// connection of its own, authenticated, for what reqwest will not send: no `Accept`,
+    /// chunked bodies.
+    pub async fn raw(&self, head: &str, body: &[u8]) -> (u16, String) {
+        let mut stream = tokio::net::TcpStream::connect(self.addr)
+            .await
+            .expect("connect");
+        let head = format!(
+            "{head}\r\nHost: {}\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
+            self.addr, self.token
+        );
+        stream.write_all(head.as_bytes()).await.expect("write");
+        stream.write_all(body).await.expect("write");
+        let mut response = String::new();
+        stream
+            .read_to_string(&mut response)
+            .await
+            .expect("response");
+        let status = response
+            .split(' ')
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .expect("status line");
+        (status, response)
     }
 
     /// Imports more documents while the server runs.
