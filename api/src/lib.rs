@@ -7,6 +7,7 @@ pub mod graph;
 mod graphiql;
 pub mod http;
 pub mod loader;
+pub mod metrics;
 
 use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema};
 use axum::Router;
@@ -62,8 +63,8 @@ impl AppState {
     }
 }
 
-/// The HTTP routes, inside the middleware of [`http`]: request id, span and log line
-/// (outermost), time limit, body size limit.
+/// The HTTP routes, inside the middleware of [`http`]: request counter (outermost, for
+/// `/metrics`), request id, span and log line, time limit, body size limit.
 pub fn router(state: AppState) -> Router {
     let limits = state.http;
     Router::new()
@@ -71,6 +72,7 @@ pub fn router(state: AppState) -> Router {
         .merge(graphiql::router())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
+        .route("/metrics", get(metrics::metrics))
         .with_state(state)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(middleware::from_fn_with_state(
@@ -78,6 +80,7 @@ pub fn router(state: AppState) -> Router {
             http::timeout,
         ))
         .layer(middleware::from_fn(http::trace))
+        .layer(middleware::from_fn(metrics::count_request))
 }
 
 async fn ready(State(state): State<AppState>) -> impl IntoResponse {
