@@ -445,10 +445,26 @@ async fn postgres_description(prepared: &prepare::Prepared) -> anyhow::Result<St
     ))
 }
 
-/// The command as typed, as far as it can be rebuilt.
+/// The command as typed (quoted for a POSIX shell), with the password of a database URL hidden.
 fn command_line() -> String {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .map(|arg| shell_quote(&convgraph::database::redact(&arg)))
+        .collect();
     format!("cargo run --release -p bench -- {}", args.join(" "))
+}
+
+/// `arg` as a POSIX shell reads it back: as is when it is plain, else in single quotes.
+fn shell_quote(arg: &str) -> String {
+    let plain = !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@%+".contains(c));
+    if plain {
+        arg.to_owned()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
 }
 
 fn commit() -> String {
@@ -501,6 +517,30 @@ fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "unknown".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{shell_quote, thousands_sep};
+
+    #[test]
+    fn arguments_are_quoted_only_when_a_shell_needs_it() {
+        assert_eq!(shell_quote("--size"), "--size");
+        assert_eq!(
+            shell_quote("postgres://u@h:5432/db"),
+            "postgres://u@h:5432/db"
+        );
+        assert_eq!(shell_quote("two words"), "'two words'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
+
+    #[test]
+    fn thousands_are_separated() {
+        assert_eq!(thousands_sep(1_000_000), "1,000,000");
+        assert_eq!(thousands_sep(100_000), "100,000");
+        assert_eq!(thousands_sep(999), "999");
+    }
 }
 
 fn thousands_sep(n: u64) -> String {

@@ -110,6 +110,9 @@ pub async fn prepare(options: &Options<'_>) -> anyhow::Result<Prepared> {
                     .await?;
                 create(&mut admin, &name).await?;
             }
+            None if options.adopt_existing => {
+                eprintln!("bench: {name} has no completion marker: checking it to adopt it")
+            }
             None => eprintln!("bench: {name} has no completion marker: seeding it"),
         }
     } else {
