@@ -519,6 +519,18 @@ fn load_average() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
+fn thousands_sep(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::{shell_quote, thousands_sep};
@@ -541,16 +553,4 @@ mod tests {
         assert_eq!(thousands_sep(100_000), "100,000");
         assert_eq!(thousands_sep(999), "999");
     }
-}
-
-fn thousands_sep(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
