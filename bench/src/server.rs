@@ -85,6 +85,9 @@ impl Server {
             .env("DATABASE_URL", database_url)
             .env("CONVGRAPH_JWT_SECRET", jwt_secret)
             .env("CONVGRAPH_LISTEN", format!("127.0.0.1:{port}"))
+            // The full-depth selection is derived from the served schema (introspection is off
+            // by default for `serve` once the query limits have landed).
+            .env("CONVGRAPH_INTROSPECTION", "true")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log_file)
