@@ -282,14 +282,11 @@ impl ServeArgs {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "convgraph=info,db=info,api=info,warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    init_tracing(matches!(
+        cli.command,
+        Command::Serve(_) | Command::Demo { .. }
+    ));
     let local = LocalData::Persistent(cli.data_dir.clone());
     match cli.command {
         Command::Serve(args) => {
@@ -335,9 +332,14 @@ async fn main() -> anyhow::Result<()> {
                 Database::open(cli.database_url.as_deref(), &local, concurrency as u32 + 2).await?;
             let started = std::time::Instant::now();
             let bar = progress(conversations);
-            let report =
-                convgraph::seed::seed(&db.pool, generator(seed), conversations, concurrency, &bar)
-                    .await?;
+            let report = convgraph::seed::seed(
+                &db.pool,
+                convgraph::seed::generator(seed),
+                conversations,
+                concurrency,
+                &bar,
+            )
+            .await?;
             bar.finish_and_clear();
             println!(
                 "seeded {conversations} conversations (seed {seed}) in {:.1}s: imported {}, unchanged {}, replaced {}",
@@ -353,7 +355,7 @@ async fn main() -> anyhow::Result<()> {
             serve,
         } => {
             let db = Database::open(cli.database_url.as_deref(), &LocalData::Temporary, 16).await?;
-            let generator = generator(1);
+            let generator = convgraph::seed::generator(1);
             let bar = progress(conversations);
             convgraph::seed::seed(&db.pool, generator.clone(), conversations, 4, &bar).await?;
             bar.finish_and_clear();
@@ -450,6 +452,24 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
+/// The log on stderr (`RUST_LOG`), and for the serving commands the SQL statement counter of
+/// `/metrics`, with a filter of its own so that the log prints the same with or without it.
+fn init_tracing(count_statements: bool) {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let log_filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "convgraph=info,db=info,api=info,warn".into());
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(log_filter),
+        )
+        .with(count_statements.then(api::metrics::sql_statement_layer))
+        .init();
+}
+
 /// `30m`, `1h`, `7d` or plain seconds.
 fn parse_ttl(ttl: &str) -> anyhow::Result<i64> {
     let (number, unit) = ttl.split_at(ttl.find(|c: char| !c.is_ascii_digit()).unwrap_or(ttl.len()));
@@ -464,13 +484,6 @@ fn parse_ttl(ttl: &str) -> anyhow::Result<i64> {
         _ => anyhow::bail!("--ttl {ttl:?}: unit must be s, m, h or d"),
     };
     Ok(n * factor)
-}
-
-fn generator(seed: u64) -> std::sync::Arc<domain::generate::Generator> {
-    let start = chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
-        .map(|t| t.with_timezone(&chrono::Utc))
-        .unwrap_or_default();
-    std::sync::Arc::new(domain::generate::Generator::new(seed, start))
 }
 
 fn progress(total: u64) -> indicatif::ProgressBar {

@@ -11,6 +11,18 @@ use std::sync::Arc;
 /// Conversations generated and stored per transaction.
 const CHUNK: u64 = 250;
 
+/// The first day of generated data: conversations start within [`domain::generate::DAYS`]
+/// days from here.
+pub const START: &str = "2026-11-01T00:00:00Z";
+
+/// The generator `convgraph seed --seed S` (and `demo`, with seed 1) stores.
+pub fn generator(seed: u64) -> Arc<Generator> {
+    let start = chrono::DateTime::parse_from_rfc3339(START)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .unwrap_or_default();
+    Arc::new(Generator::new(seed, start))
+}
+
 /// What a seed run stored.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct SeedReport {

@@ -9,6 +9,7 @@ mod graphiql;
 pub mod http;
 pub mod limits;
 pub mod loader;
+pub mod metrics;
 
 use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema};
 use axum::Router;
@@ -99,8 +100,8 @@ impl AppState {
     }
 }
 
-/// The HTTP routes, inside the middleware of [`http`]: request id, span and log line
-/// (outermost), time limit, body size limit.
+/// The HTTP routes, inside the middleware of [`http`]: request counter (outermost, for
+/// `/metrics`), request id, span and log line, time limit, body size limit.
 pub fn router(state: AppState) -> Router {
     let limits = state.http;
     Router::new()
@@ -108,6 +109,7 @@ pub fn router(state: AppState) -> Router {
         .merge(graphiql::router())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
+        .route("/metrics", get(metrics::metrics))
         .with_state(state)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(middleware::from_fn_with_state(
@@ -115,6 +117,7 @@ pub fn router(state: AppState) -> Router {
             http::timeout,
         ))
         .layer(middleware::from_fn(http::trace))
+        .layer(middleware::from_fn(metrics::count_request))
 }
 
 async fn ready(State(state): State<AppState>) -> impl IntoResponse {

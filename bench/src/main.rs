@@ -1,0 +1,557 @@
+//! `cargo run --release -p bench -- --size 100k`: prepares a database of that size from the
+//! generator (kept for the next run), starts the release `convgraph serve` against it, drives
+//! each scenario at each concurrency level over real HTTP and as hand-written SQL (the floor),
+//! and writes the table to stdout and to its section of `BENCHMARKS.md`.
+
+mod load;
+mod prepare;
+mod report;
+mod scenarios;
+mod server;
+mod stats;
+
+use anyhow::Context as _;
+use api::auth::{AuthConfig, TokenRequest};
+use clap::Parser;
+use futures::FutureExt as _;
+use rand::{Rng as _, SeedableRng as _};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use load::{Op, Run};
+use report::{Measure, Row, Size};
+use scenarios::{DataSet, Http, Scenario};
+use server::{Counters, Server};
+
+/// convgraph's benchmark: throughput, latency, SQL statements per request and the server's
+/// peak memory, through the gateway and against hand-written SQL.
+#[derive(Parser)]
+#[command(name = "bench")]
+struct Args {
+    /// Conversations in the data set: 10k, 100k, 1M or a number.
+    #[arg(long)]
+    size: Size,
+    /// PostgreSQL server to keep the benchmark databases on (`convgraph_bench_<size>`); without
+    /// it, a private local server with its data in --data-dir.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// Data directory of the private local server.
+    #[arg(long, default_value = ".convgraph/bench-pgdata")]
+    data_dir: PathBuf,
+    /// Concurrency levels (closed-loop workers), comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,4,16")]
+    concurrency: Vec<usize>,
+    /// Measured time per scenario and concurrency level (500ms, 10s, 2m).
+    #[arg(long, default_value = "10s", value_parser = report::parse_duration)]
+    duration: Duration,
+    /// Unrecorded warm-up before each measurement.
+    #[arg(long, default_value = "2s", value_parser = report::parse_duration)]
+    warmup: Duration,
+    /// Generator seed of the data set.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Accept an existing, unmarked `convgraph_bench_<size>` that already holds this data set
+    /// (checked) instead of seeding it, e.g. one made by `convgraph seed` and renamed.
+    #[arg(long)]
+    adopt_existing: bool,
+    /// The convgraph binary to run; by default `cargo build --release --bin convgraph` is run
+    /// and its binary used.
+    #[arg(long)]
+    server_binary: Option<PathBuf>,
+    /// Where the results go; by default BENCHMARKS.md at the workspace root.
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// Print the table only; leave BENCHMARKS.md alone.
+    #[arg(long)]
+    no_write: bool,
+    /// Only the scenarios whose name contains one of these words (dashboard, conversation,
+    /// export), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// A note for the BENCHMARKS.md section (what else ran on the machine…); repeatable.
+    #[arg(long)]
+    note: Vec<String>,
+}
+
+const JWT_SECRET: &str = "convgraph-bench-secret";
+const EXPORT_TOTAL: usize = 1_000;
+const EXPORT_PAGE: usize = 100;
+const SAMPLE: usize = 1_000;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    init_tracing();
+    let args = Args::parse();
+    anyhow::ensure!(
+        !args.concurrency.is_empty() && args.concurrency.iter().all(|c| (1..=256).contains(c)),
+        "--concurrency: levels between 1 and 256, e.g. 1,4,16"
+    );
+    let command = command_line();
+    let commit = commit();
+    let load_before = load_average();
+    let max_concurrency = args.concurrency.iter().copied().max().unwrap_or(1);
+
+    let prepared = prepare::prepare(&prepare::Options {
+        size: args.size,
+        seed: args.seed,
+        database_url: args.database_url.as_deref(),
+        data_dir: &args.data_dir,
+        max_connections: u32::try_from(max_concurrency)?.max(2),
+        adopt_existing: args.adopt_existing,
+    })
+    .await?;
+    eprintln!("bench: database {} {}", prepared.name, prepared.how);
+    let postgres = postgres_description(&prepared).await?;
+    let data = data_set(&prepared.pool, args.size, args.seed).await?;
+
+    let binary = match &args.server_binary {
+        Some(path) => path.clone(),
+        None => server::build_release_binary().await?,
+    };
+    let log = server::workspace_root()
+        .join("target/bench")
+        .join(format!("server-{}.log", args.size.label()));
+    let server = Server::start(&binary, &prepared.url, JWT_SECRET, &log).await?;
+    eprintln!(
+        "bench: {} serve at {} (pid {}, log {})",
+        binary.display(),
+        server.base,
+        server.pid,
+        log.display()
+    );
+
+    let client = reqwest::Client::builder()
+        .timeout(scenarios::UNIT_TIMEOUT)
+        .pool_max_idle_per_host(256)
+        .build()?;
+    let token = api::auth::mint(
+        &AuthConfig::hs256(JWT_SECRET),
+        &TokenRequest {
+            subject: "bench".into(),
+            divisions: Some(vec!["*".into()]),
+            permissions: vec!["conversations:read".into(), "pii:read".into()],
+            ttl_seconds: 7 * 86_400,
+            ..Default::default()
+        },
+    )?;
+    let http = Arc::new(Http {
+        client: client.clone(),
+        url: format!("{}/graphql", server.base),
+        token,
+    });
+    let selection = scenarios::full_selection(&http).await?;
+    let dashboard = scenarios::Dashboard::new(&data);
+    let (window_from, window_to) = dashboard.window();
+    let all: Vec<Arc<dyn Scenario>> = vec![
+        Arc::new(dashboard),
+        Arc::new(scenarios::DayByQueue::new(&data)),
+        Arc::new(scenarios::FullConversation::new(&selection, &data)),
+        Arc::new(scenarios::ExportWalk::new(
+            &selection,
+            &data,
+            EXPORT_TOTAL,
+            EXPORT_PAGE,
+        )),
+    ];
+    let chosen: Vec<Arc<dyn Scenario>> = all
+        .into_iter()
+        .filter(|s| args.only.is_empty() || args.only.iter().any(|w| s.name().contains(w.as_str())))
+        .collect();
+    anyhow::ensure!(
+        !chosen.is_empty(),
+        "--only {:?} selects no scenario",
+        args.only
+    );
+
+    let mut rows = Vec::new();
+    for scenario in &chosen {
+        for &concurrency in &args.concurrency {
+            let seed = rand::rngs::StdRng::seed_from_u64(concurrency as u64).random::<u64>();
+            let gateway_op: Op = {
+                let (scenario, http) = (scenario.clone(), http.clone());
+                Arc::new(move |pick| scenario.clone().gateway(http.clone(), pick).boxed())
+            };
+            let floor_op: Op = {
+                let (scenario, pool) = (scenario.clone(), prepared.pool.clone());
+                Arc::new(move |pick| scenario.clone().floor(pool.clone(), pick).boxed())
+            };
+
+            eprintln!("bench: {} at {concurrency}: gateway", scenario.name());
+            load::drive(&gateway_op, concurrency, args.warmup, seed).await;
+            server.reset_peak_memory()?;
+            let before = server.counters(&client).await?;
+            let gateway = load::drive(&gateway_op, concurrency, args.duration, seed).await;
+            let after = server.counters(&client).await?;
+            let peak = server.peak_memory_kib()?;
+            fail_if_nothing_worked(&gateway, scenario.as_ref(), "gateway")?;
+            // The units' requests, the failed ones' (at least one each) and the first /metrics.
+            let served = after.http_requests.saturating_sub(before.http_requests);
+            if served < gateway.requests + gateway.errors + 1 {
+                eprintln!(
+                    "bench: the server counted {served} requests, fewer than the {} sent",
+                    gateway.requests + 1
+                );
+            }
+
+            eprintln!("bench: {} at {concurrency}: floor", scenario.name());
+            load::drive(&floor_op, concurrency, args.warmup, seed).await;
+            let statements_before = api::metrics::sql_statements();
+            let floor = load::drive(&floor_op, concurrency, args.duration, seed).await;
+            let floor_statements = api::metrics::sql_statements() - statements_before;
+            fail_if_nothing_worked(&floor, scenario.as_ref(), "floor")?;
+
+            let new_rows = rows_of(
+                scenario.as_ref(),
+                concurrency,
+                &gateway,
+                statements(before, after),
+                peak,
+                &floor,
+                floor_statements,
+            );
+            print!(
+                "{}",
+                report::table(&new_rows)
+                    .lines()
+                    .skip(2)
+                    .map(|l| format!("{l}\n"))
+                    .collect::<String>()
+            );
+            rows.extend(new_rows);
+        }
+    }
+    server.stop().await?;
+
+    let context = report::Context {
+        size: args.size,
+        date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+        commit,
+        machine: format!(
+            "{}; load average (1/5/15 min) {load_before} before the run, {} after",
+            machine(),
+            load_average()
+        ),
+        postgres,
+        command,
+        setup: vec![
+            format!(
+                "Data: {} conversations from the generator (seed {}), database `{}` ({}); \
+                 conversations start from {} to {}",
+                thousands_sep(args.size.0),
+                args.seed,
+                prepared.name,
+                prepared.how,
+                data.first_start.format("%Y-%m-%d %H:%M"),
+                data.last_start.format("%Y-%m-%d %H:%M UTC"),
+            ),
+            format!(
+                "Per cell: {} s warm-up, {} s measured; token scope: every division, with `pii:read`",
+                args.warmup.as_secs_f64(),
+                args.duration.as_secs_f64()
+            ),
+            format!(
+                "Dashboard: `conversations(filter: {{interval}}, orderBy: START DESC, first: 50)` over {} – {} \
+                 (the hour before noon of the newest day: the busiest hours; the literal last hour of the \
+                 data set, near midnight, has too few conversations for a page of 50 at small sizes)",
+                window_from.format("%Y-%m-%d %H:%M"),
+                window_to.format("%H:%M UTC"),
+            ),
+            format!(
+                "Full depth: `conversation(id:)` with every field of every type under `Conversation` \
+                 ({} fields and relations, derived from the served schema), a random id of a sample of {SAMPLE} each request",
+                selection
+                    .split_whitespace()
+                    .filter(|w| *w != "{" && *w != "}")
+                    .count()
+            ),
+            format!(
+                "Export walk: from a random instant, {} conversations in start order with the same \
+                 full selection, `first: {EXPORT_PAGE}` / `after: endCursor`; `n` counts walks (units in \
+                 flight at the deadline finish and count), the page row counts the pages of those walks",
+                thousands_sep(EXPORT_TOTAL as u64)
+            ),
+        ],
+        notes: args.note.clone(),
+    };
+    let section = report::section(&context, &rows);
+    println!("\n{section}");
+    if !args.no_write {
+        let path = args
+            .output
+            .clone()
+            .unwrap_or_else(|| server::workspace_root().join("BENCHMARKS.md"));
+        let old = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        };
+        std::fs::write(&path, report::replace_section(&old, args.size, &section))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!(
+            "bench: wrote the {} section of {}",
+            args.size.label(),
+            path.display()
+        );
+    }
+    prepared.pool.close().await;
+    if let Some(local) = prepared.local {
+        tokio::task::spawn_blocking(move || local.stop()).await??;
+    }
+    Ok(())
+}
+
+/// The bench's own log (`RUST_LOG`, warnings by default) and the SQL statement counter the
+/// floor's statements are counted with, the same one the server uses.
+fn init_tracing() {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let log_filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "warn,sqlx::query=error".into());
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(log_filter),
+        )
+        .with(api::metrics::sql_statement_layer())
+        .init();
+}
+
+fn fail_if_nothing_worked(run: &Run, scenario: &dyn Scenario, side: &str) -> anyhow::Result<()> {
+    if run.latencies.is_empty() {
+        anyhow::bail!(
+            "{}: every {side} unit failed; the first: {}",
+            scenario.name(),
+            run.first_error.as_deref().unwrap_or("(no error recorded)")
+        );
+    }
+    if let Some(error) = &run.first_error {
+        eprintln!(
+            "bench: {}: {} {side} units failed; the first: {error}",
+            scenario.name(),
+            run.errors
+        );
+    }
+    Ok(())
+}
+
+/// Server statements during a measurement (the two `/metrics` reads run none).
+fn statements(before: Counters, after: Counters) -> u64 {
+    after.sql_statements.saturating_sub(before.sql_statements)
+}
+
+/// The row of a scenario at one concurrency, and the row of its parts (pages) when it has them.
+fn rows_of(
+    scenario: &dyn Scenario,
+    concurrency: usize,
+    gateway: &Run,
+    gateway_statements: u64,
+    peak_rss_kib: u64,
+    floor: &Run,
+    floor_statements: u64,
+) -> Vec<Row> {
+    let measure =
+        |run: &Run, latencies: &[Duration], units: u64, statements: u64, rss: Option<u64>| {
+            stats::summarize(latencies.to_vec()).map(|summary| Measure {
+                summary,
+                throughput: stats::throughput(latencies.len(), run.elapsed),
+                statements: statements as f64 / units.max(1) as f64,
+                peak_rss_kib: rss,
+                errors: run.errors,
+            })
+        };
+    let mut rows = Vec::new();
+    if let Some(g) = measure(
+        gateway,
+        &gateway.latencies,
+        gateway.latencies.len() as u64,
+        gateway_statements,
+        Some(peak_rss_kib),
+    ) {
+        rows.push(Row {
+            scenario: scenario.name(),
+            concurrency,
+            gateway: g,
+            floor: measure(
+                floor,
+                &floor.latencies,
+                floor.latencies.len() as u64,
+                floor_statements,
+                None,
+            ),
+        });
+    }
+    if let Some(part) = scenario.part_name() {
+        if let Some(g) = measure(
+            gateway,
+            &gateway.parts,
+            gateway.requests,
+            gateway_statements,
+            Some(peak_rss_kib),
+        ) {
+            rows.push(Row {
+                scenario: part,
+                concurrency,
+                gateway: g,
+                floor: measure(floor, &floor.parts, floor.requests, floor_statements, None),
+            });
+        }
+    }
+    rows
+}
+
+/// The first and last start of the data set, and a sample of its conversation ids (from the
+/// generator: the database holds exactly what it generates).
+async fn data_set(pool: &sqlx::PgPool, size: Size, seed: u64) -> anyhow::Result<DataSet> {
+    let (first, last): (
+        Option<chrono::DateTime<chrono::Utc>>,
+        Option<chrono::DateTime<chrono::Utc>>,
+    ) = sqlx::query_as(
+        "select min(conversation_start), max(conversation_start) from conversations",
+    )
+    .fetch_one(pool)
+    .await?;
+    let generator = convgraph::seed::generator(seed);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0xBE4C);
+    let sample = (0..SAMPLE)
+        .map(|_| generator.conversation_id(rng.random_range(0..size.0)))
+        .collect();
+    Ok(DataSet {
+        first_start: first.context("the database has no conversations")?,
+        last_start: last.context("the database has no conversations")?,
+        sample: Arc::new(sample),
+    })
+}
+
+async fn postgres_description(prepared: &prepare::Prepared) -> anyhow::Result<String> {
+    let (version, shared_buffers, size): (String, String, String) = sqlx::query_as(
+        "select current_setting('server_version'), current_setting('shared_buffers'),
+                pg_size_pretty(pg_database_size(current_database()))",
+    )
+    .fetch_one(&prepared.pool)
+    .await?;
+    let (fsync,): (String,) = sqlx::query_as("select current_setting('fsync')")
+        .fetch_one(&prepared.pool)
+        .await?;
+    let server = if prepared.local.is_some() {
+        "the bench's private local server".to_owned()
+    } else {
+        let url = convgraph::database::redact(&prepared.url);
+        url.split('@').next_back().unwrap_or(&url).to_owned()
+    };
+    Ok(format!(
+        "{version} ({server}), shared_buffers {shared_buffers}, fsync {fsync}; database size {size}"
+    ))
+}
+
+/// The command as typed (quoted for a POSIX shell), with the password of a database URL hidden.
+fn command_line() -> String {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .map(|arg| shell_quote(&convgraph::database::redact(&arg)))
+        .collect();
+    format!("cargo run --release -p bench -- {}", args.join(" "))
+}
+
+/// `arg` as a POSIX shell reads it back: as is when it is plain, else in single quotes.
+fn shell_quote(arg: &str) -> String {
+    let plain = !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@%+".contains(c));
+    if plain {
+        arg.to_owned()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
+}
+
+fn commit() -> String {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(server::workspace_root())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    match (
+        git(&["rev-parse", "--short", "HEAD"]),
+        git(&["status", "--porcelain"]),
+    ) {
+        (Some(head), Some(status)) if status.is_empty() => format!("{head} (clean tree)"),
+        (Some(head), Some(status)) => format!(
+            "{head} (dirty tree: {} changed file(s) not committed)",
+            status.lines().count()
+        ),
+        _ => "unknown (not a git checkout)".to_owned(),
+    }
+}
+
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("model name")?
+                .split_once(':')
+                .map(|(_, v)| v.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let ram_gib = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or_else(
+            || "unknown".to_owned(),
+            |kib| format!("{:.1}", kib / 1024.0 / 1024.0),
+        );
+    format!("{cpu}, {cores} cores, {ram_gib} GiB RAM")
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+fn thousands_sep(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{shell_quote, thousands_sep};
+
+    #[test]
+    fn arguments_are_quoted_only_when_a_shell_needs_it() {
+        assert_eq!(shell_quote("--size"), "--size");
+        assert_eq!(
+            shell_quote("postgres://u@h:5432/db"),
+            "postgres://u@h:5432/db"
+        );
+        assert_eq!(shell_quote("two words"), "'two words'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
+
+    #[test]
+    fn thousands_are_separated() {
+        assert_eq!(thousands_sep(1_000_000), "1,000,000");
+        assert_eq!(thousands_sep(100_000), "100,000");
+        assert_eq!(thousands_sep(999), "999");
+    }
+}
