@@ -107,6 +107,15 @@ pub async fn store_conversations(
         outcomes.push(outcome);
     }
     if !replaced.is_empty() {
+        // The old version's metrics leave the rollup of their buckets.
+        sqlx::query!(
+            "insert into metric_rollup_queue (bucket)
+             select distinct date_bin('15 minutes', emit_date, timestamptz '1970-01-01 00:00:00Z')
+             from metric_facts where conversation_id = any($1)",
+            &replaced
+        )
+        .execute(&mut *conn)
+        .await?;
         // Children cascade: what the new version no longer has is gone.
         sqlx::query!(
             "delete from conversations where conversation_id = any($1)",
@@ -180,6 +189,18 @@ async fn insert_graphs(
     );
     let facts: Vec<MetricFact> = graphs.iter().flat_map(|g| metric_facts(g)).collect();
     insert_rows!(conn, "metric_facts", &facts);
+    let times: Vec<_> = facts.iter().map(|f| f.emit_date).collect();
+    if !times.is_empty() {
+        // The rollup of these buckets is to be recomputed (see the metric_rollup migration).
+        sqlx::query!(
+            "insert into metric_rollup_queue (bucket)
+             select distinct date_bin('15 minutes', t, timestamptz '1970-01-01 00:00:00Z')
+             from unnest($1::timestamptz[]) t",
+            &times
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
     Ok(())
 }
 
