@@ -1,8 +1,8 @@
 //! `convgraph seed`: a deterministic contact center stored through the import path.
 
 use db::graph::{StoreOutcome, ingest_conversations};
-use domain::ConversationGraph;
 use domain::generate::Generator;
+use domain::{ConversationGraph, Scope};
 use futures::StreamExt as _;
 use indicatif::ProgressBar;
 use sqlx::PgPool;
@@ -52,14 +52,17 @@ pub async fn seed(
                 })
                 .await??;
                 let refs: Vec<&ConversationGraph> = graphs.iter().collect();
-                anyhow::Ok(ingest_conversations(pool, &refs).await?)
+                anyhow::Ok(ingest_conversations(pool, &Scope::All, &refs).await?)
             }
         })
         .buffer_unordered(concurrency.max(1));
     let mut report = SeedReport::default();
     while let Some(outcomes) = stored.next().await {
         for outcome in outcomes? {
-            match outcome {
+            // A generated conversation is refused only when the store holds a newer version.
+            match outcome
+                .map_err(|e| anyhow::anyhow!("a generated conversation was refused: {e}"))?
+            {
                 StoreOutcome::Imported => report.imported += 1,
                 StoreOutcome::Unchanged => report.unchanged += 1,
                 StoreOutcome::Replaced => report.replaced += 1,

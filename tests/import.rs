@@ -682,8 +682,8 @@ async fn each_bad_document_is_rejected_with_its_error_and_the_rest_lands() {
         ),
         (
             s("line 8"),
-            None,
-            s("a string holds characters PostgreSQL cannot store (\\u0000)"),
+            Some(s("$.externalTag")),
+            s("a string holds the character \\u0000, which cannot be stored"),
         ),
         (
             s("line 10"),

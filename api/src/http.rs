@@ -44,7 +44,7 @@ use std::time::{Duration, Instant};
 use tracing::Instrument as _;
 
 use crate::AppState;
-use crate::auth::{self, AuthError};
+use crate::auth::{self, AuthError, Caller};
 use crate::error::ApiError;
 use crate::limits::{self, Limits};
 use crate::loader;
@@ -296,14 +296,14 @@ pub fn error_response(status: StatusCode, code: &str, message: &str, media: Medi
 
 /// A request refused before it reached GraphQL.
 #[derive(Debug)]
-struct Refusal {
+pub(crate) struct Refusal {
     status: StatusCode,
     code: &'static str,
     message: String,
 }
 
 impl Refusal {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -315,7 +315,7 @@ impl Refusal {
         Self::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", message)
     }
 
-    fn into_response(self, media: MediaType) -> Response {
+    pub(crate) fn into_response(self, media: MediaType) -> Response {
         let mut response = error_response(self.status, self.code, &self.message, media);
         if self.status == StatusCode::METHOD_NOT_ALLOWED {
             response
@@ -699,15 +699,7 @@ async fn prepare(state: &AppState, request: Request) -> Result<Operations, Refus
     let method = request.method().clone();
     let token = bearer_token(request.headers());
     let operations = read_request(request, state).await?;
-    let caller = match token {
-        Ok(None) => Err(AuthError::Missing),
-        Ok(Some(token)) => auth::verify(&state.auth, &token).await,
-        Err(e) => Err(e),
-    }
-    .map_err(|e| {
-        let error = ApiError::Unauthenticated(e.to_string());
-        Refusal::new(StatusCode::UNAUTHORIZED, error.code(), error.to_string())
-    })?;
+    let caller = caller_of(state, token).await?;
     let attach = |mut request: async_graphql::Request, batch_index: Option<usize>| {
         if method != Method::POST && selects_mutation(&mut request) {
             return Err(Refusal::new(
@@ -727,6 +719,7 @@ async fn prepare(state: &AppState, request: Request) -> Result<Operations, Refus
         Ok(request
             .data(state.pool.clone())
             .data(caller.clone())
+            .data(state.ingest)
             .data(loaders))
     };
     Ok(match operations {
@@ -738,6 +731,26 @@ async fn prepare(state: &AppState, request: Request) -> Result<Operations, Refus
                 .map(|(i, request)| attach(request, Some(i)))
                 .collect::<Result<_, _>>()?,
         ),
+    })
+}
+
+/// The caller a request's bearer token names; 401 without a valid one.
+pub(crate) async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, Refusal> {
+    caller_of(state, bearer_token(headers)).await
+}
+
+async fn caller_of(
+    state: &AppState,
+    token: Result<Option<String>, AuthError>,
+) -> Result<Caller, Refusal> {
+    match token {
+        Ok(None) => Err(AuthError::Missing),
+        Ok(Some(token)) => auth::verify(&state.auth, &token).await,
+        Err(e) => Err(e),
+    }
+    .map_err(|e| {
+        let error = ApiError::Unauthenticated(e.to_string());
+        Refusal::new(StatusCode::UNAUTHORIZED, error.code(), error.to_string())
     })
 }
 

@@ -7,11 +7,12 @@ pub mod error;
 pub mod graph;
 mod graphiql;
 pub mod http;
+pub mod ingest;
 pub mod limits;
 pub mod loader;
 pub mod metrics;
 
-use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema};
+use async_graphql::{EmptySubscription, MergedObject, Schema};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
@@ -24,6 +25,7 @@ use std::sync::Arc;
 use crate::auth::AuthConfig;
 pub use crate::http::HttpConfig;
 use crate::http::graphql;
+pub use crate::ingest::IngestConfig;
 pub use crate::limits::Limits;
 
 /// Every root field, merged from the features.
@@ -33,7 +35,11 @@ pub struct QueryRoot(
     aggregates::AggregateQueryRoot,
 );
 
-pub type ApiSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
+/// Every mutation.
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(ingest::IngestMutation);
+
+pub type ApiSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 /// The schema, without request data, with the default [`Limits`].
 pub fn schema() -> ApiSchema {
@@ -44,12 +50,16 @@ pub fn schema() -> ApiSchema {
 /// that name the limit), introspection and field suggestions as configured. The limits are also
 /// schema data, for the resolvers that enforce page sizes.
 pub fn schema_with(limits: &Limits) -> ApiSchema {
-    let mut builder = Schema::build(QueryRoot::default(), EmptyMutation, EmptySubscription)
-        .extension(limits::LimitsExtension {
-            max_depth: limits.max_depth,
-            max_complexity: limits.max_complexity,
-        })
-        .data(*limits);
+    let mut builder = Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .extension(limits::LimitsExtension {
+        max_depth: limits.max_depth,
+        max_complexity: limits.max_complexity,
+    })
+    .data(*limits);
     if !limits.introspection {
         builder = builder.disable_introspection();
     }
@@ -71,6 +81,8 @@ pub struct AppState {
     pub pool: PgPool,
     pub auth: Arc<AuthConfig>,
     pub http: HttpConfig,
+    /// Limits of the write path (`ingestConversations`, `POST /ingest`).
+    pub ingest: IngestConfig,
     /// Set through [`AppState::with_limits`], which builds the schema to match.
     limits: Limits,
 }
@@ -84,6 +96,7 @@ impl AppState {
             pool,
             auth: Arc::new(auth),
             http: HttpConfig::default(),
+            ingest: IngestConfig::default(),
             limits: Limits::default(),
         }
     }
@@ -110,6 +123,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics::metrics))
+        .route("/ingest", axum::routing::post(ingest::bulk))
         .with_state(state)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(middleware::from_fn_with_state(

@@ -4,9 +4,11 @@
 //! digests, delete the old graph (children cascade), insert every table with one statement each
 //! (`jsonb_populate_recordset` over the rows, whose field names are the column names).
 
-use domain::ConversationGraph;
+use chrono::{DateTime, SecondsFormat, Utc};
 use domain::facts::{MetricFact, metric_facts};
 use domain::graph::*;
+use domain::ingest::{self, IngestError, RejectCode};
+use domain::{ConversationGraph, Scope};
 use serde::de::DeserializeOwned;
 use sqlx::PgConnection;
 use sqlx::types::Json;
@@ -57,13 +59,17 @@ pub enum StoreOutcome {
     Replaced,
 }
 
-/// Stores conversation graphs, replacing any stored version of each whole, and says what
-/// happened to each (in the order given). Run it inside a transaction: all of them are written
-/// or none. Ids must be distinct within one call.
+/// Stores conversation graphs for a writer of `scope`, replacing any stored version of each
+/// whole, and says what happened to each (in the order given). A graph is refused, and nothing of
+/// it written, when `scope` may not write it or the stored conversation of its id
+/// ([`domain::ingest::may_write`]), or when the stored version is newer ([`ConversationGraph::as_of`]).
+/// Run it inside a transaction: all the accepted graphs are written or none. Ids must be distinct
+/// within one call.
 pub async fn store_conversations(
     conn: &mut PgConnection,
+    scope: &Scope,
     graphs: &[&ConversationGraph],
-) -> Result<Vec<StoreOutcome>, sqlx::Error> {
+) -> Result<Vec<Result<StoreOutcome, IngestError>>, sqlx::Error> {
     let mut ids: Vec<String> = graphs.iter().map(|g| g.id().to_owned()).collect();
     ids.sort();
     // Writers of the same conversation queue here, in id order so that batches cannot deadlock;
@@ -75,15 +81,24 @@ pub async fn store_conversations(
     )
     .fetch_one(&mut *conn)
     .await?;
-    let stored: std::collections::HashMap<String, String> = sqlx::query!(
-        "select conversation_id, content_digest from conversation_imports
-         where conversation_id = any($1)",
+    let stored: std::collections::HashMap<String, Stored> = sqlx::query!(
+        "select i.conversation_id, i.content_digest, i.as_of, c.division_ids, c.business_unit_id
+         from conversation_imports i join conversations c using (conversation_id)
+         where i.conversation_id = any($1)",
         &ids
     )
     .fetch_all(&mut *conn)
     .await?
     .into_iter()
-    .map(|r| (r.conversation_id, r.content_digest))
+    .map(|r| {
+        let stored = Stored {
+            digest: r.content_digest,
+            as_of: r.as_of,
+            division_ids: r.division_ids,
+            business_unit_id: r.business_unit_id,
+        };
+        (r.conversation_id, stored)
+    })
     .collect();
 
     let mut outcomes = Vec::with_capacity(graphs.len());
@@ -92,15 +107,11 @@ pub async fn store_conversations(
     let mut replaced = Vec::new();
     for graph in graphs {
         let digest = graph.digest();
-        let outcome = match stored.get(graph.id()) {
-            Some(d) if *d == digest => StoreOutcome::Unchanged,
-            Some(_) => StoreOutcome::Replaced,
-            None => StoreOutcome::Imported,
-        };
-        if outcome == StoreOutcome::Replaced {
+        let outcome = decide(scope, graph, &digest, stored.get(graph.id()));
+        if outcome == Ok(StoreOutcome::Replaced) {
             replaced.push(graph.id().to_owned());
         }
-        if outcome != StoreOutcome::Unchanged {
+        if matches!(outcome, Ok(StoreOutcome::Imported | StoreOutcome::Replaced)) {
             to_write.push(*graph);
             digests.push(digest);
         }
@@ -127,18 +138,81 @@ pub async fn store_conversations(
     if !to_write.is_empty() {
         insert_graphs(conn, &to_write).await?;
         let written: Vec<String> = to_write.iter().map(|g| g.id().to_owned()).collect();
+        let as_of: Vec<Option<DateTime<Utc>>> = to_write.iter().map(|g| g.as_of()).collect();
         sqlx::query!(
-            "insert into conversation_imports (conversation_id, content_digest)
-             select * from unnest($1::text[], $2::text[])
+            "insert into conversation_imports (conversation_id, content_digest, as_of)
+             select * from unnest($1::text[], $2::text[], $3::timestamptz[])
              on conflict (conversation_id) do update
-             set content_digest = excluded.content_digest, last_changed_at = now()",
+             set content_digest = excluded.content_digest, as_of = excluded.as_of,
+                 last_changed_at = now()",
             &written,
-            &digests
+            &digests,
+            &as_of as &[Option<DateTime<Utc>>]
         )
         .execute(&mut *conn)
         .await?;
     }
     Ok(outcomes)
+}
+
+/// What is stored of a conversation, for deciding about a new version.
+struct Stored {
+    digest: String,
+    as_of: Option<DateTime<Utc>>,
+    division_ids: Vec<String>,
+    business_unit_id: Option<String>,
+}
+
+/// What storing `graph` does, given what is stored under its id.
+fn decide(
+    scope: &Scope,
+    graph: &ConversationGraph,
+    digest: &str,
+    stored: Option<&Stored>,
+) -> Result<StoreOutcome, IngestError> {
+    let c = &graph.conversation;
+    ingest::outside(scope, &c.division_ids, c.business_unit_id.as_deref())?;
+    let Some(stored) = stored else {
+        return Ok(StoreOutcome::Imported);
+    };
+    if !ingest::may_write(
+        scope,
+        &stored.division_ids,
+        stored.business_unit_id.as_deref(),
+    ) {
+        // Said the same way whether or not the caller can see the stored conversation.
+        return Err(IngestError::new(
+            RejectCode::OutOfScope,
+            None,
+            format!(
+                "conversation {:?} cannot be written with this token's scope",
+                graph.id()
+            ),
+        ));
+    }
+    if stored.digest == digest {
+        return Ok(StoreOutcome::Unchanged);
+    }
+    match (graph.as_of(), stored.as_of) {
+        (Some(new), Some(old)) if new < old => Err(IngestError::new(
+            RejectCode::Stale,
+            None,
+            format!(
+                "the stored version is newer: it runs to {}, this document to {}",
+                old.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+                new.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+            ),
+        )),
+        (None, Some(old)) => Err(IngestError::new(
+            RejectCode::Stale,
+            None,
+            format!(
+                "the stored version runs to {} and this document has no times at all",
+                old.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+            ),
+        )),
+        _ => Ok(StoreOutcome::Replaced),
+    }
 }
 
 /// Inserts every row of `graphs`, one statement per table, parents before children.
@@ -356,13 +430,14 @@ pub fn decode_rows<T: DeserializeOwned>(value: serde_json::Value) -> Result<Vec<
     serde_json::from_value(value).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
-/// Stores conversation graphs in one transaction: all of them or none.
+/// Stores conversation graphs in one transaction: all the accepted ones or none.
 pub async fn ingest_conversations(
     pool: &sqlx::PgPool,
+    scope: &Scope,
     graphs: &[&ConversationGraph],
-) -> Result<Vec<StoreOutcome>, sqlx::Error> {
+) -> Result<Vec<Result<StoreOutcome, IngestError>>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let outcomes = store_conversations(&mut tx, graphs).await?;
+    let outcomes = store_conversations(&mut tx, scope, graphs).await?;
     tx.commit().await?;
     Ok(outcomes)
 }

@@ -3,6 +3,7 @@
 
 pub mod aggregate;
 pub mod graph;
+pub mod ingest;
 pub mod local;
 pub mod read;
 pub mod testing;

@@ -1056,6 +1056,50 @@ impl ConversationGraph {
         &self.conversation.conversation_id
     }
 
+    /// How recent the document is: its latest event time (conversation start and end, the
+    /// times participants and sessions joined, connected, alerted, held, left and wrapped up,
+    /// segment starts and ends, metric emit dates, flow outcome starts and ends). A document
+    /// whose `as_of` is earlier than the stored version's is stale and never replaces it.
+    pub fn as_of(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        let c = &self.conversation;
+        let conversation = [c.conversation_start, c.conversation_end];
+        let participants = self.participants.iter().flat_map(|p| {
+            [
+                p.start_time,
+                p.end_time,
+                p.connected_time,
+                p.start_acw_time,
+                p.end_acw_time,
+            ]
+        });
+        let sessions = self.sessions.iter().flat_map(|s| {
+            [
+                s.connected_time,
+                s.disconnected_time,
+                s.start_alerting_time,
+                s.start_hold_time,
+            ]
+        });
+        let segments = self
+            .segments
+            .iter()
+            .flat_map(|s| [s.segment_start, s.segment_end]);
+        let metrics = self.metrics.iter().map(|m| m.emit_date);
+        let outcomes = self
+            .flow_outcomes
+            .iter()
+            .flat_map(|o| [o.flow_outcome_start_timestamp, o.flow_outcome_end_timestamp]);
+        conversation
+            .into_iter()
+            .chain(participants)
+            .chain(sessions)
+            .chain(segments)
+            .chain(metrics)
+            .chain(outcomes)
+            .flatten()
+            .max()
+    }
+
     /// A digest of the whole graph: equal digests mean an import would change nothing.
     pub fn digest(&self) -> String {
         use sha2::{Digest, Sha256};

@@ -10,6 +10,7 @@ pub mod facts;
 pub mod generate;
 pub mod genesys;
 pub mod graph;
+pub mod ingest;
 pub mod reader;
 pub mod scope;
 pub use error::DocumentError;

@@ -4,12 +4,12 @@
 mod read;
 
 use anyhow::Context as _;
-use db::graph::{StoreOutcome, ingest_conversations};
-use domain::ConversationGraph;
-use domain::genesys::{self, Shape};
+use db::graph::StoreOutcome;
+use domain::genesys::Shape;
+use domain::ingest::{self, IngestError, IngestLimits, RejectCode};
+use domain::{ConversationGraph, Scope};
 use futures::StreamExt as _;
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::Value;
 use sqlx::PgPool;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -65,6 +65,7 @@ pub struct Rejection {
     pub locator: String,
     /// The conversation, when its id could be read.
     pub conversation_id: Option<String>,
+    pub code: RejectCode,
     /// The JSON path of the offending value inside the document, when there is one.
     pub path: Option<String>,
     pub message: String,
@@ -76,6 +77,7 @@ impl fmt::Display for Rejection {
         if let Some(id) = &self.conversation_id {
             write!(f, " (conversation {id})")?;
         }
+        write!(f, ": {}", self.code.as_str())?;
         match &self.path {
             Some(path) => write!(f, ": {path}: {}", self.message),
             None => write!(f, ": {}", self.message),
@@ -159,7 +161,7 @@ pub async fn import_paths(
     Ok(report)
 }
 
-/// Documents stored in one transaction, when they are all valid.
+/// Documents stored in one transaction, when the store takes them all.
 const BATCH: usize = 64;
 
 /// Reading order: `line 2` before `line 10`.
@@ -167,125 +169,66 @@ fn natural(r: &Rejection) -> (&Path, usize, &str) {
     (&r.file, r.locator.len(), &r.locator)
 }
 
-/// Parses, validates and stores documents; each is atomic on its own: a batch that the store
-/// refuses is stored again document by document, so one bad document never takes others down.
+/// Parses, validates and stores documents through the shared write path ([`db::ingest::write`],
+/// with the scope of everything); each document is atomic on its own.
 pub async fn import_documents(
     pool: &PgPool,
     format: Format,
     docs: Vec<RawDocument>,
 ) -> Vec<Result<StoreOutcome, Box<Rejection>>> {
-    let mut results: Vec<Option<Result<StoreOutcome, Box<Rejection>>>> = Vec::new();
-    let mut parsed: Vec<(usize, ConversationGraph)> = Vec::new();
-    for (i, doc) in docs.iter().enumerate() {
-        results.push(None);
-        match parse_document(format, doc) {
-            Ok(graph) => parsed.push((i, graph)),
-            Err(rejection) => results[i] = Some(Err(rejection)),
-        }
-    }
-    // A conversation sent twice in one batch is stored in order: a later copy waits for the
-    // next round.
-    while !parsed.is_empty() {
-        let mut seen = std::collections::HashSet::new();
-        let (round, later): (Vec<_>, Vec<_>) = parsed
-            .into_iter()
-            .partition(|(_, g)| seen.insert(g.id().to_owned()));
-        parsed = later;
-        let graphs: Vec<&ConversationGraph> = round.iter().map(|(_, g)| g).collect();
-        match ingest_conversations(pool, &graphs).await {
-            Ok(outcomes) => {
-                for ((i, _), outcome) in round.iter().zip(outcomes) {
-                    results[*i] = Some(Ok(outcome));
-                }
-            }
-            Err(_) => {
-                for (i, graph) in &round {
-                    let outcome = ingest_conversations(pool, &[graph])
-                        .await
-                        .map(|mut o| o.pop().unwrap_or(StoreOutcome::Unchanged))
-                        .map_err(|e| {
-                            tracing::debug!(error = %e, "store failed");
-                            rejection(
-                                &docs[*i],
-                                Some(graph.id().to_owned()),
-                                None,
-                                store_error_message(&e),
-                            )
-                        });
-                    results[*i] = Some(outcome);
-                }
-            }
-        }
-    }
-    results
-        .into_iter()
-        .map(|r| r.unwrap_or(Ok(StoreOutcome::Unchanged)))
+    let limits = IngestLimits::default();
+    let parsed: Vec<Result<ConversationGraph, Box<Rejection>>> = docs
+        .iter()
+        .map(|doc| parse_document(format, doc, &limits))
+        .collect();
+    let graphs: Vec<&ConversationGraph> = parsed.iter().filter_map(|p| p.as_ref().ok()).collect();
+    let mut stored = db::ingest::write(pool, &Scope::All, &graphs)
+        .await
+        .into_iter();
+    docs.iter()
+        .zip(parsed.iter())
+        .map(|(doc, parsed)| match parsed {
+            Err(rejection) => Err(rejection.clone()),
+            Ok(graph) => stored
+                .next()
+                .unwrap_or(Ok(StoreOutcome::Unchanged))
+                .map_err(|e| rejection(doc, Some(graph.id().to_owned()), e)),
+        })
         .collect()
 }
 
-/// Parses one document into a conversation graph.
+/// Parses and checks one document into a conversation graph.
 pub fn parse_document(
     format: Format,
     doc: &RawDocument,
+    limits: &IngestLimits,
 ) -> Result<ConversationGraph, Box<Rejection>> {
-    let value = doc
-        .value
-        .as_ref()
-        .map_err(|e| rejection(doc, None, None, e.clone()))?;
-    let parsed = match format {
-        Format::Auto => genesys::parse(value),
-        Format::GenesysAnalytics => genesys::parse_analytics(value),
-        Format::GenesysConversation => genesys::parse_platform(value),
+    let value = doc.value.as_ref().map_err(|e| {
+        let error = IngestError::new(RejectCode::MalformedJson, None, e.clone());
+        rejection(doc, None, error)
+    })?;
+    let shape = match format {
+        Format::Auto => None,
+        Format::GenesysAnalytics => Some(Shape::Analytics),
+        Format::GenesysConversation => Some(Shape::Platform),
     };
-    parsed.map_err(|e| rejection(doc, conversation_id_of(value), Some(e.path), e.message))
+    ingest::to_graph(value, shape, limits)
+        .map_err(|e| rejection(doc, ingest::conversation_id_of(value), e))
 }
 
 fn rejection(
     doc: &RawDocument,
     conversation_id: Option<String>,
-    path: Option<String>,
-    message: String,
+    error: IngestError,
 ) -> Box<Rejection> {
     Box::new(Rejection {
         file: doc.file.to_path_buf(),
         locator: doc.locator.clone(),
         conversation_id,
-        path,
-        message,
+        code: error.code,
+        path: error.path,
+        message: error.message,
     })
-}
-
-/// The id of a conversation document, for the report, before it is parsed.
-fn conversation_id_of(value: &Value) -> Option<String> {
-    let shape = genesys::detect(value);
-    let key = match shape {
-        Some(Shape::Platform) => "id",
-        _ => "conversationId",
-    };
-    value
-        .get(key)
-        .or_else(|| value.get("conversationId"))
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-}
-
-/// What a user can act on when the store refuses a document: never the SQL.
-fn store_error_message(e: &sqlx::Error) -> String {
-    match e {
-        sqlx::Error::Database(db) => match db.code().as_deref() {
-            Some("22008") => "a timestamp is out of the supported range".into(),
-            Some("22003") => "a number is out of the supported range".into(),
-            Some("22P05" | "22021") => {
-                "a string holds characters PostgreSQL cannot store (\\u0000)".into()
-            }
-            Some("54000") => "the document is too large for one row".into(),
-            _ => format!(
-                "the database refused the document ({})",
-                db.code().unwrap_or_default()
-            ),
-        },
-        _ => "the database is unavailable; the document was not stored".into(),
-    }
 }
 
 fn progress_bar(enabled: bool, total: u64) -> ProgressBar {

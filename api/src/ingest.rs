@@ -1,0 +1,861 @@
+//! Partners pushing conversations in: the `ingestConversations` mutation, for batches that fit
+//! one GraphQL request, and `POST /ingest` ([`bulk`]), newline-delimited JSON of any length with a
+//! report streamed back line by line. Both, and `convgraph import`, store through
+//! [`db::ingest::write`]: the same checks, the same outcomes, the same error codes.
+//!
+//! Writing needs the `ingest:write` permission, and a token may write only conversations whose
+//! divisions and business unit are all in its scope, over stored conversations that are too
+//! ([`domain::ingest::may_write`]). An optional idempotency key makes a retried request answer
+//! what the first one answered, without writing again.
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::http::{MediaType, Refusal, authenticate, error_response};
+use async_graphql::{Context, ErrorExtensions as _, Json, Object, SimpleObject};
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use db::graph::StoreOutcome;
+use db::ingest::Remembered;
+use domain::ConversationGraph;
+use domain::ingest::{self, IngestError, IngestLimits, RejectCode};
+use futures::{FutureExt as _, StreamExt as _};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest as _, Sha256};
+use sqlx::PgPool;
+use sqlx::pool::PoolConnection;
+
+/// The permission to write.
+pub const INGEST_WRITE: &str = "ingest:write";
+
+/// Limits of the two doors, beyond the HTTP body limit of `/graphql`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IngestConfig {
+    /// Bounds on each document.
+    pub limits: IngestLimits,
+    /// The most documents one `ingestConversations` call takes.
+    pub max_mutation_documents: usize,
+    /// The largest `POST /ingest` body, in bytes; past it the push stops (what came before is
+    /// stored and reported).
+    pub max_bulk_bytes: u64,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self {
+            limits: IngestLimits::default(),
+            max_mutation_documents: 1000,
+            max_bulk_bytes: 4 * 1024 * 1024 * 1024,
+        }
+    }
+}
+
+/// What happened to one document.
+#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IngestOutcome {
+    /// A new conversation was stored.
+    Created,
+    /// A stored version was replaced whole by this newer or corrected one.
+    Replaced,
+    /// The same content was already stored; nothing was written.
+    Unchanged,
+    /// Nothing of the document was stored; `error` says why.
+    Rejected,
+}
+
+/// Why a document was rejected.
+#[derive(SimpleObject, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[graphql(name = "IngestError")]
+pub struct IngestRejection {
+    /// What kind of error, for programs to branch on.
+    pub code: RejectCode,
+    /// The JSON path of the offending value inside the document (`$.participants[0].purpose`),
+    /// when one value is at fault.
+    pub path: Option<String>,
+    /// What is wrong, for a person.
+    pub message: String,
+}
+
+impl From<IngestError> for IngestRejection {
+    fn from(e: IngestError) -> Self {
+        Self {
+            code: e.code,
+            path: e.path,
+            message: e.message,
+        }
+    }
+}
+
+/// One document of the request and what became of it.
+#[derive(SimpleObject, Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IngestResult {
+    /// The document's position in `documents`, from 0.
+    pub index: i32,
+    /// The conversation's id, when it could be read.
+    pub conversation_id: Option<String>,
+    pub outcome: IngestOutcome,
+    /// Set when `outcome` is `REJECTED`.
+    pub error: Option<IngestRejection>,
+}
+
+/// The answer to `ingestConversations`.
+#[derive(SimpleObject, Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IngestReport {
+    pub created: i32,
+    pub replaced: i32,
+    pub unchanged: i32,
+    pub rejected: i32,
+    /// True when this is the remembered answer to an earlier request with the same
+    /// idempotency key: nothing was written this time.
+    pub replayed: bool,
+    /// One per document, in the order sent.
+    pub results: Vec<IngestResult>,
+}
+
+#[derive(Default)]
+pub struct IngestMutation;
+
+#[Object]
+impl IngestMutation {
+    /// Stores Genesys conversation documents (analytics conversation details or platform
+    /// `Conversation` objects, told apart per document), each atomically: a new conversation is
+    /// created, a newer or corrected version replaces the stored one whole, the same content
+    /// changes nothing, and a document older than the stored version (by its latest event time)
+    /// is rejected as `STALE`. Each bad document is rejected alone with its code and the path of
+    /// the offending value; the others are stored. Needs the `ingest:write` permission; every
+    /// division and the business unit of each conversation, and of the stored conversation it
+    /// replaces, must be in the token's scope. With `idempotencyKey`, a retry of the same
+    /// documents answers what the first call answered and writes nothing; the same key with
+    /// other documents is refused. For more documents than one request holds, use
+    /// `POST /ingest`.
+    async fn ingest_conversations(
+        &self,
+        ctx: &Context<'_>,
+        documents: Vec<Json<Value>>,
+        idempotency_key: Option<String>,
+    ) -> async_graphql::Result<IngestReport> {
+        let caller = ctx.data::<Caller>()?;
+        let pool = ctx.data::<PgPool>()?;
+        let config = ctx.data::<IngestConfig>()?;
+        may_ingest(caller).map_err(|e| e.extend())?;
+        if documents.len() > config.max_mutation_documents {
+            return Err(ApiError::bad_input(format!(
+                "{} documents in one call, more than the limit of {}; send more through POST /ingest",
+                documents.len(),
+                config.max_mutation_documents
+            ))
+            .extend());
+        }
+        let documents: Vec<Value> = documents.into_iter().map(|d| d.0).collect();
+        let Some(key) = idempotency_key else {
+            return Ok(ingest_batch(pool, caller, config, &documents).await);
+        };
+        check_key(&key).map_err(|e| e.extend())?;
+        let digest = digest_of(&documents);
+        let mut held = KeyLock::take(pool, caller, &key)
+            .await
+            .map_err(|e| e.extend())?;
+        let answer = match held.remembered().await.map_err(ApiError::db)? {
+            Some(first) if first.request_digest == digest => {
+                let mut report: IngestReport = serde_json::from_value(first.response)
+                    .map_err(|e| ApiError::internal(e).extend())?;
+                report.replayed = true;
+                Ok(report)
+            }
+            Some(_) => Err(key_reused(&key).extend()),
+            None => {
+                let report = ingest_batch(pool, caller, config, &documents).await;
+                let response =
+                    serde_json::to_value(&report).map_err(|e| ApiError::internal(e).extend())?;
+                held.remember("graphql", &digest, response)
+                    .await
+                    .map_err(ApiError::db)?;
+                Ok(report)
+            }
+        };
+        held.release().await;
+        answer
+    }
+}
+
+fn may_ingest(caller: &Caller) -> Result<(), ApiError> {
+    if caller.permissions.contains(INGEST_WRITE) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "writing needs the {INGEST_WRITE} permission, which this token does not have"
+        )))
+    }
+}
+
+/// Idempotency keys: 1 to 255 visible ASCII characters.
+fn check_key(key: &str) -> Result<(), ApiError> {
+    let ok = !key.is_empty() && key.len() <= 255 && key.bytes().all(|b| b.is_ascii_graphic());
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_input(
+            "an idempotency key is 1 to 255 visible ASCII characters",
+        ))
+    }
+}
+
+fn key_reused(key: &str) -> ApiError {
+    ApiError::bad_input(format!(
+        "idempotency key {key:?} was used before for a different request; use a new key for new content"
+    ))
+}
+
+fn digest_of(documents: &[Value]) -> String {
+    let mut hash = Sha256::new();
+    for d in documents {
+        hash.update(serde_json::to_vec(d).unwrap_or_default());
+        hash.update(b"\n");
+    }
+    hex(&hash.finalize())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Checks and stores the documents of one mutation call. A conversation id already seen in the
+/// call is a `DUPLICATE_ID`: one call is a set of conversations, not a history.
+async fn ingest_batch(
+    pool: &PgPool,
+    caller: &Caller,
+    config: &IngestConfig,
+    documents: &[Value],
+) -> IngestReport {
+    let mut seen = std::collections::HashMap::new();
+    let checked: Vec<(Option<String>, Result<ConversationGraph, IngestError>)> = documents
+        .iter()
+        .enumerate()
+        .map(|(i, value)| {
+            let size = serde_json::to_vec(value).map(|v| v.len()).unwrap_or(0);
+            let graph = if size > config.limits.max_document_bytes {
+                Err(ingest::too_large(size, &config.limits))
+            } else {
+                ingest::to_graph(value, None, &config.limits)
+            };
+            let graph = graph.and_then(|g| match seen.insert(g.id().to_owned(), i) {
+                Some(first) => Err(IngestError::new(
+                    RejectCode::DuplicateId,
+                    None,
+                    format!(
+                        "conversation {:?} is also document {first} of this call",
+                        g.id()
+                    ),
+                )),
+                None => Ok(g),
+            });
+            let id = match &graph {
+                Ok(g) => Some(g.id().to_owned()),
+                Err(_) => ingest::conversation_id_of(value),
+            };
+            (id, graph)
+        })
+        .collect();
+    let graphs: Vec<&ConversationGraph> = checked
+        .iter()
+        .filter_map(|(_, g)| g.as_ref().ok())
+        .collect();
+    let mut stored = db::ingest::write(pool, &caller.scope, &graphs)
+        .await
+        .into_iter();
+    let mut report = IngestReport {
+        created: 0,
+        replaced: 0,
+        unchanged: 0,
+        rejected: 0,
+        replayed: false,
+        results: Vec::with_capacity(documents.len()),
+    };
+    for (i, (id, graph)) in checked.into_iter().enumerate() {
+        let outcome = match graph {
+            Ok(_) => stored.next().unwrap_or(Ok(StoreOutcome::Unchanged)),
+            Err(e) => Err(e),
+        };
+        let (outcome, error) = tally(&mut report, outcome);
+        report.results.push(IngestResult {
+            index: i as i32,
+            conversation_id: id,
+            outcome,
+            error,
+        });
+    }
+    report
+}
+
+/// Counts one outcome into `report`.
+fn tally(
+    report: &mut IngestReport,
+    outcome: Result<StoreOutcome, IngestError>,
+) -> (IngestOutcome, Option<IngestRejection>) {
+    match outcome {
+        Ok(StoreOutcome::Imported) => {
+            report.created += 1;
+            (IngestOutcome::Created, None)
+        }
+        Ok(StoreOutcome::Replaced) => {
+            report.replaced += 1;
+            (IngestOutcome::Replaced, None)
+        }
+        Ok(StoreOutcome::Unchanged) => {
+            report.unchanged += 1;
+            (IngestOutcome::Unchanged, None)
+        }
+        Err(e) => {
+            report.rejected += 1;
+            (IngestOutcome::Rejected, Some(e.into()))
+        }
+    }
+}
+
+/// The lock of one idempotency key, held on a connection of its own for the whole request. The
+/// connection is closed rather than returned to the pool when the request ends abnormally, so
+/// a lock never outlives its request.
+struct KeyLock {
+    conn: Option<PoolConnection<sqlx::Postgres>>,
+    subject: String,
+    key: String,
+}
+
+impl KeyLock {
+    async fn take(pool: &PgPool, caller: &Caller, key: &str) -> Result<Self, ApiError> {
+        let mut conn = pool.acquire().await.map_err(ApiError::internal)?;
+        conn.close_on_drop();
+        let locked = db::ingest::lock_key(&mut conn, &caller.subject, key)
+            .await
+            .map_err(ApiError::internal)?;
+        if !locked {
+            return Err(ApiError::Conflict(format!(
+                "a request with idempotency key {key:?} is still running; retry when it has finished"
+            )));
+        }
+        Ok(Self {
+            conn: Some(conn),
+            subject: caller.subject.clone(),
+            key: key.to_owned(),
+        })
+    }
+
+    fn conn(&mut self) -> &mut sqlx::PgConnection {
+        self.conn.as_mut().expect("held until released")
+    }
+
+    async fn remembered(&mut self) -> Result<Option<Remembered>, sqlx::Error> {
+        let (subject, key) = (self.subject.clone(), self.key.clone());
+        db::ingest::remembered(self.conn(), &subject, &key).await
+    }
+
+    async fn remember(
+        &mut self,
+        kind: &str,
+        digest: &str,
+        response: Value,
+    ) -> Result<(), sqlx::Error> {
+        let (subject, key) = (self.subject.clone(), self.key.clone());
+        let remembered = Remembered {
+            request_digest: digest.to_owned(),
+            response,
+        };
+        db::ingest::remember(self.conn(), &subject, &key, kind, &remembered).await
+    }
+
+    /// Unlocks; the connection then goes back to the pool. When unlocking fails the connection
+    /// is closed, which unlocks too.
+    async fn release(mut self) {
+        let (subject, key) = (self.subject.clone(), self.key.clone());
+        if let Some(mut conn) = self.conn.take()
+            && db::ingest::unlock_key(&mut conn, &subject, &key)
+                .await
+                .is_ok()
+        {
+            conn.return_to_pool().await;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// POST /ingest
+
+/// The media types `POST /ingest` reads.
+const NDJSON_TYPES: &[&str] = &[
+    "application/x-ndjson",
+    "application/jsonl",
+    "application/json-lines",
+];
+
+/// Documents stored together.
+const CHUNK: usize = 64;
+
+/// The most rejections an idempotency key remembers for a bulk push.
+const REMEMBERED_REJECTIONS: usize = 10_000;
+
+/// `POST /ingest`: one conversation document a line (blank lines are skipped). The answer is
+/// `application/x-ndjson`, written while the push is read: a line per document,
+/// `{"line":3,"conversationId":"…","outcome":"created"}` or with `"outcome":"rejected","error":
+/// {"code":…,"path":…,"message":…}`, then `{"summary":{…}}`. Documents are stored in chunks, each
+/// document atomically; a push cut off (or a server that dies) leaves only whole documents, and
+/// sending the same push again completes it. With an `Idempotency-Key` header, a retry of a
+/// finished push answers its rejections and summary again (marked `"replayed":true`) and writes
+/// nothing.
+pub async fn bulk(State(state): State<AppState>, request: Request) -> Response {
+    let media = MediaType::Json;
+    let caller = match authenticate(&state, request.headers()).await {
+        Ok(caller) => caller,
+        Err(refusal) => return refusal.into_response(media),
+    };
+    if let Err(e) = may_ingest(&caller) {
+        return error_response(StatusCode::FORBIDDEN, e.code(), &e.to_string(), media);
+    }
+    if let Err(refusal) = check_content_type(request.headers()) {
+        return refusal.into_response(media);
+    }
+    let key = match idempotency_key(request.headers()) {
+        Ok(key) => key,
+        Err(e) => return error_response(StatusCode::BAD_REQUEST, e.code(), &e.to_string(), media),
+    };
+    let body = request.into_body();
+    let config = state.ingest;
+    let pool = state.pool.clone();
+    let Some(key) = key else {
+        return stream_report(pool, caller, config, body, None);
+    };
+    let mut held = match KeyLock::take(&pool, &caller, &key).await {
+        Ok(held) => held,
+        Err(e) => {
+            let status = match e {
+                ApiError::Conflict(_) => StatusCode::CONFLICT,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            return error_response(status, e.code(), &e.to_string(), media);
+        }
+    };
+    match held.remembered().await {
+        Err(e) => {
+            let e = ApiError::internal(e);
+            held.release().await;
+            error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                e.code(),
+                &e.to_string(),
+                media,
+            )
+        }
+        Ok(None) => stream_report(pool, caller, config, body, Some(held)),
+        Ok(Some(first)) => {
+            let digest = body_digest(body, config.max_bulk_bytes).await;
+            held.release().await;
+            match digest {
+                Some(d) if d == first.request_digest => replay(&first.response),
+                _ => {
+                    let e = key_reused(&key);
+                    error_response(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        e.code(),
+                        &e.to_string(),
+                        media,
+                    )
+                }
+            }
+        }
+    }
+}
+
+fn check_content_type(headers: &HeaderMap) -> Result<(), Refusal> {
+    let given = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
+    match given {
+        Some(t) if NDJSON_TYPES.contains(&t.as_str()) => Ok(()),
+        _ => Err(Refusal::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            format!(
+                "POST /ingest reads newline-delimited JSON: send Content-Type: {}",
+                NDJSON_TYPES[0]
+            ),
+        )),
+    }
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value.to_str().map_err(|_| {
+        ApiError::bad_input("an idempotency key is 1 to 255 visible ASCII characters")
+    })?;
+    check_key(key)?;
+    Ok(Some(key.to_owned()))
+}
+
+/// The digest of a whole body, or `None` when it cannot be read or is too large.
+async fn body_digest(body: Body, max_bytes: u64) -> Option<String> {
+    let mut hash = Sha256::new();
+    let mut read = 0u64;
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.ok()?;
+        read += chunk.len() as u64;
+        if read > max_bytes {
+            return None;
+        }
+        hash.update(&chunk);
+    }
+    Some(hex(&hash.finalize()))
+}
+
+fn ndjson(body: Body) -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/x-ndjson")],
+        body,
+    )
+        .into_response()
+}
+
+/// The remembered answer of a finished push.
+fn replay(response: &Value) -> Response {
+    let mut out = String::new();
+    for line in response["rejections"].as_array().into_iter().flatten() {
+        let mut line = line.clone();
+        line["replayed"] = Value::Bool(true);
+        out.push_str(&line.to_string());
+        out.push('\n');
+    }
+    let mut summary = response["summary"].clone();
+    summary["replayed"] = Value::Bool(true);
+    out.push_str(&serde_json::json!({ "summary": summary }).to_string());
+    out.push('\n');
+    ndjson(Body::from(out))
+}
+
+/// Starts the push in a task of its own and answers with its report as it is written.
+fn stream_report(
+    pool: PgPool,
+    caller: Caller,
+    config: IngestConfig,
+    body: Body,
+    held: Option<KeyLock>,
+) -> Response {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(64);
+    tokio::spawn(async move {
+        let push = Push {
+            pool,
+            caller,
+            config,
+            tx,
+        };
+        push.run(body, held).await;
+    });
+    let lines = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok::<_, std::io::Error>(b), rx))
+    });
+    ndjson(Body::from_stream(lines))
+}
+
+/// One bulk push being read, stored and reported.
+struct Push {
+    pool: PgPool,
+    caller: Caller,
+    config: IngestConfig,
+    tx: tokio::sync::mpsc::Sender<Bytes>,
+}
+
+/// A document read from the push: its line and what it parsed to.
+struct Line {
+    number: u64,
+    id: Option<String>,
+    graph: Result<ConversationGraph, IngestError>,
+}
+
+#[derive(Default, Serialize)]
+struct Summary {
+    documents: u64,
+    created: u64,
+    replaced: u64,
+    unchanged: u64,
+    rejected: u64,
+    /// Set when the push stopped before its end: the reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stopped: Option<Value>,
+}
+
+impl Push {
+    async fn run(self, body: Body, mut held: Option<KeyLock>) {
+        let mut summary = Summary::default();
+        let mut rejections: Vec<Value> = Vec::new();
+        let mut hash = Sha256::new();
+        let mut splitter = Splitter::new(self.config.limits.max_document_bytes);
+        let mut stream = body.into_data_stream();
+        let mut read = 0u64;
+        let mut pending: Vec<Line> = Vec::new();
+        // A chunk read ahead while deciding whether to store what is pending.
+        let mut ahead = None;
+        let finished = loop {
+            let next = match ahead.take() {
+                Some(next) => next,
+                None => stream.next().await,
+            };
+            let chunk = match next {
+                None => break true,
+                Some(Err(_)) => {
+                    // The sender went away: the rest never came.
+                    summary.stopped = Some(stop(
+                        "BODY_READ_FAILED",
+                        "the request body could not be read to its end",
+                    ));
+                    break false;
+                }
+                Some(Ok(chunk)) => chunk,
+            };
+            read += chunk.len() as u64;
+            if read > self.config.max_bulk_bytes {
+                summary.stopped = Some(stop(
+                    "REQUEST_TOO_LARGE",
+                    &format!(
+                        "the push is larger than the limit of {} bytes; the documents before this point were stored",
+                        self.config.max_bulk_bytes
+                    ),
+                ));
+                break false;
+            }
+            hash.update(&chunk);
+            for raw in splitter.push(&chunk) {
+                pending.push(self.parse(raw));
+            }
+            // Store a full chunk, or what is pending when the sender pauses: a slow push is
+            // stored and reported as it comes.
+            let store_now = pending.len() >= CHUNK
+                || (!pending.is_empty() && {
+                    ahead = stream.next().now_or_never();
+                    ahead.is_none()
+                });
+            if store_now
+                && !self
+                    .store(&mut pending, &mut summary, &mut rejections)
+                    .await
+            {
+                return;
+            }
+        };
+        if finished {
+            if let Some(raw) = splitter.finish() {
+                pending.push(self.parse(raw));
+            }
+        }
+        if !self
+            .store(&mut pending, &mut summary, &mut rejections)
+            .await
+        {
+            return;
+        }
+        let summary_value = serde_json::to_value(&summary).unwrap_or_default();
+        if let Some(held) = held.as_mut()
+            && finished
+        {
+            rejections.truncate(REMEMBERED_REJECTIONS);
+            let response =
+                serde_json::json!({ "summary": summary_value, "rejections": rejections });
+            let digest = hex(&hash.finalize());
+            if let Err(e) = held.remember("bulk", &digest, response).await {
+                tracing::error!(error = %e, "could not remember an idempotency key");
+            }
+        }
+        if let Some(held) = held {
+            held.release().await;
+        }
+        let line = serde_json::json!({ "summary": summary_value }).to_string() + "\n";
+        let _ = self.tx.send(Bytes::from(line)).await;
+    }
+
+    fn parse(&self, raw: RawLine) -> Line {
+        let limits = &self.config.limits;
+        let parsed = match raw.too_long {
+            Some(bytes) => Err(ingest::too_large(bytes, limits)),
+            None => ingest::check_bytes(&raw.bytes, limits).and_then(ingest::parse_json),
+        };
+        match parsed {
+            Err(e) => Line {
+                number: raw.number,
+                id: None,
+                graph: Err(e),
+            },
+            Ok(value) => Line {
+                number: raw.number,
+                id: ingest::conversation_id_of(&value),
+                graph: ingest::to_graph(&value, None, limits),
+            },
+        }
+    }
+
+    /// Stores and reports `pending`; false when the report can no longer be sent.
+    async fn store(
+        &self,
+        pending: &mut Vec<Line>,
+        summary: &mut Summary,
+        rejections: &mut Vec<Value>,
+    ) -> bool {
+        if pending.is_empty() {
+            return true;
+        }
+        let lines = std::mem::take(pending);
+        let graphs: Vec<&ConversationGraph> =
+            lines.iter().filter_map(|l| l.graph.as_ref().ok()).collect();
+        let mut stored = db::ingest::write(&self.pool, &self.caller.scope, &graphs)
+            .await
+            .into_iter();
+        let mut out = String::new();
+        for line in &lines {
+            let outcome = match &line.graph {
+                Ok(_) => stored.next().unwrap_or(Ok(StoreOutcome::Unchanged)),
+                Err(e) => Err(e.clone()),
+            };
+            summary.documents += 1;
+            let mut report = serde_json::json!({ "line": line.number, "conversationId": line.id });
+            match outcome {
+                Ok(StoreOutcome::Imported) => {
+                    summary.created += 1;
+                    report["outcome"] = "created".into();
+                }
+                Ok(StoreOutcome::Replaced) => {
+                    summary.replaced += 1;
+                    report["outcome"] = "replaced".into();
+                }
+                Ok(StoreOutcome::Unchanged) => {
+                    summary.unchanged += 1;
+                    report["outcome"] = "unchanged".into();
+                }
+                Err(e) => {
+                    summary.rejected += 1;
+                    report["outcome"] = "rejected".into();
+                    report["error"] =
+                        serde_json::to_value(IngestRejection::from(e)).unwrap_or_default();
+                    rejections.push(report.clone());
+                }
+            }
+            out.push_str(&report.to_string());
+            out.push('\n');
+        }
+        self.tx.send(Bytes::from(out)).await.is_ok()
+    }
+}
+
+fn stop(code: &str, message: &str) -> Value {
+    serde_json::json!({ "code": code, "message": message })
+}
+
+/// One line of a push, as bytes; `too_long` holds its length when it was longer than the
+/// document limit (its bytes are then not kept).
+struct RawLine {
+    number: u64,
+    bytes: Vec<u8>,
+    too_long: Option<usize>,
+}
+
+/// Cuts a byte stream into lines, keeping at most `max` bytes of a line in memory.
+struct Splitter {
+    max: usize,
+    line: Vec<u8>,
+    /// Bytes of the current line, kept or not.
+    length: usize,
+    number: u64,
+}
+
+impl Splitter {
+    fn new(max: usize) -> Self {
+        Self {
+            max,
+            line: Vec::new(),
+            length: 0,
+            number: 0,
+        }
+    }
+
+    /// The lines `chunk` completes.
+    fn push(&mut self, mut chunk: &[u8]) -> Vec<RawLine> {
+        let mut done = Vec::new();
+        while let Some(end) = chunk.iter().position(|&b| b == b'\n') {
+            self.take(&chunk[..end]);
+            done.extend(self.complete());
+            chunk = &chunk[end + 1..];
+        }
+        self.take(chunk);
+        done
+    }
+
+    /// The last line, when the push does not end with a newline.
+    fn finish(&mut self) -> Option<RawLine> {
+        if self.length == 0 {
+            return None;
+        }
+        self.complete()
+    }
+
+    fn take(&mut self, bytes: &[u8]) {
+        self.length += bytes.len();
+        if self.length <= self.max {
+            self.line.extend_from_slice(bytes);
+        } else {
+            self.line = Vec::new();
+        }
+    }
+
+    fn complete(&mut self) -> Option<RawLine> {
+        self.number += 1;
+        let length = std::mem::take(&mut self.length);
+        let bytes = std::mem::take(&mut self.line);
+        if length > self.max {
+            return Some(RawLine {
+                number: self.number,
+                bytes: Vec::new(),
+                too_long: Some(length),
+            });
+        }
+        let blank = bytes.iter().all(|b| b.is_ascii_whitespace());
+        (!blank).then_some(RawLine {
+            number: self.number,
+            bytes,
+            too_long: None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_cut_across_chunks_and_long_ones_are_not_kept() {
+        let mut s = Splitter::new(5);
+        let mut lines = s.push(b"ab");
+        lines.extend(s.push(b"c\n\n  \n123456789\nxy"));
+        lines.extend(s.finish());
+        let got: Vec<(u64, Vec<u8>, Option<usize>)> = lines
+            .into_iter()
+            .map(|l| (l.number, l.bytes, l.too_long))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (1, b"abc".to_vec(), None),
+                (4, Vec::new(), Some(9)),
+                (5, b"xy".to_vec(), None),
+            ]
+        );
+    }
+}

@@ -1,0 +1,386 @@
+//! The rules for documents coming in, whichever door they use (`convgraph import`, the
+//! `ingestConversations` mutation, `POST /ingest`): how big a document may be, what makes it
+//! unreadable, who may write what, and which version of a conversation wins. No IO.
+
+use crate::ConversationGraph;
+use crate::genesys::{self, Shape};
+use crate::scope::Scope;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::fmt;
+
+/// Bounds on one incoming document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IngestLimits {
+    /// The largest document, in bytes of JSON text.
+    pub max_document_bytes: usize,
+    /// The deepest nesting of objects and arrays (the document itself is depth 1).
+    pub max_depth: usize,
+    /// The longest string value or object key, in bytes.
+    pub max_string_bytes: usize,
+}
+
+impl Default for IngestLimits {
+    fn default() -> Self {
+        Self {
+            max_document_bytes: 8 * 1024 * 1024,
+            max_depth: 64,
+            max_string_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// Why a document was not stored. The codes are a contract: partners branch on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::Enum),
+    graphql(name = "IngestErrorCode")
+)]
+pub enum RejectCode {
+    /// The text is not JSON (or is cut short).
+    MalformedJson,
+    /// The bytes are not UTF-8.
+    InvalidUtf8,
+    /// The document is larger than the document size limit.
+    DocumentTooLarge,
+    /// Objects and arrays nest deeper than the limit.
+    TooDeep,
+    /// A string or key is longer than the limit.
+    StringTooLong,
+    /// The JSON is not a valid conversation: a missing id, a wrong type, a bad timestamp, a
+    /// duplicate key; the path names the value.
+    InvalidDocument,
+    /// The same conversation appears earlier in the same request.
+    DuplicateId,
+    /// The token may not write this conversation (its divisions or business unit, or the stored
+    /// conversation of that id, are outside the token's scope).
+    OutOfScope,
+    /// The stored version of the conversation is newer than this document.
+    Stale,
+    /// The database refused a value (a number or timestamp beyond its range).
+    StoreRefused,
+    /// The database could not be reached; nothing of the document was stored.
+    Unavailable,
+}
+
+impl RejectCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectCode::MalformedJson => "MALFORMED_JSON",
+            RejectCode::InvalidUtf8 => "INVALID_UTF8",
+            RejectCode::DocumentTooLarge => "DOCUMENT_TOO_LARGE",
+            RejectCode::TooDeep => "TOO_DEEP",
+            RejectCode::StringTooLong => "STRING_TOO_LONG",
+            RejectCode::InvalidDocument => "INVALID_DOCUMENT",
+            RejectCode::DuplicateId => "DUPLICATE_ID",
+            RejectCode::OutOfScope => "OUT_OF_SCOPE",
+            RejectCode::Stale => "STALE",
+            RejectCode::StoreRefused => "STORE_REFUSED",
+            RejectCode::Unavailable => "UNAVAILABLE",
+        }
+    }
+}
+
+/// A rejected document: the code, the JSON path of the offending value when there is one, and a
+/// message a person can act on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngestError {
+    pub code: RejectCode,
+    pub path: Option<String>,
+    pub message: String,
+}
+
+impl IngestError {
+    pub fn new(code: RejectCode, path: Option<String>, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            path,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for IngestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.path {
+            Some(path) => write!(f, "{}: {}: {}", self.code.as_str(), path, self.message),
+            None => write!(f, "{}: {}", self.code.as_str(), self.message),
+        }
+    }
+}
+
+/// The bytes of one document as text: within the size limit and UTF-8.
+pub fn check_bytes<'a>(bytes: &'a [u8], limits: &IngestLimits) -> Result<&'a str, IngestError> {
+    if bytes.len() > limits.max_document_bytes {
+        return Err(too_large(bytes.len(), limits));
+    }
+    std::str::from_utf8(bytes).map_err(|e| {
+        IngestError::new(
+            RejectCode::InvalidUtf8,
+            None,
+            format!(
+                "the document is not valid UTF-8 (at byte {})",
+                e.valid_up_to() + 1
+            ),
+        )
+    })
+}
+
+/// The error for a document of `bytes` bytes.
+pub fn too_large(bytes: usize, limits: &IngestLimits) -> IngestError {
+    IngestError::new(
+        RejectCode::DocumentTooLarge,
+        None,
+        format!(
+            "the document has {bytes} bytes, more than the limit of {}",
+            limits.max_document_bytes
+        ),
+    )
+}
+
+/// Parses the JSON text of one document.
+pub fn parse_json(text: &str) -> Result<Value, IngestError> {
+    serde_json::from_str(text).map_err(|e| json_error(&e))
+}
+
+/// What a JSON parse error means for the sender. serde_json stops at 128 levels of nesting;
+/// that is reported like any document deeper than the limit.
+pub fn json_error(e: &serde_json::Error) -> IngestError {
+    let text = e.to_string();
+    if text.starts_with("recursion limit exceeded") {
+        return IngestError::new(
+            RejectCode::TooDeep,
+            None,
+            format!("objects and arrays nest too deep ({text})"),
+        );
+    }
+    // The line is the document's own (always 1 for a JSON line); the column is what helps.
+    let at = match (e.line(), e.column()) {
+        (0, _) => String::new(),
+        (1, c) => format!(" at column {c}"),
+        (l, c) => format!(" at line {l} column {c}"),
+    };
+    let what = text.split(" at line ").next().unwrap_or(&text);
+    IngestError::new(
+        RejectCode::MalformedJson,
+        None,
+        format!("malformed JSON: {what}{at}"),
+    )
+}
+
+/// Checks what a parsed document holds against the limits: nesting depth, string and key
+/// lengths, and `\u0000`, which PostgreSQL cannot store. The first offence is named by its path.
+pub fn check_value(value: &Value, limits: &IngestLimits) -> Result<(), IngestError> {
+    let mut path = String::from("$");
+    walk(value, 1, &mut path, limits)
+}
+
+fn walk(
+    value: &Value,
+    depth: usize,
+    path: &mut String,
+    limits: &IngestLimits,
+) -> Result<(), IngestError> {
+    let nested = matches!(value, Value::Array(_) | Value::Object(_));
+    if nested && depth > limits.max_depth {
+        return Err(IngestError::new(
+            RejectCode::TooDeep,
+            Some(path.clone()),
+            format!(
+                "objects and arrays nest deeper than the limit of {} levels",
+                limits.max_depth
+            ),
+        ));
+    }
+    match value {
+        Value::String(s) => check_string(s, path, "string", limits),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                walk(item, depth + 1, path, limits)?;
+                path.truncate(len);
+            }
+            Ok(())
+        }
+        Value::Object(fields) => {
+            for (key, item) in fields {
+                check_string(key, path, "key", limits)?;
+                let len = path.len();
+                path.push('.');
+                path.push_str(key);
+                walk(item, depth + 1, path, limits)?;
+                path.truncate(len);
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn check_string(s: &str, path: &str, what: &str, limits: &IngestLimits) -> Result<(), IngestError> {
+    if s.len() > limits.max_string_bytes {
+        return Err(IngestError::new(
+            RejectCode::StringTooLong,
+            Some(path.to_owned()),
+            format!(
+                "a {what} of {} bytes is longer than the limit of {}",
+                s.len(),
+                limits.max_string_bytes
+            ),
+        ));
+    }
+    if s.contains('\u{0}') {
+        return Err(IngestError::new(
+            RejectCode::InvalidDocument,
+            Some(path.to_owned()),
+            format!("a {what} holds the character \\u0000, which cannot be stored"),
+        ));
+    }
+    Ok(())
+}
+
+/// A checked document as a conversation graph, in the given shape or the one detected.
+pub fn to_graph(
+    value: &Value,
+    shape: Option<Shape>,
+    limits: &IngestLimits,
+) -> Result<ConversationGraph, IngestError> {
+    check_value(value, limits)?;
+    let parsed = match shape {
+        None => genesys::parse(value),
+        Some(Shape::Analytics) => genesys::parse_analytics(value),
+        Some(Shape::Platform) => genesys::parse_platform(value),
+    };
+    parsed.map_err(|e| IngestError::new(RejectCode::InvalidDocument, Some(e.path), e.message))
+}
+
+/// The id of a conversation document before it is parsed (for reports on documents that do
+/// not parse).
+pub fn conversation_id_of(value: &Value) -> Option<String> {
+    let key = match genesys::detect(value) {
+        Some(Shape::Platform) => "id",
+        _ => "conversationId",
+    };
+    value
+        .get(key)
+        .or_else(|| value.get("conversationId"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+/// Whether `scope` may write a conversation labelled with these divisions and business unit.
+///
+/// Writing is stricter than reading: every division and the business unit must be in scope,
+/// so a partner can put a conversation only where it can see it whole. A conversation with no
+/// label at all is visible to no limited scope, so only a token for everything may write one.
+pub fn may_write(scope: &Scope, division_ids: &[String], business_unit_id: Option<&str>) -> bool {
+    outside(scope, division_ids, business_unit_id).is_ok()
+}
+
+/// Why `scope` may not write a conversation so labelled, for the sender of the document (it
+/// names only the document's own labels).
+pub fn outside(
+    scope: &Scope,
+    division_ids: &[String],
+    business_unit_id: Option<&str>,
+) -> Result<(), IngestError> {
+    let Scope::Limited {
+        divisions,
+        business_units,
+    } = scope
+    else {
+        return Ok(());
+    };
+    let refuse = |message: String| Err(IngestError::new(RejectCode::OutOfScope, None, message));
+    if division_ids.is_empty() && business_unit_id.is_none() {
+        return refuse(
+            "the conversation names no division and no business unit; only a token for all of them may write it"
+                .into(),
+        );
+    }
+    if let Some(d) = division_ids.iter().find(|d| !divisions.contains(*d)) {
+        return refuse(format!("division {d:?} is not in this token's scope"));
+    }
+    if let Some(b) = business_unit_id.filter(|b| !business_units.contains(*b)) {
+        return refuse(format!("business unit {b:?} is not in this token's scope"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn limited(d: &[&str], b: &[&str]) -> Scope {
+        Scope::Limited {
+            divisions: d.iter().map(|s| s.to_string()).collect(),
+            business_units: b.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn writing_needs_every_label_in_scope() {
+        let a = vec!["a".to_string()];
+        let ab = vec!["a".to_string(), "b".to_string()];
+        assert!(may_write(&limited(&["a"], &[]), &a, None));
+        assert!(!may_write(&limited(&["a"], &[]), &ab, None));
+        assert!(!may_write(&limited(&["a"], &[]), &a, Some("x")));
+        assert!(may_write(&limited(&["a"], &["x"]), &a, Some("x")));
+        assert!(may_write(&limited(&[], &["x"]), &[], Some("x")));
+        assert!(!may_write(&limited(&["a"], &["x"]), &[], None));
+        assert!(may_write(&Scope::All, &[], None));
+    }
+
+    #[test]
+    fn the_first_offence_is_named_by_its_path() {
+        let limits = IngestLimits {
+            max_depth: 3,
+            max_string_bytes: 4,
+            ..Default::default()
+        };
+        let long = check_value(&json!({"a": [{"b": "12345"}]}), &limits).unwrap_err();
+        assert_eq!(
+            (long.code, long.path.as_deref()),
+            (RejectCode::StringTooLong, Some("$.a[0].b"))
+        );
+        let deep = check_value(&json!({"a": [{"b": []}]}), &limits).unwrap_err();
+        assert_eq!(
+            (deep.code, deep.path.as_deref()),
+            (RejectCode::TooDeep, Some("$.a[0].b"))
+        );
+        let key = check_value(&json!({"abcde": 1}), &limits).unwrap_err();
+        assert_eq!(key.code, RejectCode::StringTooLong);
+        assert!(check_value(&json!({"a": [{"b": "1234"}]}), &limits).is_ok());
+    }
+
+    #[test]
+    fn json_errors_name_the_column_and_deep_nesting_is_too_deep() {
+        let e = parse_json("{\"a\": [1, 2").unwrap_err();
+        assert_eq!(e.code, RejectCode::MalformedJson);
+        assert_eq!(
+            e.message,
+            "malformed JSON: EOF while parsing a list at column 11"
+        );
+        let deep = "[".repeat(200) + &"]".repeat(200);
+        assert_eq!(parse_json(&deep).unwrap_err().code, RejectCode::TooDeep);
+    }
+
+    #[test]
+    fn bytes_beyond_the_limit_or_not_utf8_are_refused() {
+        let limits = IngestLimits {
+            max_document_bytes: 4,
+            ..Default::default()
+        };
+        assert_eq!(
+            check_bytes(b"12345", &limits).unwrap_err().code,
+            RejectCode::DocumentTooLarge
+        );
+        let e = check_bytes(b"a\xffb", &limits).unwrap_err();
+        assert_eq!(e.code, RejectCode::InvalidUtf8);
+        assert_eq!(e.message, "the document is not valid UTF-8 (at byte 2)");
+    }
+}
