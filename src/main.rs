@@ -2,7 +2,7 @@
 
 use anyhow::Context as _;
 use api::auth::{AuthConfig, Jwks, JwksOptions, JwksSource, TokenRequest, mint};
-use api::{HttpConfig, Limits};
+use api::{HttpConfig, IngestConfig, Limits};
 use clap::{Parser, Subcommand};
 use convgraph::database::{Database, LocalData};
 use convgraph::import::{Format, ImportOptions, import_paths};
@@ -254,6 +254,12 @@ struct ServeArgs {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     request_timeout_secs: u64,
+    /// Largest document accepted by `ingestConversations` and `POST /ingest`, in bytes.
+    #[arg(long, env = "CONVGRAPH_INGEST_MAX_DOCUMENT_BYTES", default_value_t = IngestConfig::default().limits.max_document_bytes)]
+    ingest_max_document_bytes: usize,
+    /// Largest `POST /ingest` body, in bytes; the push stops there (what came before is stored).
+    #[arg(long, env = "CONVGRAPH_INGEST_MAX_BULK_BYTES", default_value_t = IngestConfig::default().max_bulk_bytes)]
+    ingest_max_bulk_bytes: u64,
     #[command(flatten)]
     auth: AuthArgs,
     #[command(flatten)]
@@ -278,6 +284,15 @@ impl ServeArgs {
             request_timeout: std::time::Duration::from_secs(self.request_timeout_secs),
         }
     }
+
+    fn ingest(&self) -> IngestConfig {
+        let mut config = IngestConfig {
+            max_bulk_bytes: self.ingest_max_bulk_bytes,
+            ..IngestConfig::default()
+        };
+        config.limits.max_document_bytes = self.ingest_max_document_bytes;
+        config
+    }
 }
 
 #[tokio::main]
@@ -296,6 +311,7 @@ async fn main() -> anyhow::Result<()> {
                 db.pool.clone(),
                 auth,
                 args.http(),
+                args.ingest(),
                 args.limits.limits(Limits::default()),
                 args.listen,
                 |addr| {
@@ -384,8 +400,13 @@ async fn main() -> anyhow::Result<()> {
             let one = token(Some(vec![division.id.clone()]), None, &read)?;
             let in_unit = token(None, Some(vec![unit.id.clone()]), &read)?;
             let no_pii = token(Some(vec!["*".into()]), None, &["conversations:read"])?;
+            let writer = token(
+                Some(vec![division.id.clone()]),
+                None,
+                &["conversations:read", "pii:read", "ingest:write"],
+            )?;
             let limits = serve.limits.limits(Limits::demo());
-            server::run(db.pool.clone(), auth.clone(), serve.http(), limits, serve.listen, |addr| {
+            server::run(db.pool.clone(), auth.clone(), serve.http(), serve.ingest(), limits, serve.listen, |addr| {
                 let graphiql = |token: &str| format!("http://{addr}/graphiql#token={token}");
                 println!(
                     "convgraph demo: {conversations} generated conversations ({in_units} given the business unit of their first queue)"
@@ -409,6 +430,11 @@ async fn main() -> anyhow::Result<()> {
                 println!(
                     "  every division, without pii:read:\n    {no_pii}\n    {}",
                     graphiql(&no_pii)
+                );
+                println!(
+                    "  division {} only, allowed to write (ingestConversations, POST /ingest):\n    {writer}\n    {}",
+                    division.id,
+                    graphiql(&writer)
                 );
                 println!("\nTry: curl -s http://{addr}/graphql -H 'Authorization: Bearer {all}' -H 'Content-Type: application/json' \\");
                 println!("  -d '{{\"query\":\"{{ conversations(first: 2) {{ totalCount nodes {{ id conversationStart participants {{ purpose sessions {{ mediaType segments {{ segmentType }} metrics {{ name value }} }} }} }} }} }}\"}}'");

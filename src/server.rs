@@ -2,7 +2,7 @@
 
 use anyhow::Context as _;
 use api::auth::AuthConfig;
-use api::{HttpConfig, Limits};
+use api::{HttpConfig, IngestConfig, Limits};
 use sqlx::PgPool;
 use std::net::SocketAddr;
 
@@ -11,6 +11,7 @@ pub async fn run(
     pool: PgPool,
     auth: AuthConfig,
     http: HttpConfig,
+    ingest: IngestConfig,
     limits: Limits,
     listen: SocketAddr,
     on_ready: impl FnOnce(SocketAddr),
@@ -22,6 +23,7 @@ pub async fn run(
     on_ready(addr);
     let mut state = api::AppState::new(pool, auth).with_limits(limits);
     state.http = http;
+    state.ingest = ingest;
     api::serve(listener, state, shutdown_signal()).await?;
     Ok(())
 }

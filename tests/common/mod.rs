@@ -5,7 +5,7 @@
 pub mod walk;
 
 use api::auth::{AuthConfig, TokenRequest, mint};
-use api::{HttpConfig, Limits};
+use api::{HttpConfig, IngestConfig, Limits};
 use convgraph::import::{ImportOptions, import_paths};
 use db::testing::{TestDatabase, test_database};
 use serde_json::{Value, json};
@@ -25,6 +25,7 @@ pub struct Setup {
     pub auth: AuthConfig,
     pub http: HttpConfig,
     pub limits: Limits,
+    pub ingest: IngestConfig,
 }
 
 impl Default for Setup {
@@ -35,6 +36,7 @@ impl Default for Setup {
             auth: AuthConfig::hs256(SECRET),
             http: HttpConfig::default(),
             limits: Limits::demo(),
+            ingest: IngestConfig::default(),
         }
     }
 }
@@ -101,6 +103,7 @@ impl Server {
         let mut state =
             api::AppState::new(db.pool().clone(), setup.auth.clone()).with_limits(setup.limits);
         state.http = setup.http;
+        state.ingest = setup.ingest;
         let serving = tokio::spawn(api::serve(listener, state, async {
             let _ = stopped.await;
         }));
@@ -236,6 +239,114 @@ impl Server {
         assert!(body.get("errors").is_none(), "{query}: {body}");
         body["data"].clone()
     }
+}
+
+/// A token for `divisions` and `business_units` (None: no such claim) with `ingest:write`
+/// and `conversations:read`.
+impl Server {
+    pub fn writer(&self, divisions: Option<&[&str]>, business_units: Option<&[&str]>) -> String {
+        self.writer_as("partner", divisions, business_units)
+    }
+
+    /// Like [`Server::writer`], for the token subject `subject` (idempotency keys are per subject).
+    pub fn writer_as(
+        &self,
+        subject: &str,
+        divisions: Option<&[&str]>,
+        business_units: Option<&[&str]>,
+    ) -> String {
+        let list = |l: Option<&[&str]>| l.map(|l| l.iter().map(|s| s.to_string()).collect());
+        mint(
+            &self.auth,
+            &TokenRequest {
+                subject: subject.into(),
+                divisions: list(divisions),
+                business_units: list(business_units),
+                permissions: vec!["ingest:write".into(), "conversations:read".into()],
+                ttl_seconds: 600,
+            },
+        )
+        .expect("token")
+    }
+
+    /// `ingestConversations(documents:, idempotencyKey:)` with every field of its report; the
+    /// status and the JSON body.
+    pub async fn mutate(
+        &self,
+        token: &str,
+        documents: &[Value],
+        key: Option<&str>,
+    ) -> (u16, Value) {
+        self.query(
+            Some(token),
+            "mutation($docs: [JSON!]!, $key: String) {
+               ingestConversations(documents: $docs, idempotencyKey: $key) {
+                 created replaced unchanged rejected replayed
+                 results { index conversationId outcome error { code path message } }
+               }
+             }",
+            json!({"docs": documents, "key": key}),
+        )
+        .await
+    }
+
+    /// `POST /ingest` of `body` (NDJSON) with `token` and, when given, an `Idempotency-Key`;
+    /// the status and the report lines (or the error body as one line).
+    pub async fn push(
+        &self,
+        token: &str,
+        body: impl Into<reqwest::Body>,
+        key: Option<&str>,
+    ) -> (u16, Vec<Value>) {
+        let mut request = self
+            .client
+            .post(format!("{}/ingest", self.origin))
+            .bearer_auth(token)
+            .header("content-type", "application/x-ndjson")
+            .body(body);
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        let lines = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect();
+        (status, lines)
+    }
+
+    /// Every stored conversation graph, by id: what a test compares before and after.
+    pub async fn snapshot(&self) -> std::collections::BTreeMap<String, domain::ConversationGraph> {
+        snapshot(self.db.pool()).await
+    }
+}
+
+/// Every stored conversation graph of `pool`, by id.
+pub async fn snapshot(
+    pool: &sqlx::PgPool,
+) -> std::collections::BTreeMap<String, domain::ConversationGraph> {
+    let ids: Vec<String> =
+        sqlx::query_scalar("select conversation_id from conversations order by 1")
+            .fetch_all(pool)
+            .await
+            .expect("ids");
+    let mut conn = pool.acquire().await.expect("connection");
+    let mut graphs = std::collections::BTreeMap::new();
+    for id in ids {
+        let graph = db::graph::load_conversation(&mut conn, &id)
+            .await
+            .expect("load")
+            .expect("stored");
+        graphs.insert(id, graph);
+    }
+    graphs
+}
+
+/// NDJSON: one document a line.
+pub fn ndjson(documents: &[Value]) -> String {
+    documents.iter().map(|d| d.to_string() + "\n").collect()
 }
 
 /// The ids of a list of nodes.
