@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use convgraph::database::{Database, LocalData};
 use convgraph::import::{Format, ImportOptions, import_paths};
 use convgraph::server;
+use domain::buzzeasy::Table;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -89,10 +90,27 @@ enum Command {
         /// The source format; detected per document when not given.
         #[arg(long, value_enum, default_value_t = Format::Auto)]
         format: Format,
+        /// The Buzzeasy table of OData pages and CSV files whose OData context, file name and
+        /// directory name do not say it (e.g. `QueueSegments`, `Workitems`, `Calls`).
+        #[arg(long, value_parser = parse_table)]
+        table: Option<Table>,
+        /// The tenant's IANA time zone (e.g. `Europe/Budapest`), for Buzzeasy timestamps given
+        /// in local time only.
+        #[arg(long)]
+        time_zone: Option<chrono_tz::Tz>,
         /// Batches written at the same time.
         #[arg(long, default_value_t = 4)]
         concurrency: usize,
     },
+}
+
+fn parse_table(name: &str) -> Result<Table, String> {
+    Table::from_name(name).ok_or_else(|| {
+        format!(
+            "no Buzzeasy table is called {name:?}; the tables: {}",
+            Table::ALL.map(Table::name).join(", ")
+        )
+    })
 }
 
 #[derive(clap::Args)]
@@ -455,12 +473,16 @@ async fn main() -> anyhow::Result<()> {
         Command::Import {
             paths,
             format,
+            table,
+            time_zone,
             concurrency,
         } => {
             let db =
                 Database::open(cli.database_url.as_deref(), &local, concurrency as u32 + 2).await?;
             let options = ImportOptions {
                 format,
+                table,
+                time_zone,
                 concurrency,
                 progress: true,
             };

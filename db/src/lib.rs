@@ -6,6 +6,7 @@ pub mod graph;
 pub mod ingest;
 pub mod local;
 pub mod read;
+pub mod records;
 pub mod testing;
 
 use sqlx::PgPool;

@@ -76,6 +76,77 @@ row! {
             "PCID" => pcid: str,
             /// The user the conversation belongs to, when the platform document names one.
             "userId" => user_id: str,
+            // Buzzeasy conversations (the Calls, Chats, Emails and Conversations tables).
+            /// Media of a Buzzeasy conversation: `voice` (Calls), `chat` (Chats), `email` (Emails), or as the Conversations table says.
+            "mediaType" => media_type: enumeration,
+            /// Buzzeasy channel of the conversation; see `channel`.
+            "channelId" => channel_id: str,
+            /// Type of the channel: `Voice`, `Webchat`, `Viber`, `Facebook`, `Email`, …
+            "channelType" => channel_type: str,
+            /// The phone number of the channel the customer called (voice channels have several).
+            "channelPhoneNumber" => channel_phone_number: str,
+            /// Why the conversation ended: `Default`, `Abandoned`, `CustomerDisconnected`, `IdleTimeout`, `TransferToChannel`, `TransferToExternal`, `CallbackRequested`, … (an open set).
+            "conversationEndedReason" => conversation_ended_reason: str,
+            /// The customer's id in Buzzeasy.
+            "customerId" => customer_id: str,
+            /// The customer's first name. Personal data: null without the `pii:read` permission.
+            "customerFirstName" => customer_first_name: str [personal],
+            /// The customer's last name. Personal data: null without the `pii:read` permission.
+            "customerLastName" => customer_last_name: str [personal],
+            /// The customer's phone number. Personal data: null without the `pii:read` permission.
+            "customerPhoneNumber" => customer_phone_number: str [personal],
+            /// The customer's e-mail address (Emails). Personal data: null without the `pii:read` permission.
+            "customerEmailAddress" => customer_email_address: str [personal],
+            /// When the customer joined (UTC).
+            "customerJoinedAtUtc" => customer_joined_at: time,
+            /// When the customer joined, in the tenant's time zone, as the source gave it.
+            "customerJoinedAt" => customer_joined_at_local: localtime,
+            /// How long the customer was rung, in seconds.
+            "customerRingDuration" => customer_ring_duration: float,
+            /// Start of the conversation in the tenant's time zone, as the source gave it (`conversationStart` is UTC).
+            "startedAt" => started_at_local: localtime,
+            /// End of the conversation in the tenant's time zone, as the source gave it (`conversationEnd` is UTC).
+            "endedAt" => ended_at_local: localtime,
+            /// Duration of the conversation in seconds, as the source rounded it.
+            "durationInSeconds" => duration_in_seconds: float,
+            /// How many times the customer was put on hold (Calls).
+            "holdCount" => hold_count: int,
+            /// Time the customer spent on hold, in seconds (Calls).
+            "holdDurationInSeconds" => hold_duration_in_seconds: float,
+            /// Seconds of the conversation while the channel was closed (out of business hours).
+            "isChannelClosed" => is_channel_closed: float,
+            /// Seconds of the conversation while the channel was open.
+            "isChannelOpen" => is_channel_open: float,
+            /// Seconds of the e-mail conversation outside business hours (Emails).
+            "inChannelClosedDurationInSeconds" => in_channel_closed_duration_in_seconds: float,
+            /// Seconds of the e-mail conversation during business hours (Emails).
+            "inChannelOpenDurationInSeconds" => in_channel_open_duration_in_seconds: float,
+            /// Whether this was a consult call to another agent or channel.
+            "isConsult" => is_consult: bool,
+            /// Whether the conversation was outbound.
+            "isOutbound" => is_outbound: bool,
+            /// The conversation this one was transferred into; see `nextConversation`.
+            "nextConversationId" => next_conversation_id: str,
+            /// The workflow's opening check: `Open`, `Holiday` or `Closed`.
+            "openingCheckResult" => opening_check_result: str,
+            /// Who initiated a transfer: `agent`, `workflow`, or empty.
+            "transferInitiatedBy" => transfer_initiated_by: str,
+            /// Target phone number of an external transfer. Personal data: null without the `pii:read` permission.
+            "transferToExternalDestinationPhoneNumber" => transfer_to_external_destination_phone_number: str [personal],
+            /// Average seconds agents took to answer the customer's messages (Chats).
+            "averageAgentAnswerSpeedInSeconds" => average_agent_answer_speed_in_seconds: float,
+            /// Average seconds bots took to answer the customer's messages (Chats).
+            "averageBotAnswerSpeedInSeconds" => average_bot_answer_speed_in_seconds: float,
+            /// Average seconds the customer took to answer (Chats).
+            "averageCustomerAnswerSpeedInSeconds" => average_customer_answer_speed_in_seconds: float,
+            /// Seconds the customer took to answer an outbound chat (Chats).
+            "firstCustomerAnswerSpeedInSeconds" => first_customer_answer_speed_in_seconds: float,
+            /// Seconds until the customer received a first reply (Emails).
+            "firstReplyTimeInSeconds" => first_reply_time_in_seconds: float,
+            /// Subject line of the e-mail conversation. Personal data: null without the `pii:read` permission.
+            "subject" => subject: str [personal],
+            /// E-mail thread: conversations under the same subject share it (Emails).
+            "threadId" => thread_id: str,
         }
     }
 }

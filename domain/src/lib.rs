@@ -5,6 +5,7 @@
 pub mod row;
 
 pub mod aggregate;
+pub mod buzzeasy;
 pub mod error;
 pub mod facts;
 pub mod generate;

@@ -94,6 +94,18 @@ impl<'a> Obj<'a> {
         }
     }
 
+    /// An optional wall-clock time without a zone (a source's local time), as sent; a value
+    /// with a zone keeps its wall-clock part.
+    pub fn localtime(&mut self, key: &str) -> Result<Option<chrono::NaiveDateTime>, DocumentError> {
+        match self.take(key) {
+            None => Ok(None),
+            Some((_, Value::String(s))) => parse_local_time(s)
+                .map(Some)
+                .map_err(|msg| DocumentError::new(self.path_of(key), msg)),
+            Some((_, v)) => Err(self.wrong(key, "a local timestamp string", v)),
+        }
+    }
+
     /// An optional integer.
     pub fn int(&mut self, key: &str) -> Result<Option<i64>, DocumentError> {
         match self.take(key) {
@@ -226,6 +238,17 @@ pub fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
                 format!("{s:?} is not an ISO-8601 timestamp ({e})")
             }
         })
+}
+
+/// Parses a local wall-clock time (`2024-05-01T10:00:00`, `2024-05-01 10:00:00.123`); a
+/// timestamp with a zone gives its wall-clock part.
+pub fn parse_local_time(s: &str) -> Result<chrono::NaiveDateTime, String> {
+    let t = s.trim();
+    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+        .iter()
+        .find_map(|f| chrono::NaiveDateTime::parse_from_str(t, f).ok())
+        .or_else(|| DateTime::<FixedOffset>::parse_from_rfc3339(t).ok().map(|d| d.naive_local()))
+        .ok_or_else(|| format!("{s:?} is not a timestamp (expected e.g. 2024-05-01T10:00:00)"))
 }
 
 /// Normalises a source enumeration value to the analytics (camelCase) spelling:

@@ -18,6 +18,7 @@ macro_rules! field_type {
     (str) => { Option<String> };
     (enumeration) => { Option<String> };
     (time) => { Option<chrono::DateTime<chrono::Utc>> };
+    (localtime) => { Option<chrono::NaiveDateTime> };
     (int) => { Option<i64> };
     (float) => { Option<f64> };
     (bool) => { Option<bool> };
@@ -56,6 +57,10 @@ macro_rules! row {
             pub const SOURCE_FIELDS: &'static [(&'static str, &'static str)] =
                 &[ $( ($src, stringify!($field)) ),* ];
 
+            /// Source key -> kind (`str`, `int`, `time`, …), for readers of untyped sources (CSV).
+            pub const FIELD_KINDS: &'static [(&'static str, &'static str)] =
+                &[ $( ($src, stringify!($kind)) ),* ];
+
             /// The columns marked `[personal]`.
             pub const PERSONAL: &'static [&'static str] = &[
                 $( $( personal!($kflag, stringify!($key)), )? )*
@@ -63,6 +68,7 @@ macro_rules! row {
             ];
 
             /// Reads every source field of this row from `o`; keys are left to the caller.
+            #[allow(unused_variables)]
             pub fn read_fields(
                 o: &mut $crate::reader::Obj<'_>,
             ) -> Result<Self, $crate::error::DocumentError> {

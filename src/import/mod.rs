@@ -6,7 +6,10 @@ mod read;
 use anyhow::Context as _;
 use db::graph::StoreOutcome;
 use domain::genesys::Shape;
+use chrono_tz::Tz;
+use domain::buzzeasy::{self, ReadOptions, Record, Table};
 use domain::ingest::{self, IngestError, IngestLimits, RejectCode};
+use serde_json::Value;
 use domain::{ConversationGraph, Scope};
 use futures::StreamExt as _;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -33,6 +36,10 @@ pub enum Format {
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
     pub format: Format,
+    /// The Buzzeasy table of OData pages and CSV files whose context and names do not say.
+    pub table: Option<Table>,
+    /// The tenant's time zone, for Buzzeasy timestamps given in local time only.
+    pub time_zone: Option<Tz>,
     /// Documents written at the same time.
     pub concurrency: usize,
     pub progress: bool,
@@ -42,6 +49,8 @@ impl Default for ImportOptions {
     fn default() -> Self {
         Self {
             format: Format::Auto,
+            table: None,
+            time_zone: None,
             concurrency: 4,
             progress: false,
         }
@@ -118,23 +127,27 @@ pub async fn import_paths(
 
     let (tx, rx) = tokio::sync::mpsc::channel::<RawDocument>(256);
     let reader_bytes = bytes_read.clone();
+    let table = options.table;
     let reader = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
         for file in &files {
             let mut emit = |doc| tx.blocking_send(doc).is_ok();
-            read::read_file(file, reader_bytes.clone(), &mut emit)
+            read::read_file(file, table, reader_bytes.clone(), &mut emit)
                 .with_context(|| format!("cannot read {}", file.display()))?;
         }
         Ok(())
     });
 
     let format = options.format;
+    let feed = ReadOptions {
+        time_zone: options.time_zone,
+    };
     let mut outcomes = std::pin::pin!(
         futures::stream::unfold(
             rx,
             |mut rx| async move { rx.recv().await.map(|doc| (doc, rx)) }
         )
         .ready_chunks(BATCH)
-        .map(|docs| import_documents(pool, format, docs))
+        .map(|docs| import_documents(pool, format, &feed, docs))
         .buffer_unordered(options.concurrency.max(1))
     );
 
@@ -169,32 +182,140 @@ fn natural(r: &Rejection) -> (&Path, usize, &str) {
     (&r.file, r.locator.len(), &r.locator)
 }
 
-/// Parses, validates and stores documents through the shared write path ([`db::ingest::write`],
-/// with the scope of everything); each document is atomic on its own.
+/// Parses, validates and stores documents: conversations through the shared write path
+/// ([`db::ingest::write`], with the scope of everything), rows of the Buzzeasy feed's other
+/// tables by their keys ([`db::records`]). Each document is atomic on its own.
 pub async fn import_documents(
     pool: &PgPool,
     format: Format,
+    feed: &ReadOptions,
     docs: Vec<RawDocument>,
 ) -> Vec<Result<StoreOutcome, Box<Rejection>>> {
     let limits = IngestLimits::default();
-    let parsed: Vec<Result<ConversationGraph, Box<Rejection>>> = docs
+    let parsed: Vec<Result<Parsed, Box<Rejection>>> = docs
         .iter()
-        .map(|doc| parse_document(format, doc, &limits))
+        .map(|doc| match doc.table {
+            None => parse_document(format, doc, &limits).map(Parsed::Graph),
+            Some(table) => parse_row(table, doc, feed, &limits),
+        })
         .collect();
-    let graphs: Vec<&ConversationGraph> = parsed.iter().filter_map(|p| p.as_ref().ok()).collect();
-    let mut stored = db::ingest::write(pool, &Scope::All, &graphs)
-        .await
-        .into_iter();
+    let graphs: Vec<&ConversationGraph> = parsed
+        .iter()
+        .filter_map(|p| match p {
+            Ok(Parsed::Graph(g)) => Some(g),
+            _ => None,
+        })
+        .collect();
+    let mut stored_graphs = db::ingest::write(pool, &Scope::All, &graphs).await.into_iter();
+    let rows: Vec<(usize, Table, &Value)> = parsed
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| match p {
+            Ok(Parsed::Row { table, row, .. }) => Some((i, *table, row)),
+            _ => None,
+        })
+        .collect();
+    let mut stored_rows = store_rows(pool, &rows).await;
     docs.iter()
         .zip(parsed.iter())
-        .map(|(doc, parsed)| match parsed {
+        .enumerate()
+        .map(|(i, (doc, parsed))| match parsed {
             Err(rejection) => Err(rejection.clone()),
-            Ok(graph) => stored
+            Ok(Parsed::Graph(graph)) => stored_graphs
                 .next()
                 .unwrap_or(Ok(StoreOutcome::Unchanged))
                 .map_err(|e| rejection(doc, Some(graph.id().to_owned()), e)),
+            Ok(Parsed::Row { key, .. }) => stored_rows
+                .remove(&i)
+                .unwrap_or(Ok(StoreOutcome::Unchanged))
+                .map_err(|e| rejection(doc, Some(key.clone()), e)),
         })
         .collect()
+}
+
+/// A document read: a conversation graph, or a row of another table of the feed.
+enum Parsed {
+    Graph(ConversationGraph),
+    Row { table: Table, key: String, row: Value },
+}
+
+/// Reads one row of the Buzzeasy feed.
+fn parse_row(
+    table: Table,
+    doc: &RawDocument,
+    feed: &ReadOptions,
+    limits: &IngestLimits,
+) -> Result<Parsed, Box<Rejection>> {
+    let value = doc.value.as_ref().map_err(|e| {
+        let error = IngestError::new(RejectCode::MalformedJson, None, e.clone());
+        rejection(doc, None, error)
+    })?;
+    let invalid = |e: domain::DocumentError| {
+        IngestError::new(RejectCode::InvalidDocument, Some(e.path), e.message)
+    };
+    ingest::check_value(value, limits)
+        .and_then(|()| buzzeasy::read_row(table, value, feed).map_err(invalid))
+        .map(|record| match record {
+            Record::Conversation(graph) => Parsed::Graph(*graph),
+            Record::Row { table, key, row } => Parsed::Row { table, key, row },
+        })
+        .map_err(|e| rejection(doc, None, e))
+}
+
+/// Stores rows of the feed's tables, a table at a time in one transaction each; a row that
+/// appears again (by key) goes in a later round, and when the store refuses a batch each row
+/// is stored alone. The outcomes, by the rows' positions.
+async fn store_rows(
+    pool: &PgPool,
+    rows: &[(usize, Table, &Value)],
+) -> std::collections::HashMap<usize, Result<StoreOutcome, IngestError>> {
+    let mut results = std::collections::HashMap::new();
+    let mut tables: Vec<Table> = rows.iter().map(|r| r.1).collect();
+    tables.sort();
+    tables.dedup();
+    for table in tables {
+        let mut pending: Vec<(usize, &Value)> = rows
+            .iter()
+            .filter(|r| r.1 == table)
+            .map(|r| (r.0, r.2))
+            .collect();
+        while !pending.is_empty() {
+            let mut seen = std::collections::HashSet::new();
+            let (round, later): (Vec<_>, Vec<_>) = pending
+                .into_iter()
+                .partition(|(_, row)| seen.insert(row_key(table, row)));
+            pending = later;
+            let values: Vec<Value> = round.iter().map(|(_, row)| (*row).clone()).collect();
+            match db::records::ingest_rows(pool, table, &values).await {
+                Ok(outcomes) => {
+                    for ((i, _), outcome) in round.iter().zip(outcomes) {
+                        results.insert(*i, Ok(outcome));
+                    }
+                }
+                Err(_) => {
+                    for (i, row) in &round {
+                        let one = std::slice::from_ref(*row);
+                        let outcome = db::records::ingest_rows(pool, table, one)
+                            .await
+                            .map(|mut o| o.pop().unwrap_or(StoreOutcome::Unchanged))
+                            .map_err(|e| db::ingest::store_error(&e));
+                        results.insert(*i, outcome);
+                    }
+                }
+            }
+        }
+    }
+    results
+}
+
+/// The key of a row within its table.
+fn row_key(table: Table, row: &Value) -> String {
+    table
+        .key_columns()
+        .iter()
+        .map(|k| row.get(*k).map(Value::to_string).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("\u{1f}")
 }
 
 /// Parses and checks one document into a conversation graph.
@@ -275,7 +396,7 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> anyhow::Result<()> {
             walk(&path, files)?;
         } else if matches!(
             path.extension().and_then(|e| e.to_str()),
-            Some("json" | "jsonl" | "ndjson")
+            Some("json" | "jsonl" | "ndjson" | "csv")
         ) {
             files.push(path);
         }

@@ -1,10 +1,14 @@
 //! Reading source files as a stream of JSON documents, in bounded memory.
 //!
-//! A file is one of: JSON lines (one conversation a line), a query response
+//! A Genesys file is one of: JSON lines (one conversation a line), a query response
 //! (`{"conversations": [ … ]}`), a JSON array of conversations, or a single conversation. The
 //! container is detected from the content; a multi-gigabyte file is never held in memory whole,
-//! only one document at a time.
+//! only one document at a time. A Buzzeasy file is an OData page (`{"@odata.context": …,
+//! "value": [ … ]}`, held whole: the feed pages its tables) or a CSV export (read a record at a
+//! time); its rows are documents of the table the page's context, the file's name, its
+//! directory's name or `--table` names.
 
+use domain::buzzeasy::Table;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use std::fmt;
@@ -18,8 +22,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 #[derive(Debug)]
 pub struct RawDocument {
     pub file: Arc<PathBuf>,
-    /// Where in the file: `line 12`, `$.conversations[3]`, `$[0]` or `$`.
+    /// Where in the file: `line 12`, `$.conversations[3]`, `$[0]`, `$`, `$.value[4]`, `row 7`.
     pub locator: String,
+    /// The Buzzeasy table of a feed row; `None` for a Genesys conversation document.
+    pub table: Option<Table>,
     pub value: Result<Value, String>,
 }
 
@@ -41,10 +47,23 @@ impl<R: Read> Read for Counting<R> {
 /// `emit` returns false to stop early (the receiver has gone).
 pub fn read_file(
     path: &Path,
+    table: Option<Table>,
     bytes_read: Arc<AtomicU64>,
     emit: &mut dyn FnMut(RawDocument) -> bool,
 ) -> io::Result<()> {
     let file = Arc::new(path.to_path_buf());
+    let csv = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    if csv {
+        let reader = Counting {
+            inner: File::open(path)?,
+            read: bytes_read,
+        };
+        read_csv(&file, table.or_else(|| table_of(path, None)), reader, emit);
+        return Ok(());
+    }
     let mut reader = BufReader::with_capacity(
         1 << 16,
         Counting {
@@ -59,7 +78,7 @@ pub fn read_file(
             Ok(())
         }
         Container::Whole => {
-            read_whole(&file, reader, emit);
+            read_whole(&file, table, reader, emit);
             Ok(())
         }
     }
@@ -122,6 +141,7 @@ fn read_lines(
         if !emit(RawDocument {
             file: file.clone(),
             locator,
+            table: None,
             value,
         }) {
             return;
@@ -131,6 +151,7 @@ fn read_lines(
 
 fn read_whole(
     file: &Arc<PathBuf>,
+    table: Option<Table>,
     reader: BufReader<Counting<File>>,
     emit: &mut dyn FnMut(RawDocument) -> bool,
 ) {
@@ -147,10 +168,12 @@ fn read_whole(
         .deserialize(&mut de)
         .and_then(|single| de.end().map(|()| single));
     match result {
+        Ok(Some(doc)) if is_odata_page(&doc) => read_page(file, table, doc, emit),
         Ok(Some(doc)) => {
             emit(RawDocument {
                 file: file.clone(),
                 locator: "$".into(),
+                table: None,
                 value: Ok(doc),
             });
         }
@@ -167,8 +190,127 @@ fn read_whole(
             emit(RawDocument {
                 file: file.clone(),
                 locator: "$".into(),
+                table: None,
                 value: Err(message),
             });
+        }
+    }
+}
+
+/// An OData page: an object with a `value` array and an `@odata.context` (or nothing else but
+/// OData annotations).
+fn is_odata_page(doc: &Value) -> bool {
+    let Some(map) = doc.as_object() else {
+        return false;
+    };
+    map.get("value").is_some_and(Value::is_array)
+        && (map.contains_key("@odata.context") || map.keys().all(|k| k == "value" || k.starts_with("@odata.")))
+}
+
+/// The table a Buzzeasy file holds: named by its OData context, its name, or its directory's.
+fn table_of(path: &Path, context: Option<&str>) -> Option<Table> {
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    Table::detect(context, stem).or_else(|| {
+        let dir = path.parent()?.file_name()?.to_str()?;
+        Table::detect(None, dir)
+    })
+}
+
+fn unknown_table(file: &Arc<PathBuf>, locator: &str, emit: &mut dyn FnMut(RawDocument) -> bool) {
+    emit(RawDocument {
+        file: file.clone(),
+        locator: locator.into(),
+        table: None,
+        value: Err(format!(
+            "cannot tell which Buzzeasy table this file holds (from its OData context, its name or its directory's): name it with --table (one of {})",
+            Table::ALL.map(Table::name).join(", ")
+        )),
+    });
+}
+
+/// Every row of an OData page, as documents of its table.
+fn read_page(
+    file: &Arc<PathBuf>,
+    table: Option<Table>,
+    mut page: Value,
+    emit: &mut dyn FnMut(RawDocument) -> bool,
+) {
+    let context = page.get("@odata.context").and_then(Value::as_str).map(str::to_owned);
+    let Some(table) = table.or_else(|| table_of(file, context.as_deref())) else {
+        return unknown_table(file, "$", emit);
+    };
+    let rows = match page.get_mut("value").map(Value::take) {
+        Some(Value::Array(rows)) => rows,
+        _ => Vec::new(),
+    };
+    for (i, row) in rows.into_iter().enumerate() {
+        let go_on = emit(RawDocument {
+            file: file.clone(),
+            locator: format!("$.value[{i}]"),
+            table: Some(table),
+            value: Ok(row),
+        });
+        if !go_on {
+            return;
+        }
+    }
+}
+
+/// Every record of a CSV export (a header line, then one row a record), as documents of its
+/// table: objects of the header's names and the cells' text.
+fn read_csv(
+    file: &Arc<PathBuf>,
+    table: Option<Table>,
+    reader: Counting<File>,
+    emit: &mut dyn FnMut(RawDocument) -> bool,
+) {
+    let Some(table) = table else {
+        return unknown_table(file, "line 1", emit);
+    };
+    let mut csv = csv::ReaderBuilder::new().flexible(false).from_reader(reader);
+    let headers = match csv.headers() {
+        Ok(h) => h.iter().map(|h| h.trim_start_matches('\u{feff}').trim().to_owned()).collect::<Vec<_>>(),
+        Err(e) => {
+            emit(RawDocument {
+                file: file.clone(),
+                locator: "line 1".into(),
+                table: Some(table),
+                value: Err(format!("malformed CSV header: {e}")),
+            });
+            return;
+        }
+    };
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = csv.position().line() + 1;
+        let value = match csv.read_record(&mut record) {
+            Ok(false) => return,
+            Ok(true) => Ok(Value::Object(
+                headers
+                    .iter()
+                    .zip(record.iter())
+                    .map(|(h, cell)| (h.clone(), Value::String(cell.to_owned())))
+                    .collect::<Map<String, Value>>(),
+            )),
+            Err(e) => Err(match e.kind() {
+                csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                    format!("the row has {len} fields, the header {expected_len}")
+                }
+                csv::ErrorKind::Utf8 { err, .. } => {
+                    format!("not valid UTF-8 (field {})", err.field() + 1)
+                }
+                _ => format!("malformed CSV: {e}"),
+            }),
+        };
+        let stop_after = matches!(&value, Err(m) if m.starts_with("malformed CSV"));
+        let go_on = emit(RawDocument {
+            file: file.clone(),
+            locator: format!("line {line}"),
+            table: Some(table),
+            value,
+        });
+        if !go_on || stop_after {
+            return;
         }
     }
 }
@@ -186,6 +328,7 @@ impl Sink<'_, '_> {
         let go_on = (self.emit)(RawDocument {
             file: self.file.clone(),
             locator,
+            table: None,
             value: Ok(value),
         });
         if !go_on {
