@@ -291,7 +291,7 @@ pub fn parse_platform(doc: &Value) -> Result<ConversationGraph, DocumentError> {
         }
         _ => root
             .required_str("conversationId")
-            .map_err(|e| DocumentError::new("$.id", format!("is required ({})", e.message)))?,
+            .map_err(|_| DocumentError::new("$.id", "is required (or `conversationId`)"))?,
     };
     let mut g = ConversationGraph::default();
     let mut conversation = ConversationRow::read_fields(&mut root)?;

@@ -228,27 +228,43 @@ impl<'a> Obj<'a> {
 
 /// Parses an ISO-8601 / RFC 3339 timestamp with a zone into UTC.
 pub fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::<FixedOffset>::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| {
-            let no_zone = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").is_ok();
-            if no_zone {
-                format!("timestamp {s:?} has no time zone (expected e.g. 2024-05-01T10:00:00Z)")
-            } else {
-                format!("{s:?} is not an ISO-8601 timestamp ({e})")
-            }
-        })
+    use chrono::Datelike as _;
+    let parsed = DateTime::<FixedOffset>::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc));
+    if let Ok(t) = parsed
+        && !(1..=9999).contains(&t.year())
+    {
+        return Err(format!(
+            "{s:?} is outside the supported years 0001 to 9999 (in UTC)"
+        ));
+    }
+    parsed.map_err(|e| {
+        let no_zone = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").is_ok();
+        if no_zone {
+            format!("timestamp {s:?} has no time zone (expected e.g. 2024-05-01T10:00:00Z)")
+        } else {
+            format!("{s:?} is not an ISO-8601 timestamp ({e})")
+        }
+    })
 }
 
 /// Parses a local wall-clock time (`2024-05-01T10:00:00`, `2024-05-01 10:00:00.123`); a
 /// timestamp with a zone gives its wall-clock part.
 pub fn parse_local_time(s: &str) -> Result<chrono::NaiveDateTime, String> {
     let t = s.trim();
-    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
-        .iter()
-        .find_map(|f| chrono::NaiveDateTime::parse_from_str(t, f).ok())
-        .or_else(|| DateTime::<FixedOffset>::parse_from_rfc3339(t).ok().map(|d| d.naive_local()))
-        .ok_or_else(|| format!("{s:?} is not a timestamp (expected e.g. 2024-05-01T10:00:00)"))
+    [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ]
+    .iter()
+    .find_map(|f| chrono::NaiveDateTime::parse_from_str(t, f).ok())
+    .or_else(|| {
+        DateTime::<FixedOffset>::parse_from_rfc3339(t)
+            .ok()
+            .map(|d| d.naive_local())
+    })
+    .ok_or_else(|| format!("{s:?} is not a timestamp (expected e.g. 2024-05-01T10:00:00)"))
 }
 
 /// Normalises a source enumeration value to the analytics (camelCase) spelling:
