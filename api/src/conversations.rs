@@ -344,15 +344,15 @@ pub struct ConversationEdge {
 /// Where a page stands in its list.
 #[derive(SimpleObject)]
 pub struct PageInfo {
-    /// More conversations follow this page (going forwards, exact; going backwards, true when
-    /// the page was asked for `before` a cursor).
+    /// More items follow this page (going forwards, exact; going backwards, true when the page
+    /// was asked for `before` a cursor).
     pub has_next_page: bool,
-    /// Conversations precede this page (going backwards, exact; going forwards, true when the
-    /// page was asked for `after` a cursor).
+    /// Items precede this page (going backwards, exact; going forwards, true when the page was
+    /// asked for `after` a cursor).
     pub has_previous_page: bool,
-    /// The cursor of the first conversation of the page.
+    /// The cursor of the first item of the page.
     pub start_cursor: Option<String>,
-    /// The cursor of the last conversation of the page.
+    /// The cursor of the last item of the page.
     pub end_cursor: Option<String>,
 }
 

@@ -10,6 +10,7 @@
 use async_graphql::{Context, Json, Object, Result};
 use domain::graph::*;
 
+use crate::feed::{self, loaders::*};
 use crate::loader::*;
 
 type Extra<'a> = Json<&'a serde_json::Map<String, serde_json::Value>>;
@@ -84,6 +85,84 @@ impl Conversation {
                 )
             })
             .collect())
+    }
+    /// The agent tasks (workitems) that handled the conversation and that you can see.
+    async fn workitems(&self, ctx: &Context<'_>) -> Result<Vec<feed::Workitem>> {
+        let members = self
+            .0
+            .children(ctx, |c| vec![WorkitemsOfConversation(id(c))])
+            .await?;
+        Ok(members.into_iter().map(feed::Workitem).collect())
+    }
+    /// Buzzeasy: the spans of the conversation in queues.
+    async fn queue_segments(&self, ctx: &Context<'_>) -> Result<Vec<feed::QueueSegment>> {
+        let members = self
+            .0
+            .children(ctx, |c| vec![QueueSegmentsOf(id(c))])
+            .await?;
+        Ok(members.into_iter().map(feed::QueueSegment).collect())
+    }
+    /// Buzzeasy: the spans of the conversation in bot nodes of the workflow.
+    async fn bot_segments(&self, ctx: &Context<'_>) -> Result<Vec<feed::BotSegment>> {
+        let members = self.0.children(ctx, |c| vec![BotSegmentsOf(id(c))]).await?;
+        Ok(members.into_iter().map(feed::BotSegment).collect())
+    }
+    /// Buzzeasy: the queues that refused the conversation.
+    async fn rejected_enqueue_attempts(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<feed::RejectedEnqueueAttempt>> {
+        let members = self
+            .0
+            .children(ctx, |c| vec![RejectedAttemptsOf(id(c))])
+            .await?;
+        Ok(members
+            .into_iter()
+            .map(feed::RejectedEnqueueAttempt)
+            .collect())
+    }
+    /// Buzzeasy: workflow variables filled during the conversation.
+    async fn captured_data(&self, ctx: &Context<'_>) -> Result<Vec<feed::CapturedData>> {
+        let rows = self.0.rows(ctx, |c| vec![CapturedDataOf(id(c))]).await?;
+        Ok(rows.into_iter().map(feed::CapturedData).collect())
+    }
+    /// Buzzeasy: the conversation this one was transferred into, when you can see it.
+    async fn next_conversation(&self, ctx: &Context<'_>) -> Result<Option<Conversation>> {
+        let members = self
+            .0
+            .children(ctx, |c| {
+                c.next_conversation_id
+                    .iter()
+                    .cloned()
+                    .map(LinkedConversation)
+                    .collect()
+            })
+            .await?;
+        Ok(members.into_iter().next().map(Conversation))
+    }
+    /// Buzzeasy: the channel of the conversation, when you can see it.
+    async fn channel(&self, ctx: &Context<'_>) -> Result<Option<feed::Channel>> {
+        let members = self
+            .0
+            .children(ctx, |c| {
+                c.channel_id.iter().cloned().map(ChannelById).collect()
+            })
+            .await?;
+        Ok(members.into_iter().next().map(feed::Channel))
+    }
+    /// Buzzeasy: the business unit of the conversation.
+    async fn business_unit(&self, ctx: &Context<'_>) -> Result<Option<feed::BusinessUnit>> {
+        let members = self
+            .0
+            .children(ctx, |c| {
+                c.business_unit_id
+                    .iter()
+                    .cloned()
+                    .map(BusinessUnitById)
+                    .collect()
+            })
+            .await?;
+        Ok(members.into_iter().next().map(feed::BusinessUnit))
     }
     /// The participants, in source order.
     async fn participants(&self, ctx: &Context<'_>) -> Result<Vec<Participant>> {
@@ -183,6 +262,15 @@ impl Participant {
     /// The participant id.
     async fn id(&self) -> &str {
         &self.0.row().participant_id
+    }
+    /// The user behind the participant (`userId`), when the user lookup holds it and you can
+    /// see the user.
+    async fn user(&self, ctx: &Context<'_>) -> Result<Option<feed::User>> {
+        let members = self
+            .0
+            .children(ctx, |p| p.user_id.iter().cloned().map(UserById).collect())
+            .await?;
+        Ok(members.into_iter().next().map(feed::User))
     }
     #[graphql(flatten)]
     async fn fields(&self) -> &ParticipantRow {
@@ -302,6 +390,14 @@ impl Segment {
     #[graphql(flatten)]
     async fn fields(&self) -> &SegmentRow {
         self.0.row()
+    }
+    /// The queue of the segment (`queueId`), when the queue lookup holds it and you can see it.
+    async fn queue(&self, ctx: &Context<'_>) -> Result<Option<feed::Queue>> {
+        let members = self
+            .0
+            .children(ctx, |s| s.queue_id.iter().cloned().map(QueueById).collect())
+            .await?;
+        Ok(members.into_iter().next().map(feed::Queue))
     }
     /// From start to end in milliseconds; null while open.
     async fn duration_ms(&self) -> Option<i64> {

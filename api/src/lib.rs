@@ -4,6 +4,7 @@ pub mod aggregates;
 pub mod auth;
 pub mod conversations;
 pub mod error;
+pub mod feed;
 pub mod graph;
 mod graphiql;
 pub mod http;
@@ -33,6 +34,7 @@ pub use crate::limits::Limits;
 pub struct QueryRoot(
     conversations::ConversationQuery,
     aggregates::AggregateQueryRoot,
+    feed::FeedQuery,
 );
 
 /// Every mutation.

@@ -2,6 +2,7 @@
 //! conversation graph, and the private local server used when no database is given.
 
 pub mod aggregate;
+pub mod feed;
 pub mod graph;
 pub mod ingest;
 pub mod local;

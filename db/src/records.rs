@@ -18,8 +18,14 @@ macro_rules! upsert {
         // deadlock and each sees the other's row.
         sqlx::query!(
             "select count(pg_advisory_xact_lock(hashtextextended(k, 13))) as locked
-             from (select distinct '" + $table + "' || row(" + $keys + ")::text as k
-                   from jsonb_populate_recordset(null::" + $table + ", $1) order by 1) keys",
+             from (select distinct '"
+                + $table
+                + "' || row("
+                + $keys
+                + ")::text as k
+                   from jsonb_populate_recordset(null::"
+                + $table
+                + ", $1) order by 1) keys",
             Json(rows) as _
         )
         .fetch_one(&mut *$conn)
@@ -27,8 +33,14 @@ macro_rules! upsert {
         let pairs = sqlx::query!(
             "select to_jsonb(i) as \"new!\", to_jsonb(t) as old
              from jsonb_array_elements($1) with ordinality as e(j, n)
-             cross join lateral jsonb_populate_record(null::" + $table + ", e.j) i
-             left join " + $table + " t using (" + $keys + ")
+             cross join lateral jsonb_populate_record(null::"
+                + $table
+                + ", e.j) i
+             left join "
+                + $table
+                + " t using ("
+                + $keys
+                + ")
              order by e.n",
             Json(rows) as _
         )
@@ -49,14 +61,26 @@ macro_rules! upsert {
         }
         if !changed.is_empty() {
             sqlx::query!(
-                "delete from " + $table + " where (" + $keys + ") in
-                 (select " + $keys + " from jsonb_populate_recordset(null::" + $table + ", $1))",
+                "delete from "
+                    + $table
+                    + " where ("
+                    + $keys
+                    + ") in
+                 (select "
+                    + $keys
+                    + " from jsonb_populate_recordset(null::"
+                    + $table
+                    + ", $1))",
                 Json(&changed) as _
             )
             .execute(&mut *$conn)
             .await?;
             sqlx::query!(
-                "insert into " + $table + " select * from jsonb_populate_recordset(null::" + $table + ", $1)",
+                "insert into "
+                    + $table
+                    + " select * from jsonb_populate_recordset(null::"
+                    + $table
+                    + ", $1)",
                 Json(&changed) as _
             )
             .execute(&mut *$conn)
@@ -90,7 +114,12 @@ pub async fn store_rows(
         Table::Channels => upsert!(conn, rows, "channels", "channel_id"),
         Table::Queues => upsert!(conn, rows, "queues", "queue_id"),
         Table::BotSteps => upsert!(conn, rows, "bot_steps", "bot_step_id"),
-        Table::BotSegments => upsert!(conn, rows, "bot_segments", "conversation_id, bot_segment_id"),
+        Table::BotSegments => upsert!(
+            conn,
+            rows,
+            "bot_segments",
+            "conversation_id, bot_segment_id"
+        ),
         Table::QueueSegments => upsert!(
             conn,
             rows,
@@ -148,12 +177,9 @@ pub async fn store_rows(
             "campaign_record_phone_numbers",
             "record_id, phone_number"
         ),
-        Table::CampaignRecordRegistrations => upsert!(
-            conn,
-            rows,
-            "campaign_record_registrations",
-            "record_id"
-        ),
+        Table::CampaignRecordRegistrations => {
+            upsert!(conn, rows, "campaign_record_registrations", "record_id")
+        }
         Table::Calls | Table::Chats | Table::Emails | Table::Conversations => {
             unreachable!("conversations are stored as conversation graphs")
         }

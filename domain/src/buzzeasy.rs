@@ -654,7 +654,9 @@ impl Table {
             Table::QueueSegments => &["conversation_id", "queue_segment_id"],
             Table::RejectedEnqueueAttempts => &["conversation_id", "attempt_id"],
             Table::CapturedData => &["conversation_id", "name", "captured_at"],
-            Table::Calls | Table::Chats | Table::Emails | Table::Conversations => &["conversation_id"],
+            Table::Calls | Table::Chats | Table::Emails | Table::Conversations => {
+                &["conversation_id"]
+            }
             Table::Workitems => &["workitem_id"],
             Table::WorkitemConversationSessions => &["workitem_id", "session_id"],
             Table::CollectedData => &["workitem_id", "name", "created_at"],
@@ -679,7 +681,10 @@ impl Table {
             own == wanted
                 || own.trim_end_matches('s') == wanted.trim_end_matches('s')
                 || (*t == Table::CampaignRecordPhoneNumbers
-                    && matches!(wanted, "campaignrecordadditionalphonenumber" | "campaignrecordphonenumbers"))
+                    && matches!(
+                        wanted,
+                        "campaignrecordadditionalphonenumber" | "campaignrecordphonenumbers"
+                    ))
         })
     }
 
@@ -782,7 +787,12 @@ pub fn read_row(table: Table, row: &Value, options: &ReadOptions) -> Result<Reco
                 r.business_unit_id = o.required_str("businessUnitId")?;
                 r.timestamp = required_time(o, "timestampUtc")?;
             });
-            let key = format!("{}/{}/{}", r.agent_id, r.business_unit_id, r.timestamp.to_rfc3339());
+            let key = format!(
+                "{}/{}/{}",
+                r.agent_id,
+                r.business_unit_id,
+                r.timestamp.to_rfc3339()
+            );
             (key, to_value(&r))
         }
         Table::Channels => {
@@ -811,7 +821,10 @@ pub fn read_row(table: Table, row: &Value, options: &ReadOptions) -> Result<Reco
             });
             r.started_at = utc(r.started_at, r.started_at_local, tz, "$.startedAt")?;
             r.ended_at = utc(r.ended_at, r.ended_at_local, tz, "$.endedAt")?;
-            (format!("{}/{}", r.conversation_id, r.bot_segment_id), to_value(&r))
+            (
+                format!("{}/{}", r.conversation_id, r.bot_segment_id),
+                to_value(&r),
+            )
         }
         Table::QueueSegments => {
             let mut r = read!(QueueSegmentRow, |r, o| {
@@ -823,16 +836,19 @@ pub fn read_row(table: Table, row: &Value, options: &ReadOptions) -> Result<Reco
             if r.queue_segment_id.is_empty() {
                 // The feed documents no id for queue segments: the queue and the time it was
                 // entered identify one.
-                let queued = r
-                    .queued_at
-                    .ok_or_else(|| DocumentError::new("$.queuedAtUtc", "is required when the row has no id"))?;
+                let queued = r.queued_at.ok_or_else(|| {
+                    DocumentError::new("$.queuedAtUtc", "is required when the row has no id")
+                })?;
                 r.queue_segment_id = format!(
                     "{}@{}",
                     r.queue_id.as_deref().unwrap_or(""),
                     queued.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
                 );
             }
-            (format!("{}/{}", r.conversation_id, r.queue_segment_id), to_value(&r))
+            (
+                format!("{}/{}", r.conversation_id, r.queue_segment_id),
+                to_value(&r),
+            )
         }
         Table::RejectedEnqueueAttempts => {
             let mut r = read!(RejectedEnqueueAttemptRow, |r, o| {
@@ -840,7 +856,10 @@ pub fn read_row(table: Table, row: &Value, options: &ReadOptions) -> Result<Reco
                 r.attempt_id = o.required_str("id")?;
             });
             r.rejected_at = utc(r.rejected_at, r.rejected_at_local, tz, "$.rejectedAt")?;
-            (format!("{}/{}", r.conversation_id, r.attempt_id), to_value(&r))
+            (
+                format!("{}/{}", r.conversation_id, r.attempt_id),
+                to_value(&r),
+            )
         }
         Table::CapturedData => {
             let r = read!(CapturedDataRow, |r, o| {
@@ -882,7 +901,10 @@ pub fn read_row(table: Table, row: &Value, options: &ReadOptions) -> Result<Reco
             });
             r.started_at = utc(r.started_at, r.started_at_local, tz, "$.startedAt")?;
             r.ended_at = utc(r.ended_at, r.ended_at_local, tz, "$.endedAt")?;
-            (format!("{}/{}", r.workitem_id, r.evaluation_id), to_value(&r))
+            (
+                format!("{}/{}", r.workitem_id, r.evaluation_id),
+                to_value(&r),
+            )
         }
         Table::WorkitemEvaluationData => {
             let mut r = read!(WorkitemEvaluationDataRow, |r, o| {
@@ -971,7 +993,11 @@ fn utc(
 }
 
 /// A Buzzeasy conversation as a graph of one row.
-fn conversation(table: Table, mut o: Obj<'_>, tz: Option<Tz>) -> Result<ConversationGraph, DocumentError> {
+fn conversation(
+    table: Table,
+    mut o: Obj<'_>,
+    tz: Option<Tz>,
+) -> Result<ConversationGraph, DocumentError> {
     let id = o.required_str("id")?;
     let mut c = ConversationRow::read_fields(&mut o)?;
     c.conversation_id = id;
@@ -981,7 +1007,12 @@ fn conversation(table: Table, mut o: Obj<'_>, tz: Option<Tz>) -> Result<Conversa
     let end = o.time("endedAtUtc")?;
     c.conversation_start = utc(start, c.started_at_local, tz, "$.startedAt")?;
     c.conversation_end = utc(end, c.ended_at_local, tz, "$.endedAt")?;
-    c.customer_joined_at = utc(c.customer_joined_at, c.customer_joined_at_local, tz, "$.customerJoinedAt")?;
+    c.customer_joined_at = utc(
+        c.customer_joined_at,
+        c.customer_joined_at_local,
+        tz,
+        "$.customerJoinedAt",
+    )?;
     if c.media_type.is_none() {
         c.media_type = match table {
             Table::Calls => Some("voice".into()),
@@ -1051,22 +1082,42 @@ fn kinds_of(table: Table) -> Vec<(&'static str, &'static str)> {
         Table::CampaignRecordRegistrations => CampaignRecordRegistrationRow::FIELD_KINDS.to_vec(),
     };
     let by_hand: &[(&str, &str)] = match table {
-        Table::AgentBusinessUnitChanges => &[("agentId", "str"), ("businessUnitId", "str"), ("timestampUtc", "time")],
+        Table::AgentBusinessUnitChanges => &[
+            ("agentId", "str"),
+            ("businessUnitId", "str"),
+            ("timestampUtc", "time"),
+        ],
         Table::Channels => &[("id", "str"), ("businessUnitId", "str")],
-        Table::BotSegments | Table::RejectedEnqueueAttempts => &[("id", "str"), ("conversationId", "str")],
+        Table::BotSegments | Table::RejectedEnqueueAttempts => {
+            &[("id", "str"), ("conversationId", "str")]
+        }
         Table::QueueSegments => &[("id", "str"), ("conversationId", "str")],
-        Table::CapturedData => &[("conversationId", "str"), ("name", "str"), ("timestampUtc", "time"), ("value", "str")],
+        Table::CapturedData => &[
+            ("conversationId", "str"),
+            ("name", "str"),
+            ("timestampUtc", "time"),
+            ("value", "str"),
+        ],
         Table::Calls | Table::Chats | Table::Emails | Table::Conversations => &[
             ("id", "str"),
             ("businessUnitId", "str"),
             ("startedAtUtc", "time"),
             ("endedAtUtc", "time"),
         ],
-        Table::WorkitemConversationSessions | Table::WorkitemEvaluations | Table::WorkitemEvaluationData => {
-            &[("id", "str"), ("workitemId", "str")]
-        }
-        Table::CollectedData => &[("workitemId", "str"), ("name", "str"), ("createdAtUtc", "time"), ("value", "str")],
-        Table::CampaignRecordCustomFields => &[("campaignRecordId", "str"), ("customFieldName", "str"), ("customFieldValue", "str")],
+        Table::WorkitemConversationSessions
+        | Table::WorkitemEvaluations
+        | Table::WorkitemEvaluationData => &[("id", "str"), ("workitemId", "str")],
+        Table::CollectedData => &[
+            ("workitemId", "str"),
+            ("name", "str"),
+            ("createdAtUtc", "time"),
+            ("value", "str"),
+        ],
+        Table::CampaignRecordCustomFields => &[
+            ("campaignRecordId", "str"),
+            ("customFieldName", "str"),
+            ("customFieldValue", "str"),
+        ],
         Table::CampaignRecordPhoneNumbers => &[("campaignRecordId", "str"), ("phoneNumber", "str")],
         Table::CampaignRecordRegistrations => &[("campaignRecordId", "str")],
         _ => &[("id", "str")],
@@ -1125,8 +1176,14 @@ mod tests {
             Table::detect(Some("https://x/odata/$metadata#QueueSegments"), "page-1"),
             Some(Table::QueueSegments)
         );
-        assert_eq!(Table::detect(None, "queue_segments-0003"), Some(Table::QueueSegments));
-        assert_eq!(Table::detect(None, "Bot Steps (lookup)"), Some(Table::BotSteps));
+        assert_eq!(
+            Table::detect(None, "queue_segments-0003"),
+            Some(Table::QueueSegments)
+        );
+        assert_eq!(
+            Table::detect(None, "Bot Steps (lookup)"),
+            Some(Table::BotSteps)
+        );
         assert_eq!(Table::from_name("workitem"), Some(Table::Workitems));
         assert_eq!(
             Table::from_name("Campaign Record Additional Phone number"),
@@ -1143,7 +1200,9 @@ mod tests {
         let row = json!({"ID": "w1", "AgentId": "a1", "durationInSeconds": "12.5",
                           "startTimeUTC": "2026-01-01T10:00:00Z", "startTime": "2026-01-01 11:00:00",
                           "Notes": "", "custom": "kept"});
-        let Record::Row { row, .. } = read_row(Table::Workitems, &row, &ReadOptions::default()).unwrap() else {
+        let Record::Row { row, .. } =
+            read_row(Table::Workitems, &row, &ReadOptions::default()).unwrap()
+        else {
             panic!("a row")
         };
         assert_eq!(row["workitem_id"], "w1");
@@ -1166,7 +1225,8 @@ mod tests {
         // 02:30 does not exist in Budapest on the day clocks move forward.
         assert!(read_row(Table::CampaignRecords, &row, &options).is_err());
         let row = json!({"id": "r1", "CreatedAt": "2026-03-29T04:30:00"});
-        let Record::Row { row, .. } = read_row(Table::CampaignRecords, &row, &options).unwrap() else {
+        let Record::Row { row, .. } = read_row(Table::CampaignRecords, &row, &options).unwrap()
+        else {
             panic!("a row")
         };
         assert_eq!(row["created_at"], "2026-03-29T02:30:00Z");
@@ -1176,7 +1236,9 @@ mod tests {
     fn a_call_is_a_conversation_with_its_business_unit() {
         let row = json!({"id": "c1", "businessUnitId": "bu1", "startedAtUTC": "2026-01-01T10:00:00Z",
                           "isOutbound": "False", "holdCount": "2", "customerPhoneNumber": "+361"});
-        let Record::Conversation(g) = read_row(Table::Calls, &row, &ReadOptions::default()).unwrap() else {
+        let Record::Conversation(g) =
+            read_row(Table::Calls, &row, &ReadOptions::default()).unwrap()
+        else {
             panic!("a conversation")
         };
         assert_eq!(g.conversation.business_unit_id.as_deref(), Some("bu1"));
@@ -1184,6 +1246,10 @@ mod tests {
         assert_eq!(g.conversation.is_outbound, Some(false));
         assert_eq!(g.conversation.hold_count, Some(2));
         assert_eq!(g.conversation.source, "buzzeasy.calls");
-        assert!(g.conversation.extra.is_empty(), "{:?}", g.conversation.extra);
+        assert!(
+            g.conversation.extra.is_empty(),
+            "{:?}",
+            g.conversation.extra
+        );
     }
 }

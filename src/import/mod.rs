@@ -4,15 +4,15 @@
 mod read;
 
 use anyhow::Context as _;
-use db::graph::StoreOutcome;
-use domain::genesys::Shape;
 use chrono_tz::Tz;
+use db::graph::StoreOutcome;
 use domain::buzzeasy::{self, ReadOptions, Record, Table};
+use domain::genesys::Shape;
 use domain::ingest::{self, IngestError, IngestLimits, RejectCode};
-use serde_json::Value;
 use domain::{ConversationGraph, Scope};
 use futures::StreamExt as _;
 use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::Value;
 use sqlx::PgPool;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -206,7 +206,9 @@ pub async fn import_documents(
             _ => None,
         })
         .collect();
-    let mut stored_graphs = db::ingest::write(pool, &Scope::All, &graphs).await.into_iter();
+    let mut stored_graphs = db::ingest::write(pool, &Scope::All, &graphs)
+        .await
+        .into_iter();
     let rows: Vec<(usize, Table, &Value)> = parsed
         .iter()
         .enumerate()
@@ -236,7 +238,11 @@ pub async fn import_documents(
 /// A document read: a conversation graph, or a row of another table of the feed.
 enum Parsed {
     Graph(ConversationGraph),
-    Row { table: Table, key: String, row: Value },
+    Row {
+        table: Table,
+        key: String,
+        row: Value,
+    },
 }
 
 /// Reads one row of the Buzzeasy feed.

@@ -204,7 +204,8 @@ fn is_odata_page(doc: &Value) -> bool {
         return false;
     };
     map.get("value").is_some_and(Value::is_array)
-        && (map.contains_key("@odata.context") || map.keys().all(|k| k == "value" || k.starts_with("@odata.")))
+        && (map.contains_key("@odata.context")
+            || map.keys().all(|k| k == "value" || k.starts_with("@odata.")))
 }
 
 /// The table a Buzzeasy file holds: named by its OData context, its name, or its directory's.
@@ -235,7 +236,10 @@ fn read_page(
     mut page: Value,
     emit: &mut dyn FnMut(RawDocument) -> bool,
 ) {
-    let context = page.get("@odata.context").and_then(Value::as_str).map(str::to_owned);
+    let context = page
+        .get("@odata.context")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     let Some(table) = table.or_else(|| table_of(file, context.as_deref())) else {
         return unknown_table(file, "$", emit);
     };
@@ -267,9 +271,14 @@ fn read_csv(
     let Some(table) = table else {
         return unknown_table(file, "line 1", emit);
     };
-    let mut csv = csv::ReaderBuilder::new().flexible(false).from_reader(reader);
+    let mut csv = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(reader);
     let headers = match csv.headers() {
-        Ok(h) => h.iter().map(|h| h.trim_start_matches('\u{feff}').trim().to_owned()).collect::<Vec<_>>(),
+        Ok(h) => h
+            .iter()
+            .map(|h| h.trim_start_matches('\u{feff}').trim().to_owned())
+            .collect::<Vec<_>>(),
         Err(e) => {
             emit(RawDocument {
                 file: file.clone(),
@@ -293,7 +302,9 @@ fn read_csv(
                     .collect::<Map<String, Value>>(),
             )),
             Err(e) => Err(match e.kind() {
-                csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                csv::ErrorKind::UnequalLengths {
+                    expected_len, len, ..
+                } => {
                     format!("the row has {len} fields, the header {expected_len}")
                 }
                 csv::ErrorKind::Utf8 { err, .. } => {

@@ -22,6 +22,33 @@ pub fn named(ty: &Value) -> (&str, &str) {
     )
 }
 
+/// The types of the Buzzeasy feed: the conversation graph's walk leaves them out (they are
+/// not rows of a conversation graph); the feed's tests walk them.
+pub const FEED_TYPES: &[&str] = &[
+    "Workitem",
+    "WorkitemConversation",
+    "WorkitemEvaluation",
+    "WorkitemEvaluationAnswer",
+    "Agent",
+    "AgentState",
+    "AgentBusinessUnitChange",
+    "User",
+    "Queue",
+    "Channel",
+    "BusinessUnit",
+    "BotStep",
+    "QueueSegment",
+    "BotSegment",
+    "RejectedEnqueueAttempt",
+    "CapturedData",
+    "CollectedData",
+    "Campaign",
+    "CampaignRecord",
+    "CampaignRecordCustomField",
+    "CampaignRecordPhoneNumber",
+    "CampaignRecordRegistration",
+];
+
 /// A selection of every field of `type_name`, recursing into object fields whose type is not
 /// already on `path`.
 pub fn selection(
@@ -33,6 +60,9 @@ pub fn selection(
     let mut out = Vec::new();
     for field in types[type_name]["fields"].as_array().expect("fields") {
         let name = field["name"].as_str().expect("name");
+        if FEED_TYPES.contains(&named(&field["type"]).1) {
+            continue;
+        }
         assert!(
             field["args"].as_array().is_none_or(Vec::is_empty),
             "{type_name}.{name} takes arguments; teach this test about them"
