@@ -1,5 +1,5 @@
 //! The dataloaders batch: a four-level query costs one SQL statement per level, whether it
-//! reads 5 conversations or 50. Statements are counted as sqlx reports them (every statement
+//! reads 5 conversations or 50, and so does a walk from workitems through their relations. Statements are counted as sqlx reports them (every statement
 //! it runs emits one `sqlx::query` event), so nothing in the API can hide one.
 
 mod common;
@@ -36,15 +36,26 @@ async fn statements_for(server: &Server, token: &str, n: usize) -> (usize, usize
     (STATEMENTS.load(Ordering::SeqCst), read)
 }
 
+/// Installs the counter once for the test binary; the guard keeps the tests from counting each
+/// other's statements.
+fn counting() -> std::sync::MutexGuard<'static, ()> {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    INSTALL.call_once(|| {
+        tracing::subscriber::set_global_default(
+            tracing_subscriber::registry().with(CountStatements).with(
+                tracing_subscriber::filter::Targets::new()
+                    .with_target("sqlx::query", tracing::Level::TRACE),
+            ),
+        )
+        .expect("the only subscriber of this test binary");
+    });
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 #[tokio::test]
 async fn a_four_level_query_runs_one_statement_per_level_whatever_the_parents() {
-    tracing::subscriber::set_global_default(
-        tracing_subscriber::registry().with(CountStatements).with(
-            tracing_subscriber::filter::Targets::new()
-                .with_target("sqlx::query", tracing::Level::TRACE),
-        ),
-    )
-    .expect("the only subscriber of this test binary");
+    let _counting = counting();
     let docs: Vec<Value> = (0..50)
         .map(|i| {
             let start = format!("2026-11-01T08:{i:02}:00Z");
@@ -73,5 +84,65 @@ async fn a_four_level_query_runs_one_statement_per_level_whatever_the_parents() 
     assert_eq!(
         fifty, five,
         "statements must not grow with the number of parents"
+    );
+}
+
+const WORKITEM_WALK: &str = r#"query($n: Int) { workitems(first: $n) { edges { node { id
+    agent { id } queue { id channel { id } }
+    conversations { holdCount conversation { id queueSegments { queueId } } }
+    evaluations { answers { name value } } } } } }"#;
+
+#[tokio::test]
+async fn a_workitem_walk_runs_one_statement_per_relation_whatever_the_parents() {
+    let _counting = counting();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let page = |table: &str, rows: Vec<Value>| {
+        let path = dir.path().join(format!("{table}.json"));
+        let body = json!({"@odata.context": format!("x/$metadata#{table}"), "value": rows});
+        std::fs::write(&path, body.to_string()).expect("write");
+        path
+    };
+    let time = |i: usize| format!("2026-11-02T08:{i:02}:00Z");
+    let files = [
+        page("Channels", vec![json!({"id": "ch", "businessUnitId": "bu"})]),
+        page("Queues", vec![json!({"id": "q", "channelId": "ch"})]),
+        page("Agents", vec![json!({"id": "a1"}), json!({"id": "a2"})]),
+        page("Calls", (0..50).map(|i| json!({"id": format!("c{i}"), "businessUnitId": "bu", "startedAtUTC": time(i)})).collect()),
+        page("QueueSegments", (0..50).map(|i| json!({"conversationId": format!("c{i}"), "queueId": "q", "queuedAtUTC": time(i)})).collect()),
+        page("Workitems", (0..50).map(|i| json!({"id": format!("w{i:02}"), "agentId": format!("a{}", i % 2 + 1), "queueId": "q",
+            "businessUnitId": "bu", "primaryConversationId": format!("c{i}"), "startTimeUTC": time(i)})).collect()),
+        page("WorkitemConversationSessions", (0..50).map(|i| json!({"id": "s", "workitemId": format!("w{i:02}"), "conversationId": format!("c{i}"), "holdCount": 1})).collect()),
+        page("WorkitemEvaluations", (0..50).map(|i| json!({"id": "e", "workitemId": format!("w{i:02}")})).collect()),
+        page("WorkitemEvaluationData", (0..50).map(|i| json!({"id": "d", "workitemId": format!("w{i:02}"), "evaluationId": "e", "name": "n", "value": "v"})).collect()),
+    ];
+    let server = Server::start(&[]).await;
+    let report = convgraph::import::import_paths(
+        server.db.pool(),
+        &files,
+        &convgraph::import::ImportOptions::default(),
+    )
+    .await
+    .expect("import");
+    assert!(report.rejected.is_empty(), "{report}");
+    let token = server.token(Some(ALL));
+
+    let mut counts = Vec::new();
+    for n in [5, 50] {
+        STATEMENTS.store(0, Ordering::SeqCst);
+        let data = server.data(&token, WORKITEM_WALK, json!({"n": n})).await;
+        let edges = data["workitems"]["edges"].as_array().expect("edges");
+        assert_eq!(edges.len(), n);
+        assert_eq!(
+            edges[n - 1]["node"]["evaluations"][0]["answers"][0]["value"],
+            "v"
+        );
+        counts.push(STATEMENTS.load(Ordering::SeqCst));
+    }
+    // workitems, agents, queues, channels, sessions, conversations, queue segments,
+    // evaluations, answers.
+    assert_eq!(
+        counts,
+        [9, 9],
+        "statements must not grow with the number of workitems"
     );
 }

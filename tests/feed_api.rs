@@ -1,0 +1,542 @@
+//! The Buzzeasy feed through GraphQL over real HTTP: every relation read back in both
+//! directions, the roots paged, and each row seen exactly by the tokens whose scope holds it.
+
+mod common;
+
+use common::Server;
+use convgraph::import::{ImportOptions, import_paths};
+use serde_json::{Value, json};
+
+/// A small contact center in two business units, in the feed's own shape, table by table.
+fn feed() -> Vec<(&'static str, Value)> {
+    vec![
+        (
+            "BusinessUnits",
+            json!([{"id": "bu-1", "name": "Sales"}, {"id": "bu-2", "name": "Care"}]),
+        ),
+        (
+            "Channels",
+            json!([
+                {"id": "ch-1", "businessUnitId": "bu-1", "name": "Sales line", "channelType": "Voice"},
+                {"id": "ch-2", "businessUnitId": "bu-2", "name": "Care chat", "channelType": "Webchat"}
+            ]),
+        ),
+        (
+            "Queues",
+            json!([
+                {"id": "q-1", "Name": "Sales", "channelID": "ch-1", "routing mode": "Automatic"},
+                {"id": "q-2", "Name": "Care", "channelID": "ch-2", "routing mode": "Manual",
+                 "deletedAt": "2026-11-20T00:00:00Z"}
+            ]),
+        ),
+        (
+            "Agents",
+            json!([
+                {"id": "ag-1", "name": "Anna Agent", "customId": "A1"},
+                {"id": "ag-2", "name": "Bela Agent", "customId": "B2"}
+            ]),
+        ),
+        (
+            "Users",
+            json!([
+                {"id": "ag-1", "Name": "Anna Agent", "emailAddress": "anna@example.com", "userType": "Agent"},
+                {"id": "ag-2", "Name": "Bela Agent", "emailAddress": "bela@example.com", "userType": "Agent"},
+                {"id": "sup-1", "Name": "Sara Supervisor", "userType": "Supervisor"}
+            ]),
+        ),
+        (
+            "AgentBusinessUnitChanges",
+            json!([
+                {"agentId": "ag-1", "businessUnitId": "bu-1", "assigned": true, "timestampUtc": "2026-10-01T00:00:00Z"},
+                {"agentId": "ag-2", "businessUnitId": "bu-2", "assigned": 1, "timestampUtc": "2026-10-01T00:00:00Z"},
+                {"agentId": "sup-1", "businessUnitId": "bu-1", "assigned": true, "timestampUtc": "2026-10-01T00:00:00Z"},
+                {"agentId": "sup-1", "businessUnitId": "bu-1", "assigned": false, "timestampUtc": "2026-10-15T00:00:00Z"}
+            ]),
+        ),
+        (
+            "BotSteps",
+            json!([{"id": "bs-1", "name": "Menu", "type": "menuSelection", "mediaGroup": "Voice"}]),
+        ),
+        (
+            "Calls",
+            json!([
+                {"id": "c-1", "businessUnitId": "bu-1", "channelId": "ch-1", "startedAtUTC": "2026-11-02T08:00:00Z",
+                 "endedAtUTC": "2026-11-02T08:10:00Z", "nextConversationID": "c-2", "customerPhoneNumber": "+3611",
+                 "holdCount": 2, "conversationEndedReason": "TransferToChannel"},
+                {"id": "c-2", "businessUnitId": "bu-1", "channelId": "ch-1", "startedAtUTC": "2026-11-02T08:10:00Z",
+                 "endedAtUTC": "2026-11-02T08:20:00Z"}
+            ]),
+        ),
+        (
+            "Chats",
+            json!([
+                {"id": "c-3", "businessUnitId": "bu-2", "channelID": "ch-2", "startedAtUTC": "2026-11-02T09:00:00Z",
+                 "endedAtUTC": "2026-11-02T09:05:00Z", "customerFirstName": "Cecil"}
+            ]),
+        ),
+        (
+            "QueueSegments",
+            json!([
+                {"conversationId": "c-1", "queueId": "q-1", "channelId": "ch-1", "queuedAtUTC": "2026-11-02T08:01:00Z",
+                 "dequeuedAtUTC": "2026-11-02T08:02:00Z", "dequeuedReason": "AgentConnected"},
+                {"conversationId": "c-3", "queueId": "q-2", "channelId": "ch-2", "queuedAtUTC": "2026-11-02T09:01:00Z",
+                 "dequeuedAtUTC": "2026-11-02T09:01:30Z", "dequeuedReason": "AgentConnected"}
+            ]),
+        ),
+        (
+            "BotSegments",
+            json!([
+                {"id": "b-1", "conversationID": "c-1", "botStepId": "bs-1", "startedAtUTC": "2026-11-02T08:00:00Z",
+                 "endedAtUTC": "2026-11-02T08:01:00Z", "result": "Success"}
+            ]),
+        ),
+        (
+            "RejectedEnqueueAttempts",
+            json!([
+                {"id": "x-1", "conversationId": "c-3", "queueId": "q-2", "rejectedAtUTC": "2026-11-02T09:00:30Z",
+                 "rejectReason": "QueueSizeLimitReached"}
+            ]),
+        ),
+        (
+            "CapturedData",
+            json!([
+                {"ConversationId": "c-1", "name": "orderId", "value": "o-77", "TimestampUtc": "2026-11-02T08:00:30Z"}
+            ]),
+        ),
+        (
+            "Workitems",
+            json!([
+                {"id": "w-1", "agentId": "ag-1", "queueID": "q-1", "businessUnitId": "bu-1", "primaryConversationID": "c-1",
+                 "mediaType": "voice", "result": "Handled", "startTimeUTC": "2026-11-02T08:02:00Z",
+                 "endTimeUTC": "2026-11-02T08:12:00Z", "notes": "called back", "activeDurationInSeconds": 480},
+                {"id": "w-2", "agentId": "ag-2", "queueID": "q-2", "businessUnitId": "bu-2", "primaryConversationID": "c-3",
+                 "mediaType": "webchat", "result": "Handled", "startTimeUTC": "2026-11-02T09:01:30Z",
+                 "endTimeUTC": "2026-11-02T09:05:00Z"}
+            ]),
+        ),
+        (
+            "WorkitemConversationSessions",
+            json!([
+                {"id": "s-1", "workitemId": "w-1", "conversationID": "c-1", "holdCount": 2, "totalHoldDuration": 40},
+                {"id": "s-2", "workitemId": "w-1", "conversationID": "c-2", "holdCount": 0},
+                {"id": "s-3", "workitemId": "w-2", "conversationID": "c-3", "holdCount": 0}
+            ]),
+        ),
+        (
+            "WorkitemEvaluations",
+            json!([
+                {"id": "e-1", "workitemID": "w-1", "createdBy": "sup-1", "scriptID": "sc-1",
+                 "startedAtUtc": "2026-11-03T10:00:00Z", "endedAtUTC": "2026-11-03T10:05:00Z"}
+            ]),
+        ),
+        (
+            "WorkitemEvaluationData",
+            json!([
+                {"id": "d-1", "workitemId": "w-1", "evaluationID": "e-1", "name": "greeting", "value": "yes"},
+                {"id": "d-2", "workitemId": "w-1", "evaluationID": "e-1", "name": "score", "value": "8"}
+            ]),
+        ),
+        (
+            "CollectedData",
+            json!([
+                {"workitemId": "w-1", "name": "reason", "value": "billing", "createdAtUtc": "2026-11-02T08:05:00Z"}
+            ]),
+        ),
+        (
+            "AgentStates",
+            json!([
+                {"id": "st-1", "agentID": "ag-1", "state": "Idle", "startTimeUtc": "2026-11-02T07:00:00Z", "durationInSeconds": 7320},
+                {"id": "st-2", "agentID": "ag-1", "state": "Busy", "startTimeUtc": "2026-11-02T08:02:00Z", "durationInSeconds": 600},
+                {"id": "st-3", "agentID": "ag-2", "state": "Busy", "startTimeUtc": "2026-11-02T09:01:30Z", "durationInSeconds": 210}
+            ]),
+        ),
+        (
+            "Campaigns",
+            json!([
+                {"id": "cp-1", "name": "Renewals", "campaignType": "Preview", "businessUnitId": "bu-1"},
+                {"id": "cp-2", "name": "Callbacks", "campaignType": "Callback", "businessUnitId": "bu-2"}
+            ]),
+        ),
+        (
+            "CampaignRecords",
+            json!([
+                {"id": "r-1", "campaignID": "cp-1", "status": "Closed", "customerFirstName": "Dora", "customerPhone": "+3622",
+                 "createdAtUtc": "2026-11-01T10:00:00Z"},
+                {"id": "r-2", "campaignID": "cp-2", "status": "New", "customerFirstName": "Emil",
+                 "createdAtUtc": "2026-11-01T11:00:00Z"}
+            ]),
+        ),
+        (
+            "CampaignRecordCustomFields",
+            json!([
+                {"campaignRecordId": "r-1", "customFieldName": "plan", "customFieldValue": "gold"}
+            ]),
+        ),
+        (
+            "CampaignRecordAdditionalPhoneNumbers",
+            json!([
+                {"campaignRecordId": "r-1", "phoneNumber": "+3633"}
+            ]),
+        ),
+        (
+            "CampaignRecordRegistrations",
+            json!([
+                {"campaignRecordId": "r-1", "campaignId": "cp-1", "primaryPhoneNumber": "+3622"}
+            ]),
+        ),
+    ]
+}
+
+async fn start() -> Server {
+    let server = Server::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut paths = Vec::new();
+    for (table, rows) in feed() {
+        let path = dir.path().join(format!("{table}.json"));
+        let page = json!({"@odata.context": format!("https://feed.example/odata/$metadata#{table}"), "value": rows});
+        std::fs::write(&path, page.to_string()).expect("write");
+        paths.push(path);
+    }
+    let report = import_paths(server.db.pool(), &paths, &ImportOptions::default())
+        .await
+        .expect("import");
+    assert!(report.rejected.is_empty(), "{report}");
+    server
+}
+
+fn unit_token(server: &Server, units: &[&str]) -> String {
+    use api::auth::{TokenRequest, mint};
+    mint(
+        &server.auth,
+        &TokenRequest {
+            subject: "reader".into(),
+            divisions: None,
+            business_units: Some(units.iter().map(|s| s.to_string()).collect()),
+            permissions: vec!["conversations:read".into(), "pii:read".into()],
+            ttl_seconds: 600,
+        },
+    )
+    .expect("token")
+}
+
+#[tokio::test]
+async fn a_workitem_reads_its_relations_and_they_read_it_back() {
+    let server = start().await;
+    let token = unit_token(&server, &["bu-1", "bu-2"]);
+    let data = server
+        .data(
+            &token,
+            r#"{ workitem(id: "w-1") {
+                id result notes activeDurationInSeconds startTime
+                agent { id name customId user { id emailAddress userType }
+                        workitems { id } states { state durationInSeconds }
+                        businessUnitHistory { businessUnitId assigned timestamp } }
+                queue { id name routingMode channel { id channelType businessUnit { id name } } }
+                businessUnit { id name }
+                primaryConversation { id mediaType holdCount workitems { id } }
+                conversations { sessionId holdCount totalHoldDuration conversation { id } }
+                evaluations { evaluationId scriptId evaluator { id name } answers { name value } }
+                collectedData { name value createdAt }
+            } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data["workitem"],
+        json!({
+            "id": "w-1", "result": "Handled", "notes": "called back", "activeDurationInSeconds": 480.0,
+            "startTime": "2026-11-02T08:02:00+00:00",
+            "agent": {
+                "id": "ag-1", "name": "Anna Agent", "customId": "A1",
+                "user": {"id": "ag-1", "emailAddress": "anna@example.com", "userType": "Agent"},
+                "workitems": [{"id": "w-1"}],
+                "states": [{"state": "Idle", "durationInSeconds": 7320.0}, {"state": "Busy", "durationInSeconds": 600.0}],
+                "businessUnitHistory": [{"businessUnitId": "bu-1", "assigned": true, "timestamp": "2026-10-01T00:00:00+00:00"}]
+            },
+            "queue": {"id": "q-1", "name": "Sales", "routingMode": "Automatic",
+                      "channel": {"id": "ch-1", "channelType": "Voice", "businessUnit": {"id": "bu-1", "name": "Sales"}}},
+            "businessUnit": {"id": "bu-1", "name": "Sales"},
+            "primaryConversation": {"id": "c-1", "mediaType": "voice", "holdCount": 2, "workitems": [{"id": "w-1"}]},
+            "conversations": [
+                {"sessionId": "s-1", "holdCount": 2, "totalHoldDuration": 40.0, "conversation": {"id": "c-1"}},
+                {"sessionId": "s-2", "holdCount": 0, "totalHoldDuration": null, "conversation": {"id": "c-2"}}
+            ],
+            "evaluations": [{"evaluationId": "e-1", "scriptId": "sc-1", "evaluator": {"id": "sup-1", "name": "Sara Supervisor"},
+                             "answers": [{"name": "greeting", "value": "yes"}, {"name": "score", "value": "8"}]}],
+            "collectedData": [{"name": "reason", "value": "billing", "createdAt": "2026-11-02T08:05:00+00:00"}]
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_conversation_reads_what_the_feed_hangs_on_it() {
+    let server = start().await;
+    let token = unit_token(&server, &["bu-1", "bu-2"]);
+    let data = server
+        .data(
+            &token,
+            r#"{ c1: conversation(id: "c-1") {
+                   id source conversationEndedReason customerPhoneNumber
+                   channel { id name } businessUnit { id }
+                   nextConversation { id conversationStart }
+                   workitems { id agent { id } }
+                   queueSegments { queueSegmentId queueId queuedAt dequeuedReason queue { id name } }
+                   botSegments { botSegmentId result botStep { id name botType } }
+                   capturedData { name value capturedAt }
+                   rejectedEnqueueAttempts { attemptId }
+                 }
+                 c3: conversation(id: "c-3") {
+                   mediaType customerFirstName rejectedEnqueueAttempts { attemptId rejectReason queue { id deletedAt } }
+                 } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data,
+        json!({
+            "c1": {
+                "id": "c-1", "source": "buzzeasy.calls", "conversationEndedReason": "TransferToChannel",
+                "customerPhoneNumber": "+3611",
+                "channel": {"id": "ch-1", "name": "Sales line"}, "businessUnit": {"id": "bu-1"},
+                "nextConversation": {"id": "c-2", "conversationStart": "2026-11-02T08:10:00+00:00"},
+                "workitems": [{"id": "w-1", "agent": {"id": "ag-1"}}],
+                "queueSegments": [{"queueSegmentId": "q-1@2026-11-02T08:01:00Z", "queueId": "q-1",
+                                   "queuedAt": "2026-11-02T08:01:00+00:00", "dequeuedReason": "AgentConnected",
+                                   "queue": {"id": "q-1", "name": "Sales"}}],
+                "botSegments": [{"botSegmentId": "b-1", "result": "Success", "botStep": {"id": "bs-1", "name": "Menu", "botType": "menuSelection"}}],
+                "capturedData": [{"name": "orderId", "value": "o-77", "capturedAt": "2026-11-02T08:00:30+00:00"}],
+                "rejectedEnqueueAttempts": []
+            },
+            "c3": {
+                "mediaType": "chat", "customerFirstName": "Cecil",
+                "rejectedEnqueueAttempts": [{"attemptId": "x-1", "rejectReason": "QueueSizeLimitReached",
+                                             "queue": {"id": "q-2", "deletedAt": "2026-11-20T00:00:00+00:00"}}]
+            }
+        })
+    );
+}
+
+#[tokio::test]
+async fn campaigns_read_their_records_and_records_their_campaign() {
+    let server = start().await;
+    let token = unit_token(&server, &["bu-1", "bu-2"]);
+    let data = server
+        .data(
+            &token,
+            r#"{ campaign(id: "cp-1") { id name campaignType
+                   records { id status customerFirstName customerPhone createdAt campaign { id }
+                             customFields { name value } phoneNumbers { phoneNumber }
+                             registration { campaignId primaryPhoneNumber } } }
+                 campaignRecords(filter: {statuses: ["New"]}) { edges { node { id campaign { name } } } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data,
+        json!({
+            "campaign": {"id": "cp-1", "name": "Renewals", "campaignType": "Preview", "records": [{
+                "id": "r-1", "status": "Closed", "customerFirstName": "Dora", "customerPhone": "+3622",
+                "createdAt": "2026-11-01T10:00:00+00:00", "campaign": {"id": "cp-1"},
+                "customFields": [{"name": "plan", "value": "gold"}], "phoneNumbers": [{"phoneNumber": "+3633"}],
+                "registration": {"campaignId": "cp-1", "primaryPhoneNumber": "+3622"}
+            }]},
+            "campaignRecords": {"edges": [{"node": {"id": "r-2", "campaign": {"name": "Callbacks"}}}]}
+        })
+    );
+}
+
+/// The ids of every root list for a token, paging one item at a time to prove the cursors.
+async fn roots(server: &Server, token: &str) -> Value {
+    let mut out = serde_json::Map::new();
+    for root in [
+        "workitems",
+        "campaigns",
+        "campaignRecords",
+        "queues",
+        "channels",
+        "users",
+        "agents",
+        "businessUnits",
+        "botSteps",
+    ] {
+        let mut ids = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let deleted = if matches!(root, "workitems" | "campaignRecords") {
+                ""
+            } else {
+                ", includeDeleted: true"
+            };
+            let query = format!(
+                "query($after: String) {{ {root}(first: 1, after: $after{deleted}) {{ edges {{ node {{ id }} }} pageInfo {{ hasNextPage endCursor }} }} }}"
+            );
+            let data = server.data(token, &query, json!({"after": after})).await;
+            let page = &data[root];
+            for edge in page["edges"].as_array().expect("edges") {
+                ids.push(edge["node"]["id"].clone());
+            }
+            if page["pageInfo"]["hasNextPage"] != json!(true) {
+                break;
+            }
+            after = page["pageInfo"]["endCursor"].as_str().map(str::to_owned);
+            assert!(ids.len() < 20, "{root} pages forever");
+        }
+        out.insert(root.to_owned(), Value::Array(ids));
+    }
+    Value::Object(out)
+}
+
+#[tokio::test]
+async fn each_token_sees_exactly_the_rows_of_its_business_units() {
+    let server = start().await;
+    let everything = server.token(Some(&["*"]));
+    let bu1 = unit_token(&server, &["bu-1"]);
+    let bu2 = unit_token(&server, &["bu-2"]);
+    let division_only = server.token(Some(&["div-a"]));
+
+    assert_eq!(
+        roots(&server, &everything).await,
+        json!({
+            "workitems": ["w-1", "w-2"], "campaigns": ["cp-1", "cp-2"], "campaignRecords": ["r-1", "r-2"],
+            "queues": ["q-1", "q-2"], "channels": ["ch-1", "ch-2"], "users": ["ag-1", "ag-2", "sup-1"],
+            "agents": ["ag-1", "ag-2"], "businessUnits": ["bu-1", "bu-2"], "botSteps": ["bs-1"]
+        })
+    );
+    assert_eq!(
+        roots(&server, &bu1).await,
+        json!({
+            "workitems": ["w-1"], "campaigns": ["cp-1"], "campaignRecords": ["r-1"], "queues": ["q-1"],
+            "channels": ["ch-1"], "users": ["ag-1", "sup-1"], "agents": ["ag-1"], "businessUnits": ["bu-1"],
+            "botSteps": ["bs-1"]
+        })
+    );
+    assert_eq!(
+        roots(&server, &bu2).await,
+        json!({
+            "workitems": ["w-2"], "campaigns": ["cp-2"], "campaignRecords": ["r-2"], "queues": ["q-2"],
+            "channels": ["ch-2"], "users": ["ag-2"], "agents": ["ag-2"], "businessUnits": ["bu-2"],
+            "botSteps": []
+        })
+    );
+    let nothing = json!({
+        "workitems": [], "campaigns": [], "campaignRecords": [], "queues": [], "channels": [],
+        "users": [], "agents": [], "businessUnits": [], "botSteps": []
+    });
+    assert_eq!(roots(&server, &division_only).await, nothing);
+
+    // By id and through relations, out of scope is like missing.
+    let data = server
+        .data(
+            &bu1,
+            r#"{ workitem(id: "w-2") { id } campaign(id: "cp-2") { id } conversation(id: "c-3") { id }
+                 w1: workitem(id: "w-1") { conversations { conversation { id } } }
+                 c1: conversation(id: "c-1") { workitems { id } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data,
+        json!({"workitem": null, "campaign": null, "conversation": null,
+               "w1": {"conversations": [{"conversation": {"id": "c-1"}}, {"conversation": {"id": "c-2"}}]},
+               "c1": {"workitems": [{"id": "w-1"}]}})
+    );
+    let data = server
+        .data(
+            &bu2,
+            r#"{ agent: workitem(id: "w-2") { agent { id businessUnitHistory { businessUnitId } } }
+                 evaluator: workitem(id: "w-1") { id } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data,
+        json!({"agent": {"agent": {"id": "ag-2", "businessUnitHistory": [{"businessUnitId": "bu-2"}]}}, "evaluator": null})
+    );
+}
+
+#[tokio::test]
+async fn personal_data_of_the_feed_needs_pii_read() {
+    let server = start().await;
+    let no_pii = server.token(Some(&["*"]));
+    let data = server
+        .data(
+            &no_pii,
+            r#"{ workitem(id: "w-1") { notes agent { name customId } evaluations { evaluator { name emailAddress } } }
+                 campaign(id: "cp-1") { records { customerFirstName customerPhone phoneNumbers { phoneNumber } customFields { value } } }
+                 conversation(id: "c-1") { customerPhoneNumber capturedData { value } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data,
+        json!({
+            "workitem": {"notes": null, "agent": {"name": null, "customId": "A1"},
+                         "evaluations": [{"evaluator": {"name": null, "emailAddress": null}}]},
+            "campaign": {"records": [{"customerFirstName": null, "customerPhone": null,
+                                      "phoneNumbers": [{"phoneNumber": ""}], "customFields": [{"value": null}]}]},
+            "conversation": {"customerPhoneNumber": null, "capturedData": [{"value": null}]}
+        })
+    );
+}
+
+#[tokio::test]
+async fn lists_filter_and_refuse_bad_arguments() {
+    let server = start().await;
+    let token = server.token(Some(&["*"]));
+    let data = server
+        .data(
+            &token,
+            r#"{ a: workitems(filter: {interval: "2026-11-02T09:00:00Z/2026-11-02T10:00:00Z"}) { edges { node { id } } }
+                 b: workitems(filter: {agentIds: ["ag-1"], results: ["Handled"]}) { edges { node { id } } }
+                 c: workitems(filter: {mediaTypes: ["email"]}) { edges { node { id } } }
+                 d: queues { edges { node { id } } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data,
+        json!({"a": {"edges": [{"node": {"id": "w-2"}}]}, "b": {"edges": [{"node": {"id": "w-1"}}]},
+               "c": {"edges": []}, "d": {"edges": [{"node": {"id": "q-1"}}]}}),
+        "a deleted queue is listed only with includeDeleted"
+    );
+    for (query, message) in [
+        (
+            "{ workitems(first: 0) { edges { cursor } } }",
+            "first must be between 1 and 500, not 0",
+        ),
+        (
+            "{ queues(after: \"zz\") { edges { cursor } } }",
+            "after: \"zz\" is not a cursor of this list",
+        ),
+        (
+            "{ workitems(filter: {interval: \"2026-11-02\"}) { edges { cursor } } }",
+            "interval \"2026-11-02\": expected start/end, e.g. 2026-11-01T00:00:00Z/2026-11-02T00:00:00Z",
+        ),
+    ] {
+        let (_, body) = server.query(Some(&token), query, json!({})).await;
+        assert_eq!(body["errors"][0]["message"], message, "{query}: {body}");
+        assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    }
+    // A cursor of one list is not a cursor of another.
+    let data = server
+        .data(
+            &token,
+            "{ channels(first: 1) { pageInfo { endCursor } } }",
+            json!({}),
+        )
+        .await;
+    let cursor = data["channels"]["pageInfo"]["endCursor"]
+        .as_str()
+        .expect("cursor");
+    let (_, body) = server
+        .query(
+            Some(&token),
+            "query($c: String) { queues(after: $c) { edges { cursor } } }",
+            json!({"c": cursor}),
+        )
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{body}"
+    );
+}
