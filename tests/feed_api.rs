@@ -540,3 +540,210 @@ async fn lists_filter_and_refuse_bad_arguments() {
         "{body}"
     );
 }
+
+/// A selection of every field of `type_name` and `__typename`, recursing into object fields
+/// whose type is not already on `path` (fields with arguments are asked without them).
+fn everything(
+    types: &std::collections::BTreeMap<String, Value>,
+    type_name: &str,
+    path: &mut Vec<String>,
+) -> String {
+    path.push(type_name.to_owned());
+    let mut out = vec!["__typename".to_owned()];
+    for field in types[type_name]["fields"].as_array().expect("fields") {
+        let name = field["name"].as_str().expect("name");
+        let (kind, inner) = common::walk::named(&field["type"]);
+        if kind == "OBJECT" {
+            if !path.iter().any(|p| p == inner) {
+                out.push(format!("{name} {{ {} }}", everything(types, inner, path)));
+            }
+        } else {
+            out.push(name.to_owned());
+        }
+    }
+    path.pop();
+    out.join(" ")
+}
+
+/// Every object of `value` by its type name.
+fn objects<'v>(value: &'v Value, into: &mut Vec<(&'v str, &'v serde_json::Map<String, Value>)>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(t)) = map.get("__typename") {
+                into.push((t, map));
+            }
+            map.values().for_each(|v| objects(v, into));
+        }
+        Value::Array(items) => items.iter().for_each(|v| objects(v, into)),
+        _ => {}
+    }
+}
+
+/// What identifies an object for scope: its id, or the id of what it hangs on.
+fn identity(
+    type_name: &str,
+    object: &serde_json::Map<String, Value>,
+) -> Option<(&'static str, String)> {
+    let get = |k: &str| object.get(k).and_then(Value::as_str).map(str::to_owned);
+    let (kind, id) = match type_name {
+        "Conversation" => ("Conversation", get("id")),
+        "Workitem" => ("Workitem", get("id")),
+        "Agent" => ("Agent", get("id")),
+        "User" => ("User", get("id")),
+        "Queue" => ("Queue", get("id")),
+        "Channel" => ("Channel", get("id")),
+        "BusinessUnit" => ("BusinessUnit", get("id")),
+        "BotStep" => ("BotStep", get("id")),
+        "Campaign" => ("Campaign", get("id")),
+        "CampaignRecord" => ("CampaignRecord", get("id")),
+        "QueueSegment" | "BotSegment" | "RejectedEnqueueAttempt" | "CapturedData" => {
+            ("Conversation", get("conversationId"))
+        }
+        "WorkitemConversation"
+        | "WorkitemEvaluation"
+        | "WorkitemEvaluationAnswer"
+        | "CollectedData" => ("Workitem", get("workitemId")),
+        "AgentState" => ("Agent", get("agentId")),
+        "AgentBusinessUnitChange" => ("BusinessUnit", get("businessUnitId")),
+        "CampaignRecordCustomField"
+        | "CampaignRecordPhoneNumber"
+        | "CampaignRecordRegistration" => ("CampaignRecord", get("recordId")),
+        _ => return None,
+    };
+    Some((kind, id.expect("an identity")))
+}
+
+/// Walks every field of every feed root for several tokens (the selection derived from the
+/// schema, so a relation added later is walked too) and checks each object against what the
+/// token may see: nothing outside, nothing inside missing.
+#[tokio::test]
+async fn a_walk_of_every_field_from_every_feed_root_stays_inside_each_scope() {
+    let server = Server::start_with(
+        &[],
+        common::Setup {
+            limits: api::Limits {
+                max_depth: 64,
+                max_complexity: usize::MAX,
+                ..api::Limits::demo()
+            },
+            ..Default::default()
+        },
+    )
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut paths = Vec::new();
+    for (table, rows) in feed() {
+        let path = dir.path().join(format!("{table}.json"));
+        std::fs::write(
+            &path,
+            json!({"@odata.context": format!("x/$metadata#{table}"), "value": rows}).to_string(),
+        )
+        .expect("write");
+        paths.push(path);
+    }
+    let report = import_paths(server.db.pool(), &paths, &ImportOptions::default())
+        .await
+        .expect("import");
+    assert!(report.rejected.is_empty(), "{report}");
+    let types = common::walk::types(&server, &server.token(Some(&["*"]))).await;
+    let roots = [
+        ("workitems(first: 100)", "Workitem", true),
+        (
+            "campaigns(first: 100, includeDeleted: true)",
+            "Campaign",
+            true,
+        ),
+        ("campaignRecords(first: 100)", "CampaignRecord", true),
+        ("queues(first: 100, includeDeleted: true)", "Queue", true),
+        (
+            "channels(first: 100, includeDeleted: true)",
+            "Channel",
+            true,
+        ),
+        ("users(first: 100, includeDeleted: true)", "User", true),
+        ("agents(first: 100, includeDeleted: true)", "Agent", true),
+        (
+            "businessUnits(first: 100, includeDeleted: true)",
+            "BusinessUnit",
+            true,
+        ),
+        (
+            "botSteps(first: 100, includeDeleted: true)",
+            "BotStep",
+            true,
+        ),
+        ("conversations(first: 100)", "Conversation", false),
+    ];
+    let all: &[(&str, &[&str])] = &[
+        ("Conversation", &["c-1", "c-2", "c-3"]),
+        ("Workitem", &["w-1", "w-2"]),
+        ("Agent", &["ag-1", "ag-2"]),
+        ("User", &["ag-1", "ag-2", "sup-1"]),
+        ("Queue", &["q-1", "q-2"]),
+        ("Channel", &["ch-1", "ch-2"]),
+        ("BusinessUnit", &["bu-1", "bu-2"]),
+        ("BotStep", &["bs-1"]),
+        ("Campaign", &["cp-1", "cp-2"]),
+        ("CampaignRecord", &["r-1", "r-2"]),
+    ];
+    let bu1: &[(&str, &[&str])] = &[
+        ("Conversation", &["c-1", "c-2"]),
+        ("Workitem", &["w-1"]),
+        ("Agent", &["ag-1"]),
+        ("User", &["ag-1", "sup-1"]),
+        ("Queue", &["q-1"]),
+        ("Channel", &["ch-1"]),
+        ("BusinessUnit", &["bu-1"]),
+        ("BotStep", &["bs-1"]),
+        ("Campaign", &["cp-1"]),
+        ("CampaignRecord", &["r-1"]),
+    ];
+    let bu2: &[(&str, &[&str])] = &[
+        ("Conversation", &["c-3"]),
+        ("Workitem", &["w-2"]),
+        ("Agent", &["ag-2"]),
+        ("User", &["ag-2"]),
+        ("Queue", &["q-2"]),
+        ("Channel", &["ch-2"]),
+        ("BusinessUnit", &["bu-2"]),
+        ("Campaign", &["cp-2"]),
+        ("CampaignRecord", &["r-2"]),
+    ];
+    let tokens = [
+        ("everything", server.token(Some(&["*"])), all),
+        ("bu-1", unit_token(&server, &["bu-1"]), bu1),
+        ("bu-2", unit_token(&server, &["bu-2"]), bu2),
+        ("bu-1 and bu-2", unit_token(&server, &["bu-1", "bu-2"]), all),
+        ("a division only", server.token(Some(&["div-a"])), &[]),
+        ("no claims", server.token(None), &[]),
+    ];
+    for (who, token, allowed) in tokens {
+        let allowed: std::collections::BTreeSet<(String, String)> = allowed
+            .iter()
+            .flat_map(|(t, ids)| ids.iter().map(move |id| (t.to_string(), id.to_string())))
+            .collect();
+        let mut seen = std::collections::BTreeSet::new();
+        for (root, type_name, edges) in roots {
+            let inner = everything(&types, type_name, &mut Vec::new());
+            let query = if edges {
+                format!("{{ {root} {{ edges {{ node {{ {inner} }} }} }} }}")
+            } else {
+                format!("{{ {root} {{ nodes {{ {inner} }} }} }}")
+            };
+            let data = server.data(&token, &query, json!({})).await;
+            let mut found = Vec::new();
+            objects(&data, &mut found);
+            for (type_name, object) in found {
+                if let Some((kind, id)) = identity(type_name, object) {
+                    let key = (kind.to_owned(), id);
+                    assert!(
+                        allowed.contains(&key),
+                        "{who}: {root} reached {type_name} {key:?} outside the scope"
+                    );
+                    seen.insert(key);
+                }
+            }
+        }
+        assert_eq!(seen, allowed, "{who}: everything in scope is reachable");
+    }
+}
