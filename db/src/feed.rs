@@ -570,3 +570,103 @@ pub async fn divisions_page(
     .await?;
     decode(rows)
 }
+
+/// Which flow metric records a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct FlowMetricFilter {
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    pub before: Option<chrono::DateTime<chrono::Utc>>,
+    pub metrics: Option<Vec<String>>,
+    pub flow_ids: Option<Vec<String>>,
+    pub conversation_ids: Option<Vec<String>>,
+}
+
+/// A page of flow metric records in (metric date, conversation, record) order, after `after`.
+/// A record is visible by its own divisions, or with its conversation.
+pub async fn flow_metrics_page(
+    pool: &PgPool,
+    scope: &Scope,
+    filter: &FlowMetricFilter,
+    after: Option<(chrono::DateTime<chrono::Utc>, String, String)>,
+    limit: i64,
+) -> Result<Vec<domain::flow_metrics::FlowMetricRow>, sqlx::Error> {
+    let (after_time, after_conversation, after_record) = match after {
+        Some((t, c, r)) => (Some(t), Some(c), Some(r)),
+        None => (None, None, None),
+    };
+    let rows = sqlx::query_scalar!(
+        r#"select coalesce(jsonb_agg(to_jsonb(t) order by t.metric_date, t.conversation_id, t.record_id), '[]') as "rows!"
+           from (select * from flow_metrics m
+                 where ($1 or m.division_ids && $2
+                        or exists (select from conversations c where c.conversation_id = m.conversation_id
+                                   and (c.division_ids && $2 or c.business_unit_id = any($3))))
+                   and m.metric_date is not null
+                   and ($4::timestamptz is null or m.metric_date >= $4)
+                   and ($5::timestamptz is null or m.metric_date < $5)
+                   and ($6::text[] is null or m.metric = any($6))
+                   and ($7::text[] is null or m.flow_id = any($7))
+                   and ($8::text[] is null or m.conversation_id = any($8))
+                   and ($9::timestamptz is null
+                        or (m.metric_date, m.conversation_id, m.record_id) > ($9, $10::text, $11::text))
+                 order by m.metric_date, m.conversation_id, m.record_id
+                 limit $12) t"#,
+        scope.is_all(),
+        &scope.division_ids(),
+        &scope.business_unit_ids(),
+        filter.from,
+        filter.before,
+        filter.metrics.as_deref(),
+        filter.flow_ids.as_deref(),
+        filter.conversation_ids.as_deref(),
+        after_time,
+        after_conversation,
+        after_record,
+        limit
+    )
+    .fetch_one(pool)
+    .await?;
+    decode(rows)
+}
+
+/// A page of workitem evaluations in (start, workitem, evaluation) order, started inside
+/// `[from, before)` when given, after `after`; visible with their workitem.
+pub async fn evaluations_page(
+    pool: &PgPool,
+    scope: &Scope,
+    from: Option<chrono::DateTime<chrono::Utc>>,
+    before: Option<chrono::DateTime<chrono::Utc>>,
+    evaluators: Option<&[String]>,
+    after: Option<(chrono::DateTime<chrono::Utc>, String, String)>,
+    limit: i64,
+) -> Result<Vec<WorkitemEvaluationRow>, sqlx::Error> {
+    let (after_time, after_workitem, after_evaluation) = match after {
+        Some((t, w, e)) => (Some(t), Some(w), Some(e)),
+        None => (None, None, None),
+    };
+    let rows = sqlx::query_scalar!(
+        r#"select coalesce(jsonb_agg(to_jsonb(t) order by t.started_at, t.workitem_id, t.evaluation_id), '[]') as "rows!"
+           from (select * from workitem_evaluations e
+                 where ($1 or exists (select from workitems w
+                                      where w.workitem_id = e.workitem_id and w.business_unit_id = any($2)))
+                   and e.started_at is not null
+                   and ($3::timestamptz is null or e.started_at >= $3)
+                   and ($4::timestamptz is null or e.started_at < $4)
+                   and ($5::text[] is null or e.created_by = any($5))
+                   and ($6::timestamptz is null
+                        or (e.started_at, e.workitem_id, e.evaluation_id) > ($6, $7::text, $8::text))
+                 order by e.started_at, e.workitem_id, e.evaluation_id
+                 limit $9) t"#,
+        scope.is_all(),
+        &scope.business_unit_ids(),
+        from,
+        before,
+        evaluators,
+        after_time,
+        after_workitem,
+        after_evaluation,
+        limit
+    )
+    .fetch_one(pool)
+    .await?;
+    decode(rows)
+}

@@ -3,6 +3,7 @@
 //! refuse and report alike. Also the idempotency keys of the two HTTP doors.
 
 use crate::graph::{StoreOutcome, ingest_conversations};
+use crate::records::{self, Target};
 use domain::ingest::{IngestError, RejectCode};
 use domain::{ConversationGraph, Scope};
 use serde_json::Value;
@@ -45,6 +46,55 @@ pub async fn write(
                         }
                     };
                     results[i] = Some(outcome);
+                }
+            }
+        }
+    }
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or(Ok(StoreOutcome::Unchanged)))
+        .collect()
+}
+
+/// Stores rows of tables other than conversations (the feed's, flow metric records) for a
+/// writer of `scope`, and says what happened to each, in order.
+///
+/// Rows of one table are written together, in one transaction a table; when the database
+/// refuses that, each is written alone. A row whose key appears again goes in a later round,
+/// where it is a newer version of the same row.
+pub async fn write_rows(
+    pool: &PgPool,
+    scope: &Scope,
+    rows: &[(Target, &Value)],
+) -> Vec<Result<StoreOutcome, IngestError>> {
+    let mut results: Vec<Option<Result<StoreOutcome, IngestError>>> = vec![None; rows.len()];
+    let mut targets: Vec<Target> = rows.iter().map(|r| r.0).collect();
+    targets.sort();
+    targets.dedup();
+    for target in targets {
+        let mut pending: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].0 == target).collect();
+        while !pending.is_empty() {
+            let mut seen = HashSet::new();
+            let (round, later): (Vec<usize>, Vec<usize>) = pending
+                .into_iter()
+                .partition(|&i| seen.insert(target.key_of(rows[i].1)));
+            pending = later;
+            let values: Vec<Value> = round.iter().map(|&i| rows[i].1.clone()).collect();
+            match records::write_rows(pool, scope, target, &values).await {
+                Ok(outcomes) => {
+                    for (&i, outcome) in round.iter().zip(outcomes) {
+                        results[i] = Some(outcome);
+                    }
+                }
+                Err(_) => {
+                    for &i in &round {
+                        let one = std::slice::from_ref(rows[i].1);
+                        let outcome = match records::write_rows(pool, scope, target, one).await {
+                            Ok(mut o) => o.pop().unwrap_or(Ok(StoreOutcome::Unchanged)),
+                            Err(e) => Err(store_error(&e)),
+                        };
+                        results[i] = Some(outcome);
+                    }
                 }
             }
         }

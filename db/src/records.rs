@@ -3,7 +3,9 @@
 //! or the same.
 
 use crate::graph::StoreOutcome;
+use domain::Scope;
 use domain::buzzeasy::Table;
+use domain::ingest::{IngestError, RejectCode};
 use serde_json::Value;
 use sqlx::PgConnection;
 use sqlx::types::Json;
@@ -196,4 +198,318 @@ pub async fn ingest_rows(
     let outcomes = store_rows(&mut tx, table, rows).await?;
     tx.commit().await?;
     Ok(outcomes)
+}
+
+/// Who may write a row: the scope labels (divisions, business units) it is checked against.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct Labels {
+    divisions: Vec<String>,
+    business_unit: Option<String>,
+}
+
+/// What a limited token needs to write rows of a table.
+enum Rule {
+    /// Only a token for everything: the table carries no scope (agents, users, bot steps, agent
+    /// states).
+    AllOnly,
+    /// The row's own business unit (and the stored row's, when the key exists).
+    OwnUnit(&'static str),
+    /// The stored parent's labels: the row hangs on it.
+    Parent(Parent),
+    /// The row's own divisions (flow metric records).
+    OwnDivisions,
+}
+
+#[derive(Clone, Copy)]
+enum Parent {
+    Conversation,
+    Workitem,
+    Channel,
+    Campaign,
+    /// A campaign record, through its campaign.
+    Record,
+}
+
+fn rule(target: Target) -> Rule {
+    match target {
+        Target::FlowMetrics => Rule::OwnDivisions,
+        Target::Feed(table) => match table {
+            Table::Workitems | Table::Channels | Table::Campaigns => {
+                Rule::OwnUnit("business_unit_id")
+            }
+            Table::BusinessUnits | Table::AgentBusinessUnitChanges => {
+                Rule::OwnUnit("business_unit_id")
+            }
+            Table::Queues => Rule::Parent(Parent::Channel),
+            Table::BotSegments
+            | Table::QueueSegments
+            | Table::RejectedEnqueueAttempts
+            | Table::CapturedData => Rule::Parent(Parent::Conversation),
+            Table::WorkitemConversationSessions
+            | Table::WorkitemEvaluations
+            | Table::WorkitemEvaluationData
+            | Table::CollectedData => Rule::Parent(Parent::Workitem),
+            Table::CampaignRecords => Rule::Parent(Parent::Campaign),
+            Table::CampaignRecordCustomFields
+            | Table::CampaignRecordPhoneNumbers
+            | Table::CampaignRecordRegistrations => Rule::Parent(Parent::Record),
+            Table::Agents | Table::Users | Table::AgentStates | Table::BotSteps => Rule::AllOnly,
+            Table::Calls | Table::Chats | Table::Emails | Table::Conversations => Rule::AllOnly,
+        },
+    }
+}
+
+/// Where rows go: a table of the feed, or the flow metric records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Target {
+    Feed(Table),
+    FlowMetrics,
+}
+
+impl Target {
+    /// The columns that identify a row.
+    pub fn key_columns(self) -> &'static [&'static str] {
+        match self {
+            Target::Feed(table) => table.key_columns(),
+            Target::FlowMetrics => &["conversation_id", "record_id"],
+        }
+    }
+
+    /// The key of a row (column-named JSON), for telling rows apart.
+    pub fn key_of(self, row: &Value) -> String {
+        self.key_columns()
+            .iter()
+            .map(|k| row.get(*k).map(Value::to_string).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\u{1f}")
+    }
+}
+
+fn text(row: &Value, column: &str) -> Option<String> {
+    row.get(column).and_then(Value::as_str).map(str::to_owned)
+}
+
+/// The stored labels of parents, by id.
+async fn parent_labels(
+    conn: &mut PgConnection,
+    parent: Parent,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, Labels>, sqlx::Error> {
+    let rows: Vec<(String, Vec<String>, Option<String>)> = match parent {
+        Parent::Conversation => sqlx::query!(
+            "select conversation_id, division_ids, business_unit_id from conversations
+             where conversation_id = any($1)",
+            ids
+        )
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|r| (r.conversation_id, r.division_ids, r.business_unit_id))
+        .collect(),
+        Parent::Workitem => sqlx::query!(
+            "select workitem_id, business_unit_id from workitems where workitem_id = any($1)",
+            ids
+        )
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|r| (r.workitem_id, Vec::new(), r.business_unit_id))
+        .collect(),
+        Parent::Channel => sqlx::query!(
+            "select channel_id, business_unit_id from channels where channel_id = any($1)",
+            ids
+        )
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|r| (r.channel_id, Vec::new(), r.business_unit_id))
+        .collect(),
+        Parent::Campaign => sqlx::query!(
+            "select campaign_id, business_unit_id from campaigns where campaign_id = any($1)",
+            ids
+        )
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|r| (r.campaign_id, Vec::new(), r.business_unit_id))
+        .collect(),
+        Parent::Record => sqlx::query!(
+            r#"select r.record_id as "record_id!", c.business_unit_id
+               from campaign_records r left join campaigns c using (campaign_id)
+               where r.record_id = any($1)"#,
+            ids
+        )
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|r| (r.record_id, Vec::new(), r.business_unit_id))
+        .collect(),
+    };
+    Ok(rows
+        .into_iter()
+        .map(|(id, divisions, business_unit)| {
+            (
+                id,
+                Labels {
+                    divisions,
+                    business_unit,
+                },
+            )
+        })
+        .collect())
+}
+
+/// The column of a row that names its parent, and the parent's kind name for messages.
+fn parent_column(parent: Parent) -> (&'static str, &'static str) {
+    match parent {
+        Parent::Conversation => ("conversation_id", "conversation"),
+        Parent::Workitem => ("workitem_id", "workitem"),
+        Parent::Channel => ("channel_id", "channel"),
+        Parent::Campaign => ("campaign_id", "campaign"),
+        Parent::Record => ("record_id", "campaign record"),
+    }
+}
+
+/// Which of `rows` a writer of `scope` may store: per row, `Ok` or why not. Checked on `conn`,
+/// inside the transaction that writes them.
+async fn check_scope(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    target: Target,
+    rows: &[Value],
+) -> Result<Vec<Result<(), IngestError>>, sqlx::Error> {
+    if scope.is_all() {
+        return Ok(vec![Ok(()); rows.len()]);
+    }
+    let refuse = |message: String| Err(IngestError::new(RejectCode::OutOfScope, None, message));
+    Ok(match rule(target) {
+        Rule::AllOnly => rows
+            .iter()
+            .map(|_| refuse("rows of this table carry no business unit: only a token for all of them may write them".into()))
+            .collect(),
+        Rule::OwnDivisions => rows
+            .iter()
+            .map(|row| {
+                let divisions: Vec<String> = row
+                    .get("division_ids")
+                    .and_then(|d| serde_json::from_value(d.clone()).ok())
+                    .unwrap_or_default();
+                domain::ingest::outside(scope, &divisions, None)
+            })
+            .collect(),
+        Rule::OwnUnit(column) => {
+            let stored = stored_units(conn, target, rows).await?;
+            rows.iter()
+                .map(|row| {
+                    let unit = text(row, column);
+                    domain::ingest::outside(scope, &[], unit.as_deref())?;
+                    match stored.get(&target.key_of(row)) {
+                        Some(old) if !domain::ingest::may_write(scope, &[], old.as_deref()) => refuse(
+                            "a row with this key exists and cannot be written with this token's scope".into(),
+                        ),
+                        _ => Ok(()),
+                    }
+                })
+                .collect()
+        }
+        Rule::Parent(parent) => {
+            let (column, kind) = parent_column(parent);
+            let ids: Vec<String> = rows.iter().filter_map(|r| text(r, column)).collect();
+            let labels = parent_labels(conn, parent, &ids).await?;
+            rows.iter()
+                .map(|row| {
+                    let id = text(row, column).unwrap_or_default();
+                    match labels.get(&id) {
+                        Some(l) if domain::ingest::may_write(scope, &l.divisions, l.business_unit.as_deref()) => Ok(()),
+                        _ => refuse(format!(
+                            "{kind} {id:?} is not stored or cannot be written with this token's scope: write the {kind} first"
+                        )),
+                    }
+                })
+                .collect()
+        }
+    })
+}
+
+/// The stored business units of the rows of a table whose rows carry their own, by key.
+async fn stored_units(
+    conn: &mut PgConnection,
+    target: Target,
+    rows: &[Value],
+) -> Result<std::collections::HashMap<String, Option<String>>, sqlx::Error> {
+    let Target::Feed(table) = target else {
+        return Ok(Default::default());
+    };
+    let id_column = table.key_columns()[0];
+    let ids: Vec<String> = rows.iter().filter_map(|r| text(r, id_column)).collect();
+    let found: Vec<(String, Option<String>)> = match table {
+        Table::Workitems => sqlx::query!(
+            "select workitem_id, business_unit_id from workitems where workitem_id = any($1)",
+            &ids
+        )
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|r| (r.workitem_id, r.business_unit_id))
+        .collect(),
+        Table::Channels => sqlx::query!(
+            "select channel_id, business_unit_id from channels where channel_id = any($1)",
+            &ids
+        )
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|r| (r.channel_id, r.business_unit_id))
+        .collect(),
+        Table::Campaigns => sqlx::query!(
+            "select campaign_id, business_unit_id from campaigns where campaign_id = any($1)",
+            &ids
+        )
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|r| (r.campaign_id, r.business_unit_id))
+        .collect(),
+        _ => Vec::new(),
+    };
+    // Single-column keys: the key of a row is its id, spelled as `Target::key_of` spells it.
+    Ok(found
+        .into_iter()
+        .map(|(id, unit)| (Value::String(id).to_string(), unit))
+        .collect())
+}
+
+/// Stores rows (column-named JSON, keys distinct) for a writer of `scope`, in one transaction:
+/// per row, what happened or why it was refused. Refused rows are not written; the others are.
+pub async fn write_rows(
+    pool: &sqlx::PgPool,
+    scope: &Scope,
+    target: Target,
+    rows: &[Value],
+) -> Result<Vec<Result<StoreOutcome, IngestError>>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let checks = check_scope(&mut tx, scope, target, rows).await?;
+    let allowed: Vec<Value> = rows
+        .iter()
+        .zip(&checks)
+        .filter(|(_, c)| c.is_ok())
+        .map(|(r, _)| r.clone())
+        .collect();
+    let mut stored = match target {
+        Target::Feed(table) => store_rows(&mut tx, table, &allowed).await?,
+        Target::FlowMetrics => {
+            let conn = &mut *tx;
+            if allowed.is_empty() {
+                Vec::new()
+            } else {
+                upsert!(conn, &allowed, "flow_metrics", "conversation_id, record_id")
+            }
+        }
+    }
+    .into_iter();
+    tx.commit().await?;
+    Ok(checks
+        .into_iter()
+        .map(|check| check.map(|()| stored.next().unwrap_or(StoreOutcome::Unchanged)))
+        .collect())
 }

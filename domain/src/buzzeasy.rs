@@ -957,6 +957,41 @@ pub fn read_row(table: Table, row: &Value, options: &ReadOptions) -> Result<Reco
     })
 }
 
+/// The key of a row as the source sent it, for reports on rows that do not read: the values of
+/// the source keys behind the table's key columns, joined with `/`.
+pub fn key_of(table: Table, row: &Value) -> Option<String> {
+    let map = row.as_object()?;
+    let wanted: &[&str] = match table {
+        Table::AgentBusinessUnitChanges => &["agentid", "businessunitid"],
+        Table::BotSegments | Table::QueueSegments | Table::RejectedEnqueueAttempts => {
+            &["conversationid", "id"]
+        }
+        Table::CapturedData => &["conversationid", "name"],
+        Table::WorkitemConversationSessions
+        | Table::WorkitemEvaluations
+        | Table::WorkitemEvaluationData => &["workitemid", "id"],
+        Table::CollectedData => &["workitemid", "name"],
+        Table::CampaignRecordCustomFields => &["campaignrecordid", "customfieldname"],
+        Table::CampaignRecordPhoneNumbers | Table::CampaignRecordRegistrations => {
+            &["campaignrecordid"]
+        }
+        _ => &["id"],
+    };
+    let parts: Vec<String> = wanted
+        .iter()
+        .filter_map(|w| {
+            map.iter()
+                .find(|(k, _)| squash(k) == *w)
+                .and_then(|(_, v)| match v {
+                    Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
+                    Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                })
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("/"))
+}
+
 fn to_value<T: serde::Serialize>(row: &T) -> Value {
     serde_json::to_value(row).unwrap_or(Value::Null)
 }
@@ -1138,7 +1173,7 @@ fn coerce(value: &Value, kind: &str) -> Result<Value, String> {
         });
     };
     let t = text.trim();
-    if t.is_empty() && kind != "json" {
+    if t.is_empty() {
         return Ok(Value::Null);
     }
     Ok(match kind {

@@ -8,6 +8,7 @@ pub mod aggregate;
 pub mod buzzeasy;
 pub mod error;
 pub mod facts;
+pub mod flow_metrics;
 pub mod generate;
 pub mod genesys;
 pub mod graph;

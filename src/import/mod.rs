@@ -6,7 +6,9 @@ mod read;
 use anyhow::Context as _;
 use chrono_tz::Tz;
 use db::graph::StoreOutcome;
+use db::records::Target;
 use domain::buzzeasy::{self, ReadOptions, Record, Table};
+use domain::flow_metrics;
 use domain::genesys::Shape;
 use domain::ingest::{self, IngestError, IngestLimits, RejectCode};
 use domain::{ConversationGraph, Scope};
@@ -195,54 +197,76 @@ pub async fn import_documents(
     let parsed: Vec<Result<Parsed, Box<Rejection>>> = docs
         .iter()
         .map(|doc| match doc.table {
-            None => parse_document(format, doc, &limits).map(Parsed::Graph),
+            None if doc.value.as_ref().is_ok_and(flow_metrics::is_record) => {
+                parse_flow_metric(doc, &limits)
+            }
+            None => parse_document(format, doc, &limits).map(|g| Parsed::Graph(Box::new(g))),
             Some(table) => parse_row(table, doc, feed, &limits),
         })
         .collect();
     let graphs: Vec<&ConversationGraph> = parsed
         .iter()
         .filter_map(|p| match p {
-            Ok(Parsed::Graph(g)) => Some(g),
+            Ok(Parsed::Graph(g)) => Some(g.as_ref()),
             _ => None,
         })
         .collect();
     let mut stored_graphs = db::ingest::write(pool, &Scope::All, &graphs)
         .await
         .into_iter();
-    let rows: Vec<(usize, Table, &Value)> = parsed
+    let rows: Vec<(Target, &Value)> = parsed
         .iter()
-        .enumerate()
-        .filter_map(|(i, p)| match p {
-            Ok(Parsed::Row { table, row, .. }) => Some((i, *table, row)),
+        .filter_map(|p| match p {
+            Ok(Parsed::Row { target, row, .. }) => Some((*target, row)),
             _ => None,
         })
         .collect();
-    let mut stored_rows = store_rows(pool, &rows).await;
+    let mut stored_rows = db::ingest::write_rows(pool, &Scope::All, &rows)
+        .await
+        .into_iter();
     docs.iter()
         .zip(parsed.iter())
-        .enumerate()
-        .map(|(i, (doc, parsed))| match parsed {
+        .map(|(doc, parsed)| match parsed {
             Err(rejection) => Err(rejection.clone()),
             Ok(Parsed::Graph(graph)) => stored_graphs
                 .next()
                 .unwrap_or(Ok(StoreOutcome::Unchanged))
                 .map_err(|e| rejection(doc, Some(graph.id().to_owned()), e)),
             Ok(Parsed::Row { key, .. }) => stored_rows
-                .remove(&i)
+                .next()
                 .unwrap_or(Ok(StoreOutcome::Unchanged))
                 .map_err(|e| rejection(doc, Some(key.clone()), e)),
         })
         .collect()
 }
 
-/// A document read: a conversation graph, or a row of another table of the feed.
+/// A document read: a conversation graph, or a row of another table.
 enum Parsed {
-    Graph(ConversationGraph),
+    Graph(Box<ConversationGraph>),
     Row {
-        table: Table,
+        target: Target,
         key: String,
         row: Value,
     },
+}
+
+/// Reads one flow metric record.
+fn parse_flow_metric(doc: &RawDocument, limits: &IngestLimits) -> Result<Parsed, Box<Rejection>> {
+    let value = doc
+        .value
+        .as_ref()
+        .map_err(|e| rejection(doc, None, e.clone()))?;
+    let invalid = |e: domain::DocumentError| {
+        IngestError::new(RejectCode::InvalidDocument, Some(e.path), e.message)
+    };
+    ingest::check_value(value, limits)
+        .and_then(|()| flow_metrics::read(value).map_err(invalid))
+        .map(|row| Parsed::Row {
+            target: Target::FlowMetrics,
+            key: format!("{}/{}", row.conversation_id, row.record_id),
+            row: serde_json::to_value(&row).unwrap_or_default(),
+        })
+        .map_err(|e| rejection(doc, ingest::conversation_id_of(value), e))
 }
 
 /// Reads one row of the Buzzeasy feed.
@@ -252,76 +276,25 @@ fn parse_row(
     feed: &ReadOptions,
     limits: &IngestLimits,
 ) -> Result<Parsed, Box<Rejection>> {
-    let value = doc.value.as_ref().map_err(|e| {
-        let error = IngestError::new(RejectCode::MalformedJson, None, e.clone());
-        rejection(doc, None, error)
-    })?;
+    let value = doc
+        .value
+        .as_ref()
+        .map_err(|e| rejection(doc, None, e.clone()))?;
     let invalid = |e: domain::DocumentError| {
         IngestError::new(RejectCode::InvalidDocument, Some(e.path), e.message)
     };
+    let key = buzzeasy::key_of(table, value);
     ingest::check_value(value, limits)
         .and_then(|()| buzzeasy::read_row(table, value, feed).map_err(invalid))
         .map(|record| match record {
-            Record::Conversation(graph) => Parsed::Graph(*graph),
-            Record::Row { table, key, row } => Parsed::Row { table, key, row },
+            Record::Conversation(graph) => Parsed::Graph(graph),
+            Record::Row { table, key, row } => Parsed::Row {
+                target: Target::Feed(table),
+                key,
+                row,
+            },
         })
-        .map_err(|e| rejection(doc, None, e))
-}
-
-/// Stores rows of the feed's tables, a table at a time in one transaction each; a row that
-/// appears again (by key) goes in a later round, and when the store refuses a batch each row
-/// is stored alone. The outcomes, by the rows' positions.
-async fn store_rows(
-    pool: &PgPool,
-    rows: &[(usize, Table, &Value)],
-) -> std::collections::HashMap<usize, Result<StoreOutcome, IngestError>> {
-    let mut results = std::collections::HashMap::new();
-    let mut tables: Vec<Table> = rows.iter().map(|r| r.1).collect();
-    tables.sort();
-    tables.dedup();
-    for table in tables {
-        let mut pending: Vec<(usize, &Value)> = rows
-            .iter()
-            .filter(|r| r.1 == table)
-            .map(|r| (r.0, r.2))
-            .collect();
-        while !pending.is_empty() {
-            let mut seen = std::collections::HashSet::new();
-            let (round, later): (Vec<_>, Vec<_>) = pending
-                .into_iter()
-                .partition(|(_, row)| seen.insert(row_key(table, row)));
-            pending = later;
-            let values: Vec<Value> = round.iter().map(|(_, row)| (*row).clone()).collect();
-            match db::records::ingest_rows(pool, table, &values).await {
-                Ok(outcomes) => {
-                    for ((i, _), outcome) in round.iter().zip(outcomes) {
-                        results.insert(*i, Ok(outcome));
-                    }
-                }
-                Err(_) => {
-                    for (i, row) in &round {
-                        let one = std::slice::from_ref(*row);
-                        let outcome = db::records::ingest_rows(pool, table, one)
-                            .await
-                            .map(|mut o| o.pop().unwrap_or(StoreOutcome::Unchanged))
-                            .map_err(|e| db::ingest::store_error(&e));
-                        results.insert(*i, outcome);
-                    }
-                }
-            }
-        }
-    }
-    results
-}
-
-/// The key of a row within its table.
-fn row_key(table: Table, row: &Value) -> String {
-    table
-        .key_columns()
-        .iter()
-        .map(|k| row.get(*k).map(Value::to_string).unwrap_or_default())
-        .collect::<Vec<_>>()
-        .join("\u{1f}")
+        .map_err(|e| rejection(doc, key, e))
 }
 
 /// Parses and checks one document into a conversation graph.
@@ -330,10 +303,10 @@ pub fn parse_document(
     doc: &RawDocument,
     limits: &IngestLimits,
 ) -> Result<ConversationGraph, Box<Rejection>> {
-    let value = doc.value.as_ref().map_err(|e| {
-        let error = IngestError::new(RejectCode::MalformedJson, None, e.clone());
-        rejection(doc, None, error)
-    })?;
+    let value = doc
+        .value
+        .as_ref()
+        .map_err(|e| rejection(doc, None, e.clone()))?;
     let shape = match format {
         Format::Auto => None,
         Format::GenesysAnalytics => Some(Shape::Analytics),

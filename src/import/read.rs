@@ -9,6 +9,7 @@
 //! directory's name or `--table` names.
 
 use domain::buzzeasy::Table;
+use domain::ingest::{IngestError, RejectCode};
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use std::fmt;
@@ -26,7 +27,12 @@ pub struct RawDocument {
     pub locator: String,
     /// The Buzzeasy table of a feed row; `None` for a Genesys conversation document.
     pub table: Option<Table>,
-    pub value: Result<Value, String>,
+    pub value: Result<Value, IngestError>,
+}
+
+/// What stopped a document from being read.
+fn unreadable(code: RejectCode, message: String) -> IngestError {
+    IngestError::new(code, None, message)
 }
 
 /// Counts the bytes read, for the progress bar.
@@ -130,12 +136,22 @@ fn read_lines(
     for (i, line) in reader.split(b'\n').enumerate() {
         let locator = format!("line {}", i + 1);
         let value = match line {
-            Err(e) => Err(format!("cannot read: {e}")),
+            Err(e) => Err(unreadable(
+                RejectCode::MalformedJson,
+                format!("cannot read: {e}"),
+            )),
             Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => continue,
             Ok(bytes) => match std::str::from_utf8(&bytes) {
-                Err(e) => Err(format!("not valid UTF-8 (byte {})", e.valid_up_to())),
-                Ok(text) => serde_json::from_str::<Value>(text)
-                    .map_err(|e| format!("malformed JSON: {}", strip_line(&e))),
+                Err(e) => Err(unreadable(
+                    RejectCode::InvalidUtf8,
+                    format!("not valid UTF-8 (byte {})", e.valid_up_to()),
+                )),
+                Ok(text) => serde_json::from_str::<Value>(text).map_err(|e| {
+                    unreadable(
+                        RejectCode::MalformedJson,
+                        format!("malformed JSON: {}", strip_line(&e)),
+                    )
+                }),
             },
         };
         if !emit(RawDocument {
@@ -191,7 +207,7 @@ fn read_whole(
                 file: file.clone(),
                 locator: "$".into(),
                 table: None,
-                value: Err(message),
+                value: Err(unreadable(RejectCode::MalformedJson, message)),
             });
         }
     }
@@ -222,9 +238,12 @@ fn unknown_table(file: &Arc<PathBuf>, locator: &str, emit: &mut dyn FnMut(RawDoc
         file: file.clone(),
         locator: locator.into(),
         table: None,
-        value: Err(format!(
-            "cannot tell which Buzzeasy table this file holds (from its OData context, its name or its directory's): name it with --table (one of {})",
-            Table::ALL.map(Table::name).join(", ")
+        value: Err(unreadable(
+            RejectCode::InvalidDocument,
+            format!(
+                "cannot tell which Buzzeasy table this file holds (from its OData context, its name or its directory's): name it with --table (one of {})",
+                Table::ALL.map(Table::name).join(", ")
+            ),
         )),
     });
 }
@@ -271,8 +290,11 @@ fn read_csv(
     let Some(table) = table else {
         return unknown_table(file, "line 1", emit);
     };
+    // Any `\n` ends a record, so that positions count lines alike in LF and CRLF files (a
+    // trailing `\r` is cut from the last cell).
     let mut csv = csv::ReaderBuilder::new()
         .flexible(false)
+        .terminator(csv::Terminator::Any(b'\n'))
         .from_reader(reader);
     let headers = match csv.headers() {
         Ok(h) => h
@@ -284,36 +306,50 @@ fn read_csv(
                 file: file.clone(),
                 locator: "line 1".into(),
                 table: Some(table),
-                value: Err(format!("malformed CSV header: {e}")),
+                value: Err(unreadable(
+                    RejectCode::InvalidDocument,
+                    format!("malformed CSV header: {e}"),
+                )),
             });
             return;
         }
     };
     let mut record = csv::StringRecord::new();
     loop {
-        let line = csv.position().line() + 1;
-        let value = match csv.read_record(&mut record) {
+        let read = csv.read_record(&mut record);
+        let line = match &read {
+            Ok(_) => record.position().map_or(0, |p| p.line()),
+            Err(e) => e.position().map_or(0, |p| p.line()),
+        };
+        let value = match read {
             Ok(false) => return,
             Ok(true) => Ok(Value::Object(
                 headers
                     .iter()
                     .zip(record.iter())
-                    .map(|(h, cell)| (h.clone(), Value::String(cell.to_owned())))
+                    .map(|(h, cell)| {
+                        (
+                            h.clone(),
+                            Value::String(cell.trim_end_matches('\r').to_owned()),
+                        )
+                    })
                     .collect::<Map<String, Value>>(),
             )),
             Err(e) => Err(match e.kind() {
                 csv::ErrorKind::UnequalLengths {
                     expected_len, len, ..
-                } => {
-                    format!("the row has {len} fields, the header {expected_len}")
-                }
-                csv::ErrorKind::Utf8 { err, .. } => {
-                    format!("not valid UTF-8 (field {})", err.field() + 1)
-                }
-                _ => format!("malformed CSV: {e}"),
+                } => unreadable(
+                    RejectCode::InvalidDocument,
+                    format!("the row has {len} fields, the header {expected_len}"),
+                ),
+                csv::ErrorKind::Utf8 { err, .. } => unreadable(
+                    RejectCode::InvalidUtf8,
+                    format!("not valid UTF-8 (field {})", err.field() + 1),
+                ),
+                _ => unreadable(RejectCode::InvalidDocument, format!("malformed CSV: {e}")),
             }),
         };
-        let stop_after = matches!(&value, Err(m) if m.starts_with("malformed CSV"));
+        let stop_after = matches!(&value, Err(e) if e.message.starts_with("malformed CSV"));
         let go_on = emit(RawDocument {
             file: file.clone(),
             locator: format!("line {line}"),

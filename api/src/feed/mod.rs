@@ -1,6 +1,7 @@
-//! The roots of the Buzzeasy feed: `workitem(id:)`, `workitems`, `campaign(id:)`, `campaigns`,
-//! `campaignRecords`, and the lookups `queues`, `channels`, `users`, `agents`, `businessUnits`,
-//! `botSteps`, `divisions`: Relay connections with keyset cursors, `first` / `after`.
+//! The roots of the Buzzeasy feed and the flow metrics: `workitem(id:)`, `workitems`,
+//! `evaluations`, `campaign(id:)`, `campaigns`, `campaignRecords`, `flowMetrics`, and the lookups
+//! `queues`, `channels`, `users`, `agents`, `businessUnits`, `botSteps`, `divisions`: Relay
+//! connections with keyset cursors, `first` / `after`.
 
 pub mod loaders;
 pub mod types;
@@ -90,6 +91,12 @@ connection!(
 connection!(
     /// A page of divisions.
     DivisionConnection, DivisionEdge, Division);
+connection!(
+    /// A page of workitem evaluations.
+    WorkitemEvaluationConnection, WorkitemEvaluationEdge, WorkitemEvaluation);
+connection!(
+    /// A page of flow metric records.
+    FlowMetricConnection, FlowMetricEdge, FlowMetric);
 
 /// A page made of `rows` (one more than asked for when more follow), their cursors and nodes.
 fn page<R, T>(
@@ -197,6 +204,17 @@ pub struct CampaignRecordFilterInput {
     pub statuses: Option<Vec<String>>,
     /// ISO-8601 `start/end`: records created inside it.
     pub interval: Option<String>,
+}
+
+/// Which flow metric records to list.
+#[derive(InputObject, Default)]
+pub struct FlowMetricFilterInput {
+    /// ISO-8601 `start/end`: records whose `metricDate` is inside it.
+    pub interval: Option<String>,
+    /// Metric names: `tFlow`, `tFlowOutcome`, `nFlow`, …
+    pub metrics: Option<Vec<String>>,
+    pub flow_ids: Option<Vec<String>>,
+    pub conversation_ids: Option<Vec<String>>,
 }
 
 /// A lookup root: a page of the lookup in id order.
@@ -513,6 +531,140 @@ impl FeedQuery {
             after,
             include_deleted
         )
+    }
+
+    /// Flow metric records in your scope (by their divisions, or their conversation) that match
+    /// `filter`, in `metricDate` order.
+    #[graphql(complexity = "crate::limits::page_complexity(first, DEFAULT_PAGE, child_complexity)")]
+    async fn flow_metrics(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<FlowMetricFilterInput>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<FlowMetricConnection> {
+        let (pool, caller) = request(ctx)?;
+        let size = size(ctx, first)?;
+        let f = filter.unwrap_or_default();
+        let (from, before) = match &f.interval {
+            Some(i) => {
+                let (a, b) = parse_interval(i).map_err(|e| e.extend())?;
+                (Some(a), Some(b))
+            }
+            None => (None, None),
+        };
+        let filter = feed::FlowMetricFilter {
+            from,
+            before,
+            metrics: f.metrics,
+            flow_ids: f.flow_ids,
+            conversation_ids: f.conversation_ids,
+        };
+        let after = match after {
+            Some(c) => {
+                let keyset = decode_cursor("fm", &c)?;
+                let bad = || {
+                    ApiError::bad_input(format!("after: {c:?} is not a cursor of this list"))
+                        .extend()
+                };
+                let mut parts = keyset.splitn(3, '\n');
+                let (Some(t), Some(conversation), Some(record)) =
+                    (parts.next(), parts.next(), parts.next())
+                else {
+                    return Err(bad());
+                };
+                let t = domain::reader::parse_time(t).map_err(|_| bad())?;
+                Some((t, conversation.to_owned(), record.to_owned()))
+            }
+            None => None,
+        };
+        let rows =
+            feed::flow_metrics_page(pool, &caller.scope, &filter, after.clone(), size as i64 + 1)
+                .await
+                .map_err(ApiError::db)?;
+        let rows = visible(caller.may_read_personal(), rows);
+        Ok(page(
+            rows,
+            size,
+            after.is_some(),
+            |m| {
+                let t = m.metric_date.map(|t| t.to_rfc3339()).unwrap_or_default();
+                cursor(
+                    "fm",
+                    &format!("{t}\n{}\n{}", m.conversation_id, m.record_id),
+                )
+            },
+            FlowMetric,
+        )
+        .into())
+    }
+
+    /// Quality evaluations of workitems in your scope, in the order they started: those started
+    /// inside `interval` (ISO-8601 `start/end`) and by `evaluatorIds` when given. A Genesys
+    /// conversation's own evaluations are on `Conversation.evaluations`.
+    #[graphql(complexity = "crate::limits::page_complexity(first, DEFAULT_PAGE, child_complexity)")]
+    async fn evaluations(
+        &self,
+        ctx: &Context<'_>,
+        interval: Option<String>,
+        evaluator_ids: Option<Vec<String>>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<WorkitemEvaluationConnection> {
+        let (pool, caller) = request(ctx)?;
+        let size = size(ctx, first)?;
+        let (from, before) = match &interval {
+            Some(i) => {
+                let (a, b) = parse_interval(i).map_err(|e| e.extend())?;
+                (Some(a), Some(b))
+            }
+            None => (None, None),
+        };
+        let after = match after {
+            Some(c) => {
+                let keyset = decode_cursor("ev", &c)?;
+                let bad = || {
+                    ApiError::bad_input(format!("after: {c:?} is not a cursor of this list"))
+                        .extend()
+                };
+                let mut parts = keyset.splitn(3, '\n');
+                let (Some(t), Some(w), Some(e)) = (parts.next(), parts.next(), parts.next()) else {
+                    return Err(bad());
+                };
+                Some((
+                    domain::reader::parse_time(t).map_err(|_| bad())?,
+                    w.to_owned(),
+                    e.to_owned(),
+                ))
+            }
+            None => None,
+        };
+        let rows = feed::evaluations_page(
+            pool,
+            &caller.scope,
+            from,
+            before,
+            evaluator_ids.as_deref(),
+            after.clone(),
+            size as i64 + 1,
+        )
+        .await
+        .map_err(ApiError::db)?;
+        let rows = visible(caller.may_read_personal(), rows);
+        Ok(page(
+            rows,
+            size,
+            after.is_some(),
+            |e| {
+                let t = e.started_at.map(|t| t.to_rfc3339()).unwrap_or_default();
+                cursor(
+                    "ev",
+                    &format!("{t}\n{}\n{}", e.workitem_id, e.evaluation_id),
+                )
+            },
+            WorkitemEvaluation,
+        )
+        .into())
     }
 
     /// The Genesys divisions in your scope, by id.

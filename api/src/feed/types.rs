@@ -153,6 +153,10 @@ member_object!(
         async fn evaluator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
             one(&self.0, ctx, |e| opt(&e.created_by, EvaluatorById), User).await
         }
+        /// The workitem evaluated.
+        async fn workitem(&self, ctx: &Context<'_>) -> Result<Option<Workitem>> {
+            one(&self.0, ctx, |e| vec![WorkitemById(e.workitem_id.clone())], Workitem).await
+        }
     }
 );
 
@@ -386,4 +390,15 @@ row_object!(
 row_object!(
     /// A campaign record as it was uploaded.
     CampaignRecordRegistration(CampaignRecordRegistrationRow)
+);
+
+member_object!(
+    /// A flow metric record: one metric event of an IVR flow (`tFlow`, `nFlowOutcome`, …) with
+    /// every dimension Genesys sends with it.
+    FlowMetric(domain::flow_metrics::FlowMetricRow) {
+        /// The conversation the flow ran in, when you can see it.
+        async fn conversation(&self, ctx: &Context<'_>) -> Result<Option<Conversation>> {
+            one(&self.0, ctx, |m| vec![LinkedConversation(m.conversation_id.clone())], Conversation).await
+        }
+    }
 );
