@@ -747,3 +747,80 @@ async fn a_walk_of_every_field_from_every_feed_root_stays_inside_each_scope() {
         assert_eq!(seen, allowed, "{who}: everything in scope is reachable");
     }
 }
+
+#[tokio::test]
+async fn flow_metric_records_import_from_json_lines_and_list_in_scope() {
+    let server = Server::start(&[common::minimal(
+        "g-1",
+        "2026-11-02T08:00:00Z",
+        Some("2026-11-02T08:05:00Z"),
+        &["div-a"],
+    )])
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let records = [
+        json!({"metric": "tFlow", "metricDate": "2026-11-02T08:01:00Z", "value": 60000, "conversationId": "g-1",
+               "flowId": "f-1", "flowName": "Main IVR", "divisionIds": ["div-a"], "ani": "+3644",
+               "outcomes": [{"flowOutcomeId": "o-1"}], "recordId": "m-1"}),
+        json!({"metric": "nFlow", "metric_date": "2026-11-02T08:00:00Z", "value": 1, "conversation_id": "g-1",
+               "flow_id": "f-1", "division_ids": ["div-a"], "record_id": "m-2"}),
+        json!({"metric": "tFlow", "metricDate": "2026-11-02T09:00:00Z", "value": 1000, "conversationId": "other",
+               "flowId": "f-2", "divisionIds": ["div-b"], "recordId": "m-3"}),
+    ];
+    let path = dir.path().join("flow-metrics.jsonl");
+    std::fs::write(
+        &path,
+        records
+            .iter()
+            .map(Value::to_string)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+    .expect("write");
+    let report = import_paths(server.db.pool(), &[path], &ImportOptions::default())
+        .await
+        .expect("import");
+    assert_eq!((report.imported, report.rejected.len()), (3, 0), "{report}");
+
+    let query = r#"query($f: FlowMetricFilterInput) { flowMetrics(filter: $f) { edges { node {
+        recordId metric metricDate value flowName ani outcomes conversation { id } } } } }"#;
+    let data = server
+        .data(&server.token(Some(&["div-a"])), query, json!({}))
+        .await;
+    assert_eq!(
+        data["flowMetrics"]["edges"],
+        json!([
+            {"node": {"recordId": "m-2", "metric": "nFlow", "metricDate": "2026-11-02T08:00:00+00:00", "value": 1,
+                      "flowName": null, "ani": null, "outcomes": null, "conversation": {"id": "g-1"}}},
+            {"node": {"recordId": "m-1", "metric": "tFlow", "metricDate": "2026-11-02T08:01:00+00:00", "value": 60000,
+                      "flowName": "Main IVR", "ani": null, "outcomes": [{"flowOutcomeId": "o-1"}], "conversation": {"id": "g-1"}}}
+        ]),
+        "div-a sees its records, in time order, without personal data"
+    );
+    let data = server
+        .data(&server.token(Some(&["*"])), query, json!({"f": {"metrics": ["tFlow"], "interval": "2026-11-02T08:30:00Z/2026-11-02T10:00:00Z"}}))
+        .await;
+    assert_eq!(data["flowMetrics"]["edges"][0]["node"]["recordId"], "m-3");
+    assert_eq!(
+        data["flowMetrics"]["edges"].as_array().map(Vec::len),
+        Some(1)
+    );
+}
+
+#[tokio::test]
+async fn evaluations_list_workitem_evaluations_in_scope() {
+    let server = start().await;
+    let query = r#"{ evaluations(interval: "2026-11-03T00:00:00Z/2026-11-04T00:00:00Z") {
+        edges { node { evaluationId workitem { id } answers { name } } } } }"#;
+    let data = server
+        .data(&unit_token(&server, &["bu-1"]), query, json!({}))
+        .await;
+    assert_eq!(
+        data["evaluations"]["edges"],
+        json!([{"node": {"evaluationId": "e-1", "workitem": {"id": "w-1"}, "answers": [{"name": "greeting"}, {"name": "score"}]}}])
+    );
+    let data = server
+        .data(&unit_token(&server, &["bu-2"]), query, json!({}))
+        .await;
+    assert_eq!(data["evaluations"]["edges"], json!([]));
+}
