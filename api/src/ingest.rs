@@ -19,8 +19,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use db::graph::StoreOutcome;
 use db::ingest::Remembered;
-use domain::ConversationGraph;
-use domain::ingest::{self, IngestError, IngestLimits, RejectCode};
+use domain::buzzeasy::ReadOptions;
+use domain::ingest::{self, IngestError, IngestLimits, Item, RejectCode, Target};
 use futures::{FutureExt as _, StreamExt as _};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -95,8 +95,11 @@ impl From<IngestError> for IngestRejection {
 pub struct IngestResult {
     /// The document's position in `documents`, from 0.
     pub index: i32,
-    /// The conversation's id, when it could be read.
+    /// The conversation's id, when it could be read (conversations only).
     pub conversation_id: Option<String>,
+    /// What identifies the record: the conversation id, or a row's key (`w-1`,
+    /// `c-1/q-1@2026-11-02T08:01:00Z`), when it could be read.
+    pub key: Option<String>,
     pub outcome: IngestOutcome,
     /// Set when `outcome` is `REJECTED`.
     pub error: Option<IngestRejection>,
@@ -138,48 +141,113 @@ impl IngestMutation {
         documents: Vec<Json<Value>>,
         idempotency_key: Option<String>,
     ) -> async_graphql::Result<IngestReport> {
-        let caller = ctx.data::<Caller>()?;
-        let pool = ctx.data::<PgPool>()?;
-        let config = ctx.data::<IngestConfig>()?;
-        may_ingest(caller).map_err(|e| e.extend())?;
-        if documents.len() > config.max_mutation_documents {
-            return Err(ApiError::bad_input(format!(
-                "{} documents in one call, more than the limit of {}; send more through POST /ingest",
-                documents.len(),
-                config.max_mutation_documents
-            ))
-            .extend());
-        }
         let documents: Vec<Value> = documents.into_iter().map(|d| d.0).collect();
-        let Some(key) = idempotency_key else {
-            return Ok(ingest_batch(pool, caller, config, &documents).await);
-        };
-        check_key(&key).map_err(|e| e.extend())?;
-        let digest = digest_of(&documents);
-        let mut held = KeyLock::take(pool, caller, &key)
-            .await
-            .map_err(|e| e.extend())?;
-        let answer = match held.remembered().await.map_err(ApiError::db)? {
-            Some(first) if first.request_digest == digest => {
-                let mut report: IngestReport = serde_json::from_value(first.response)
-                    .map_err(|e| ApiError::internal(e).extend())?;
-                report.replayed = true;
-                Ok(report)
-            }
-            Some(_) => Err(key_reused(&key).extend()),
-            None => {
-                let report = ingest_batch(pool, caller, config, &documents).await;
-                let response =
-                    serde_json::to_value(&report).map_err(|e| ApiError::internal(e).extend())?;
-                held.remember("graphql", &digest, response)
-                    .await
-                    .map_err(ApiError::db)?;
-                Ok(report)
-            }
-        };
-        held.release().await;
-        answer
+        mutate(
+            ctx,
+            documents,
+            None,
+            ReadOptions::default(),
+            idempotency_key,
+            "graphql",
+        )
+        .await
     }
+
+    /// Stores rows of one table: a table of the Buzzeasy feed (`Workitems`, `QueueSegments`,
+    /// `CampaignRecords`, `Queues`, … in the feed's own shape, as its OData pages carry them;
+    /// `Calls`, `Chats`, `Emails` and `Conversations` rows become conversations) or
+    /// `FlowMetrics` (Genesys flow metric records). Each row is upserted by its key and atomic;
+    /// the same checks and codes as `ingestConversations`. Scope: a workitem, channel or
+    /// campaign needs its business unit in the token's scope (and the stored row's); rows that
+    /// hang on a conversation, a workitem, a channel, a campaign or a campaign record need that
+    /// parent stored and writable (write it first); flow metric records need all their
+    /// divisions; tables without a business unit (agents, users, agent states, bot steps) need a
+    /// token for everything. `timeZone` (IANA) converts times the table gives in local time only.
+    async fn ingest_records(
+        &self,
+        ctx: &Context<'_>,
+        table: String,
+        rows: Vec<Json<Value>>,
+        time_zone: Option<String>,
+        idempotency_key: Option<String>,
+    ) -> async_graphql::Result<IngestReport> {
+        let target = Target::from_name(&table).ok_or_else(|| {
+            ApiError::bad_input(format!(
+                "no table is called {table:?}; the tables: {}",
+                Target::names()
+            ))
+            .extend()
+        })?;
+        let options = read_options(time_zone.as_deref()).map_err(|e| e.extend())?;
+        let rows: Vec<Value> = rows.into_iter().map(|d| d.0).collect();
+        let kind = format!("graphql:{target:?}:{}", time_zone.unwrap_or_default());
+        mutate(ctx, rows, Some(target), options, idempotency_key, &kind).await
+    }
+}
+
+/// The tenant time zone of a request, for local-only times.
+fn read_options(time_zone: Option<&str>) -> Result<ReadOptions, ApiError> {
+    let time_zone = time_zone
+        .map(|tz| {
+            tz.parse::<chrono_tz::Tz>().map_err(|_| {
+                ApiError::bad_input(format!(
+                    "timeZone {tz:?} is not an IANA time zone (e.g. Europe/Budapest)"
+                ))
+            })
+        })
+        .transpose()?;
+    Ok(ReadOptions { time_zone })
+}
+
+/// One mutation call: permission, limits, the idempotency key, then the documents.
+async fn mutate(
+    ctx: &Context<'_>,
+    documents: Vec<Value>,
+    target: Option<Target>,
+    options: ReadOptions,
+    idempotency_key: Option<String>,
+    kind: &str,
+) -> async_graphql::Result<IngestReport> {
+    let caller = ctx.data::<Caller>()?;
+    let pool = ctx.data::<PgPool>()?;
+    let config = ctx.data::<IngestConfig>()?;
+    may_ingest(caller).map_err(|e| e.extend())?;
+    if documents.len() > config.max_mutation_documents {
+        return Err(ApiError::bad_input(format!(
+            "{} documents in one call, more than the limit of {}; send more through POST /ingest",
+            documents.len(),
+            config.max_mutation_documents
+        ))
+        .extend());
+    }
+    let Some(key) = idempotency_key else {
+        return Ok(ingest_batch(pool, caller, config, &documents, target, &options).await);
+    };
+    check_key(&key).map_err(|e| e.extend())?;
+    let digest = digest_of(kind, &documents);
+    let mut held = KeyLock::take(pool, caller, &key)
+        .await
+        .map_err(|e| e.extend())?;
+    let answer = match held.remembered().await.map_err(ApiError::db)? {
+        Some(first) if first.request_digest == digest => {
+            let mut report: IngestReport = serde_json::from_value(first.response)
+                .map_err(|e| ApiError::internal(e).extend())?;
+            report.replayed = true;
+            Ok(report)
+        }
+        Some(_) => Err(key_reused(&key).extend()),
+        None => {
+            let report = ingest_batch(pool, caller, config, &documents, target, &options).await;
+            let response =
+                serde_json::to_value(&report).map_err(|e| ApiError::internal(e).extend())?;
+            held.remember("graphql", &digest, response)
+                .await
+                .map_err(ApiError::db)?;
+            Ok(report)
+        }
+    };
+    held.release().await;
+    answer
 }
 
 fn may_ingest(caller: &Caller) -> Result<(), ApiError> {
@@ -210,8 +278,10 @@ fn key_reused(key: &str) -> ApiError {
     ))
 }
 
-fn digest_of(documents: &[Value]) -> String {
+fn digest_of(kind: &str, documents: &[Value]) -> String {
     let mut hash = Sha256::new();
+    hash.update(kind.as_bytes());
+    hash.update(b"\n");
     for d in documents {
         hash.update(serde_json::to_vec(d).unwrap_or_default());
         hash.update(b"\n");
@@ -223,48 +293,56 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Checks and stores the documents of one mutation call. A conversation id already seen in the
-/// call is a `DUPLICATE_ID`: one call is a set of conversations, not a history.
+/// Checks and stores the documents of one mutation call: conversations when `target` is
+/// `None`, else rows of that table. A record already seen in the call is a `DUPLICATE_ID`: one
+/// call is a set of records, not a history.
 async fn ingest_batch(
     pool: &PgPool,
     caller: &Caller,
     config: &IngestConfig,
     documents: &[Value],
+    target: Option<Target>,
+    options: &ReadOptions,
 ) -> IngestReport {
     let mut seen = std::collections::HashMap::new();
-    let checked: Vec<(Option<String>, Result<ConversationGraph, IngestError>)> = documents
+    let checked: Vec<(Option<String>, Result<Item, IngestError>)> = documents
         .iter()
         .enumerate()
         .map(|(i, value)| {
             let size = serde_json::to_vec(value).map(|v| v.len()).unwrap_or(0);
-            let graph = if size > config.limits.max_document_bytes {
+            let item = if size > config.limits.max_document_bytes {
                 Err(ingest::too_large(size, &config.limits))
             } else {
-                ingest::to_graph(value, None, &config.limits)
+                ingest::read_item(value, target, None, options, &config.limits)
             };
-            let graph = graph.and_then(|g| match seen.insert(g.id().to_owned(), i) {
+            let item = item.and_then(|item| match seen.insert(item.identity(), i) {
                 Some(first) => Err(IngestError::new(
                     RejectCode::DuplicateId,
                     None,
-                    format!(
-                        "conversation {:?} is also document {first} of this call",
-                        g.id()
-                    ),
+                    match &item {
+                        Item::Graph(g) => format!(
+                            "conversation {:?} is also document {first} of this call",
+                            g.id()
+                        ),
+                        Item::Row { key, .. } => {
+                            format!("row {key:?} is also document {first} of this call")
+                        }
+                    },
                 )),
-                None => Ok(g),
+                None => Ok(item),
             });
-            let id = match &graph {
-                Ok(g) => Some(g.id().to_owned()),
-                Err(_) => ingest::conversation_id_of(value),
+            let key = match &item {
+                Ok(item) => Some(item.key().to_owned()),
+                Err(_) => ingest::key_of_document(value, target),
             };
-            (id, graph)
+            (key, item)
         })
         .collect();
-    let graphs: Vec<&ConversationGraph> = checked
+    let items: Vec<&Item> = checked
         .iter()
-        .filter_map(|(_, g)| g.as_ref().ok())
+        .filter_map(|(_, i)| i.as_ref().ok())
         .collect();
-    let mut stored = db::ingest::write(pool, &caller.scope, &graphs)
+    let mut stored = db::ingest::write_items(pool, &caller.scope, &items)
         .await
         .into_iter();
     let mut report = IngestReport {
@@ -275,15 +353,16 @@ async fn ingest_batch(
         replayed: false,
         results: Vec::with_capacity(documents.len()),
     };
-    for (i, (id, graph)) in checked.into_iter().enumerate() {
-        let outcome = match graph {
+    for (i, (key, item)) in checked.into_iter().enumerate() {
+        let outcome = match item {
             Ok(_) => stored.next().unwrap_or(Ok(StoreOutcome::Unchanged)),
             Err(e) => Err(e),
         };
         let (outcome, error) = tally(&mut report, outcome);
         report.results.push(IngestResult {
             index: i as i32,
-            conversation_id: id,
+            conversation_id: if target.is_none() { key.clone() } else { None },
+            key,
             outcome,
             error,
         });
@@ -421,11 +500,15 @@ pub async fn bulk(State(state): State<AppState>, request: Request) -> Response {
         Ok(key) => key,
         Err(e) => return error_response(StatusCode::BAD_REQUEST, e.code(), &e.to_string(), media),
     };
+    let what = match Pushed::of(request.uri()) {
+        Ok(what) => what,
+        Err(e) => return error_response(StatusCode::BAD_REQUEST, e.code(), &e.to_string(), media),
+    };
     let body = request.into_body();
     let config = state.ingest;
     let pool = state.pool.clone();
     let Some(key) = key else {
-        return stream_report(pool, caller, config, body, None);
+        return stream_report(pool, caller, config, what, body, None);
     };
     let mut held = match KeyLock::take(&pool, &caller, &key).await {
         Ok(held) => held,
@@ -448,9 +531,9 @@ pub async fn bulk(State(state): State<AppState>, request: Request) -> Response {
                 media,
             )
         }
-        Ok(None) => stream_report(pool, caller, config, body, Some(held)),
+        Ok(None) => stream_report(pool, caller, config, what, body, Some(held)),
         Ok(Some(first)) => {
-            let digest = body_digest(body, config.max_bulk_bytes).await;
+            let digest = body_digest(&what.kind, body, config.max_bulk_bytes).await;
             held.release().await;
             match digest {
                 Some(d) if d == first.request_digest => replay(&first.response),
@@ -504,8 +587,10 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 }
 
 /// The digest of a whole body, or `None` when it cannot be read or is too large.
-async fn body_digest(body: Body, max_bytes: u64) -> Option<String> {
+async fn body_digest(kind: &str, body: Body, max_bytes: u64) -> Option<String> {
     let mut hash = Sha256::new();
+    hash.update(kind.as_bytes());
+    hash.update(b"\n");
     let mut read = 0u64;
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
@@ -549,6 +634,7 @@ fn stream_report(
     pool: PgPool,
     caller: Caller,
     config: IngestConfig,
+    what: Pushed,
     body: Body,
     held: Option<KeyLock>,
 ) -> Response {
@@ -558,6 +644,7 @@ fn stream_report(
             pool,
             caller,
             config,
+            what,
             tx,
         };
         push.run(body, held).await;
@@ -573,14 +660,62 @@ struct Push {
     pool: PgPool,
     caller: Caller,
     config: IngestConfig,
+    what: Pushed,
     tx: tokio::sync::mpsc::Sender<Bytes>,
+}
+
+/// What a push holds: conversations (and flow metric records), or rows of the table named by
+/// `?table=`, with `?timeZone=` for the table's local-only times.
+struct Pushed {
+    target: Option<Target>,
+    options: ReadOptions,
+    /// Part of the idempotency digest: the same bytes sent as another table are another push.
+    kind: String,
+}
+
+impl Pushed {
+    fn of(uri: &axum::http::Uri) -> Result<Self, ApiError> {
+        let axum::extract::Query(params) = axum::extract::Query::<
+            std::collections::HashMap<String, String>,
+        >::try_from_uri(uri)
+        .map_err(|_| ApiError::bad_input("the query string of POST /ingest is malformed"))?;
+        if let Some(unknown) = params
+            .keys()
+            .find(|k| !matches!(k.as_str(), "table" | "timeZone"))
+        {
+            return Err(ApiError::bad_input(format!(
+                "POST /ingest takes the parameters table and timeZone, not {unknown:?}"
+            )));
+        }
+        let target = params
+            .get("table")
+            .map(|name| {
+                Target::from_name(name).ok_or_else(|| {
+                    ApiError::bad_input(format!(
+                        "no table is called {name:?}; the tables: {}",
+                        Target::names()
+                    ))
+                })
+            })
+            .transpose()?;
+        let options = read_options(params.get("timeZone").map(String::as_str))?;
+        let kind = format!(
+            "bulk:{target:?}:{}",
+            params.get("timeZone").map(String::as_str).unwrap_or("")
+        );
+        Ok(Self {
+            target,
+            options,
+            kind,
+        })
+    }
 }
 
 /// A document read from the push: its line and what it parsed to.
 struct Line {
     number: u64,
     id: Option<String>,
-    graph: Result<ConversationGraph, IngestError>,
+    item: Result<Item, IngestError>,
 }
 
 #[derive(Default, Serialize)]
@@ -600,6 +735,8 @@ impl Push {
         let mut summary = Summary::default();
         let mut rejections: Vec<Value> = Vec::new();
         let mut hash = Sha256::new();
+        hash.update(self.what.kind.as_bytes());
+        hash.update(b"\n");
         let mut splitter = Splitter::new(self.config.limits.max_document_bytes);
         let mut stream = body.into_data_stream();
         let mut read = 0u64;
@@ -685,6 +822,7 @@ impl Push {
 
     fn parse(&self, raw: RawLine) -> Line {
         let limits = &self.config.limits;
+        let target = self.what.target;
         let parsed = match raw.too_long {
             Some(bytes) => Err(ingest::too_large(bytes, limits)),
             None => ingest::check_bytes(&raw.bytes, limits).and_then(ingest::parse_json),
@@ -693,13 +831,20 @@ impl Push {
             Err(e) => Line {
                 number: raw.number,
                 id: None,
-                graph: Err(e),
+                item: Err(e),
             },
-            Ok(value) => Line {
-                number: raw.number,
-                id: ingest::conversation_id_of(&value),
-                graph: ingest::to_graph(&value, None, limits),
-            },
+            Ok(value) => {
+                let item = ingest::read_item(&value, target, None, &self.what.options, limits);
+                let id = match &item {
+                    Ok(item) => Some(item.key().to_owned()),
+                    Err(_) => ingest::key_of_document(&value, target),
+                };
+                Line {
+                    number: raw.number,
+                    id,
+                    item,
+                }
+            }
         }
     }
 
@@ -714,19 +859,24 @@ impl Push {
             return true;
         }
         let lines = std::mem::take(pending);
-        let graphs: Vec<&ConversationGraph> =
-            lines.iter().filter_map(|l| l.graph.as_ref().ok()).collect();
-        let mut stored = db::ingest::write(&self.pool, &self.caller.scope, &graphs)
+        let items: Vec<&Item> = lines.iter().filter_map(|l| l.item.as_ref().ok()).collect();
+        let mut stored = db::ingest::write_items(&self.pool, &self.caller.scope, &items)
             .await
             .into_iter();
         let mut out = String::new();
+        // Conversations are reported by `conversationId`, rows of a table by `key`.
+        let id_field = if self.what.target.is_some() {
+            "key"
+        } else {
+            "conversationId"
+        };
         for line in &lines {
-            let outcome = match &line.graph {
+            let outcome = match &line.item {
                 Ok(_) => stored.next().unwrap_or(Ok(StoreOutcome::Unchanged)),
                 Err(e) => Err(e.clone()),
             };
             summary.documents += 1;
-            let mut report = serde_json::json!({ "line": line.number, "conversationId": line.id });
+            let mut report = serde_json::json!({ "line": line.number, id_field: line.id });
             match outcome {
                 Ok(StoreOutcome::Imported) => {
                     summary.created += 1;

@@ -4,7 +4,7 @@
 
 use crate::graph::{StoreOutcome, ingest_conversations};
 use crate::records::{self, Target};
-use domain::ingest::{IngestError, RejectCode};
+use domain::ingest::{IngestError, Item, RejectCode};
 use domain::{ConversationGraph, Scope};
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
@@ -102,6 +102,42 @@ pub async fn write_rows(
     results
         .into_iter()
         .map(|r| r.unwrap_or(Ok(StoreOutcome::Unchanged)))
+        .collect()
+}
+
+/// Stores checked documents of any kind (conversation graphs and rows) for a writer of
+/// `scope`, and says what happened to each, in order: graphs through [`write`], rows through
+/// [`write_rows`].
+pub async fn write_items(
+    pool: &PgPool,
+    scope: &Scope,
+    items: &[&Item],
+) -> Vec<Result<StoreOutcome, IngestError>> {
+    let graphs: Vec<&ConversationGraph> = items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Graph(g) => Some(g.as_ref()),
+            Item::Row { .. } => None,
+        })
+        .collect();
+    let rows: Vec<(Target, &Value)> = items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Row { target, row, .. } => Some((*target, row)),
+            Item::Graph(_) => None,
+        })
+        .collect();
+    let mut graphs = write(pool, scope, &graphs).await.into_iter();
+    let mut rows = write_rows(pool, scope, &rows).await.into_iter();
+    items
+        .iter()
+        .map(|i| {
+            let next = match i {
+                Item::Graph(_) => graphs.next(),
+                Item::Row { .. } => rows.next(),
+            };
+            next.unwrap_or(Ok(StoreOutcome::Unchanged))
+        })
         .collect()
 }
 

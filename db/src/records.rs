@@ -5,6 +5,7 @@
 use crate::graph::StoreOutcome;
 use domain::Scope;
 use domain::buzzeasy::Table;
+pub use domain::ingest::Target;
 use domain::ingest::{IngestError, RejectCode};
 use serde_json::Value;
 use sqlx::PgConnection;
@@ -256,32 +257,6 @@ fn rule(target: Target) -> Rule {
             Table::Agents | Table::Users | Table::AgentStates | Table::BotSteps => Rule::AllOnly,
             Table::Calls | Table::Chats | Table::Emails | Table::Conversations => Rule::AllOnly,
         },
-    }
-}
-
-/// Where rows go: a table of the feed, or the flow metric records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Target {
-    Feed(Table),
-    FlowMetrics,
-}
-
-impl Target {
-    /// The columns that identify a row.
-    pub fn key_columns(self) -> &'static [&'static str] {
-        match self {
-            Target::Feed(table) => table.key_columns(),
-            Target::FlowMetrics => &["conversation_id", "record_id"],
-        }
-    }
-
-    /// The key of a row (column-named JSON), for telling rows apart.
-    pub fn key_of(self, row: &Value) -> String {
-        self.key_columns()
-            .iter()
-            .map(|k| row.get(*k).map(Value::to_string).unwrap_or_default())
-            .collect::<Vec<_>>()
-            .join("\u{1f}")
     }
 }
 

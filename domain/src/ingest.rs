@@ -3,6 +3,8 @@
 //! unreadable, who may write what, and which version of a conversation wins. No IO.
 
 use crate::ConversationGraph;
+use crate::buzzeasy::{self, ReadOptions, Record, Table};
+use crate::flow_metrics;
 use crate::genesys::{self, Shape};
 use crate::scope::Scope;
 use serde::{Deserialize, Serialize};
@@ -269,6 +271,133 @@ pub fn conversation_id_of(value: &Value) -> Option<String> {
         .or_else(|| value.get("conversationId"))
         .and_then(Value::as_str)
         .map(str::to_owned)
+}
+
+/// Where a row that is not a conversation goes: a table of the Buzzeasy feed, or the flow
+/// metric records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Target {
+    Feed(Table),
+    FlowMetrics,
+}
+
+impl Target {
+    /// A table by the name a sender gives: a feed table (`Workitems`, `Queue Segments`, …) or
+    /// `FlowMetrics`.
+    pub fn from_name(name: &str) -> Option<Target> {
+        let squashed: String = name
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        if matches!(
+            squashed.as_str(),
+            "flowmetrics" | "flowmetric" | "flowmetricrecords"
+        ) {
+            return Some(Target::FlowMetrics);
+        }
+        Table::from_name(name).map(Target::Feed)
+    }
+
+    /// Every table name a sender may give.
+    pub fn names() -> String {
+        let mut names: Vec<&str> = Table::ALL.iter().map(|t| t.name()).collect();
+        names.push("FlowMetrics");
+        names.join(", ")
+    }
+
+    /// The columns that identify a row.
+    pub fn key_columns(self) -> &'static [&'static str] {
+        match self {
+            Target::Feed(table) => table.key_columns(),
+            Target::FlowMetrics => &["conversation_id", "record_id"],
+        }
+    }
+
+    /// The key of a row (column-named JSON), for telling rows apart.
+    pub fn key_of(self, row: &Value) -> String {
+        self.key_columns()
+            .iter()
+            .map(|k| row.get(*k).map(Value::to_string).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\u{1f}")
+    }
+}
+
+/// A document read and checked: a conversation graph, or a row of another table.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    Graph(Box<ConversationGraph>),
+    Row {
+        target: Target,
+        /// The row's key, for reports (`w-1`, `c-1/q-1@…`).
+        key: String,
+        /// The row's columns.
+        row: Value,
+    },
+}
+
+impl Item {
+    /// What identifies the item in a report: the conversation id or the row's key.
+    pub fn key(&self) -> &str {
+        match self {
+            Item::Graph(g) => g.id(),
+            Item::Row { key, .. } => key,
+        }
+    }
+
+    /// What tells two items of one request apart: the same key twice is the same record.
+    pub fn identity(&self) -> String {
+        match self {
+            Item::Graph(g) => format!("conversation\u{1f}{}", g.id()),
+            Item::Row { target, row, .. } => format!("{target:?}\u{1f}{}", target.key_of(row)),
+        }
+    }
+}
+
+/// Reads one checked document: a row of `target` when given, else a flow metric record (told
+/// by its `metric` and `metricDate`) or a Genesys conversation in `shape` (or the one detected).
+pub fn read_item(
+    value: &Value,
+    target: Option<Target>,
+    shape: Option<Shape>,
+    options: &ReadOptions,
+    limits: &IngestLimits,
+) -> Result<Item, IngestError> {
+    check_value(value, limits)?;
+    let invalid = |e: crate::DocumentError| {
+        IngestError::new(RejectCode::InvalidDocument, Some(e.path), e.message)
+    };
+    let target = target.or_else(|| flow_metrics::is_record(value).then_some(Target::FlowMetrics));
+    match target {
+        None => to_graph(value, shape, limits).map(|g| Item::Graph(Box::new(g))),
+        Some(Target::FlowMetrics) => {
+            let row = flow_metrics::read(value).map_err(invalid)?;
+            Ok(Item::Row {
+                target: Target::FlowMetrics,
+                key: format!("{}/{}", row.conversation_id, row.record_id),
+                row: serde_json::to_value(&row).unwrap_or_default(),
+            })
+        }
+        Some(Target::Feed(table)) => {
+            match buzzeasy::read_row(table, value, options).map_err(invalid)? {
+                Record::Conversation(graph) => Ok(Item::Graph(graph)),
+                Record::Row { table, key, row } => Ok(Item::Row {
+                    target: Target::Feed(table),
+                    key,
+                    row,
+                }),
+            }
+        }
+    }
+}
+
+/// The key of a document that did not read, when it can be told: for reports.
+pub fn key_of_document(value: &Value, target: Option<Target>) -> Option<String> {
+    match target {
+        Some(Target::Feed(table)) => buzzeasy::key_of(table, value),
+        _ => conversation_id_of(value),
+    }
 }
 
 /// Whether `scope` may write a conversation labelled with these divisions and business unit.

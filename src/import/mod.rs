@@ -7,14 +7,12 @@ use anyhow::Context as _;
 use chrono_tz::Tz;
 use db::graph::StoreOutcome;
 use db::records::Target;
-use domain::buzzeasy::{self, ReadOptions, Record, Table};
-use domain::flow_metrics;
+use domain::Scope;
+use domain::buzzeasy::{ReadOptions, Table};
 use domain::genesys::Shape;
-use domain::ingest::{self, IngestError, IngestLimits, RejectCode};
-use domain::{ConversationGraph, Scope};
+use domain::ingest::{self, IngestError, IngestLimits, Item, RejectCode};
 use futures::StreamExt as _;
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::Value;
 use sqlx::PgPool;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -194,126 +192,37 @@ pub async fn import_documents(
     docs: Vec<RawDocument>,
 ) -> Vec<Result<StoreOutcome, Box<Rejection>>> {
     let limits = IngestLimits::default();
-    let parsed: Vec<Result<Parsed, Box<Rejection>>> = docs
-        .iter()
-        .map(|doc| match doc.table {
-            None if doc.value.as_ref().is_ok_and(flow_metrics::is_record) => {
-                parse_flow_metric(doc, &limits)
-            }
-            None => parse_document(format, doc, &limits).map(|g| Parsed::Graph(Box::new(g))),
-            Some(table) => parse_row(table, doc, feed, &limits),
-        })
-        .collect();
-    let graphs: Vec<&ConversationGraph> = parsed
-        .iter()
-        .filter_map(|p| match p {
-            Ok(Parsed::Graph(g)) => Some(g.as_ref()),
-            _ => None,
-        })
-        .collect();
-    let mut stored_graphs = db::ingest::write(pool, &Scope::All, &graphs)
-        .await
-        .into_iter();
-    let rows: Vec<(Target, &Value)> = parsed
-        .iter()
-        .filter_map(|p| match p {
-            Ok(Parsed::Row { target, row, .. }) => Some((*target, row)),
-            _ => None,
-        })
-        .collect();
-    let mut stored_rows = db::ingest::write_rows(pool, &Scope::All, &rows)
-        .await
-        .into_iter();
-    docs.iter()
-        .zip(parsed.iter())
-        .map(|(doc, parsed)| match parsed {
-            Err(rejection) => Err(rejection.clone()),
-            Ok(Parsed::Graph(graph)) => stored_graphs
-                .next()
-                .unwrap_or(Ok(StoreOutcome::Unchanged))
-                .map_err(|e| rejection(doc, Some(graph.id().to_owned()), e)),
-            Ok(Parsed::Row { key, .. }) => stored_rows
-                .next()
-                .unwrap_or(Ok(StoreOutcome::Unchanged))
-                .map_err(|e| rejection(doc, Some(key.clone()), e)),
-        })
-        .collect()
-}
-
-/// A document read: a conversation graph, or a row of another table.
-enum Parsed {
-    Graph(Box<ConversationGraph>),
-    Row {
-        target: Target,
-        key: String,
-        row: Value,
-    },
-}
-
-/// Reads one flow metric record.
-fn parse_flow_metric(doc: &RawDocument, limits: &IngestLimits) -> Result<Parsed, Box<Rejection>> {
-    let value = doc
-        .value
-        .as_ref()
-        .map_err(|e| rejection(doc, None, e.clone()))?;
-    let invalid = |e: domain::DocumentError| {
-        IngestError::new(RejectCode::InvalidDocument, Some(e.path), e.message)
-    };
-    ingest::check_value(value, limits)
-        .and_then(|()| flow_metrics::read(value).map_err(invalid))
-        .map(|row| Parsed::Row {
-            target: Target::FlowMetrics,
-            key: format!("{}/{}", row.conversation_id, row.record_id),
-            row: serde_json::to_value(&row).unwrap_or_default(),
-        })
-        .map_err(|e| rejection(doc, ingest::conversation_id_of(value), e))
-}
-
-/// Reads one row of the Buzzeasy feed.
-fn parse_row(
-    table: Table,
-    doc: &RawDocument,
-    feed: &ReadOptions,
-    limits: &IngestLimits,
-) -> Result<Parsed, Box<Rejection>> {
-    let value = doc
-        .value
-        .as_ref()
-        .map_err(|e| rejection(doc, None, e.clone()))?;
-    let invalid = |e: domain::DocumentError| {
-        IngestError::new(RejectCode::InvalidDocument, Some(e.path), e.message)
-    };
-    let key = buzzeasy::key_of(table, value);
-    ingest::check_value(value, limits)
-        .and_then(|()| buzzeasy::read_row(table, value, feed).map_err(invalid))
-        .map(|record| match record {
-            Record::Conversation(graph) => Parsed::Graph(graph),
-            Record::Row { table, key, row } => Parsed::Row {
-                target: Target::Feed(table),
-                key,
-                row,
-            },
-        })
-        .map_err(|e| rejection(doc, key, e))
-}
-
-/// Parses and checks one document into a conversation graph.
-pub fn parse_document(
-    format: Format,
-    doc: &RawDocument,
-    limits: &IngestLimits,
-) -> Result<ConversationGraph, Box<Rejection>> {
-    let value = doc
-        .value
-        .as_ref()
-        .map_err(|e| rejection(doc, None, e.clone()))?;
     let shape = match format {
         Format::Auto => None,
         Format::GenesysAnalytics => Some(Shape::Analytics),
         Format::GenesysConversation => Some(Shape::Platform),
     };
-    ingest::to_graph(value, shape, limits)
-        .map_err(|e| rejection(doc, ingest::conversation_id_of(value), e))
+    let items: Vec<Result<Item, Box<Rejection>>> = docs
+        .iter()
+        .map(|doc| {
+            let target = doc.table.map(Target::Feed);
+            let value = doc
+                .value
+                .as_ref()
+                .map_err(|e| rejection(doc, None, e.clone()))?;
+            ingest::read_item(value, target, shape, feed, &limits)
+                .map_err(|e| rejection(doc, ingest::key_of_document(value, target), e))
+        })
+        .collect();
+    let readable: Vec<&Item> = items.iter().filter_map(|i| i.as_ref().ok()).collect();
+    let mut stored = db::ingest::write_items(pool, &Scope::All, &readable)
+        .await
+        .into_iter();
+    docs.iter()
+        .zip(items.iter())
+        .map(|(doc, item)| match item {
+            Err(rejection) => Err(rejection.clone()),
+            Ok(item) => stored
+                .next()
+                .unwrap_or(Ok(StoreOutcome::Unchanged))
+                .map_err(|e| rejection(doc, Some(item.key().to_owned()), e)),
+        })
+        .collect()
 }
 
 fn rejection(
