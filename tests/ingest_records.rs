@@ -360,3 +360,70 @@ async fn flow_metric_records_need_every_division_in_scope() {
         json!({"line": 1, "conversationId": "g-1/m-4", "outcome": "created"})
     );
 }
+
+#[tokio::test]
+async fn an_older_row_never_overwrites_a_newer_one() {
+    let server = Server::start(&[]).await;
+    let writer = server.writer(Some(&["*"]), None);
+    let workitem = |end: &str, result: &str| {
+        json!({"id": "w-1", "businessUnitId": "bu-1", "startTimeUTC": "2026-11-02T08:00:00Z",
+               "endTimeUTC": end, "result": result})
+    };
+    let body = records(
+        &server,
+        &writer,
+        "Workitems",
+        json!([workitem("2026-11-02T08:10:00Z", "Handled")]),
+        None,
+    )
+    .await;
+    assert_eq!(outcomes(&body), [pair("CREATED", "")]);
+    let body = records(
+        &server,
+        &writer,
+        "Workitems",
+        json!([workitem("2026-11-02T08:05:00Z", "Missed")]),
+        None,
+    )
+    .await;
+    assert_eq!(outcomes(&body), [pair("REJECTED", "STALE")]);
+    assert_eq!(
+        body["data"]["ingestRecords"]["results"][0]["error"]["message"],
+        "the stored row is newer: it runs to 2026-11-02T08:10:00Z, this one to 2026-11-02T08:05:00Z"
+    );
+    let body = records(
+        &server,
+        &writer,
+        "Workitems",
+        json!([workitem("2026-11-02T08:10:00Z", "Handled (corrected)")]),
+        None,
+    )
+    .await;
+    assert_eq!(
+        outcomes(&body),
+        [pair("REPLACED", "")],
+        "the same time corrects"
+    );
+    let result: Option<String> =
+        sqlx::query_scalar("select result from workitems where workitem_id = 'w-1'")
+            .fetch_one(server.db.pool())
+            .await
+            .expect("result");
+    assert_eq!(result.as_deref(), Some("Handled (corrected)"));
+
+    // Lookups carry no version: the last write wins, a deleted row may come back.
+    for (deleted, outcome) in [
+        (json!("2026-11-20T00:00:00Z"), "CREATED"),
+        (Value::Null, "REPLACED"),
+    ] {
+        let body = records(
+            &server,
+            &writer,
+            "Queues",
+            json!([{"id": "q-1", "deletedAt": deleted}]),
+            None,
+        )
+        .await;
+        assert_eq!(outcomes(&body), [pair(outcome, "")]);
+    }
+}

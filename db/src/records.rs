@@ -12,10 +12,11 @@ use sqlx::PgConnection;
 use sqlx::types::Json;
 
 /// Upserts `rows` of one table: per row, the stored row of its key is compared with it (as
-/// PostgreSQL would store it), then the changed ones are replaced and the new ones inserted.
+/// PostgreSQL would store it, see [`decide`]), then the changed ones are replaced and the new
+/// ones inserted.
 /// The statements are literals, one set per table, so that sqlx checks them.
 macro_rules! upsert {
-    ($conn:expr, $rows:expr, $table:literal, $keys:literal) => {{
+    ($conn:expr, $rows:expr, $table:literal, $keys:literal, $times:expr) => {{
         let rows: &[Value] = $rows;
         // Writers of the same keys queue here, in key order, so that concurrent batches cannot
         // deadlock and each sees the other's row.
@@ -52,12 +53,8 @@ macro_rules! upsert {
         let mut outcomes = Vec::with_capacity(pairs.len());
         let mut changed = Vec::new();
         for pair in pairs {
-            let outcome = match pair.old {
-                None => StoreOutcome::Imported,
-                Some(old) if old == pair.new => StoreOutcome::Unchanged,
-                Some(_) => StoreOutcome::Replaced,
-            };
-            if outcome != StoreOutcome::Unchanged {
+            let outcome = decide(&pair.new, pair.old.as_ref(), $times);
+            if matches!(outcome, Ok(StoreOutcome::Imported | StoreOutcome::Replaced)) {
                 changed.push(pair.new);
             }
             outcomes.push(outcome);
@@ -99,89 +96,124 @@ pub async fn store_rows(
     conn: &mut PgConnection,
     table: Table,
     rows: &[Value],
-) -> Result<Vec<StoreOutcome>, sqlx::Error> {
+) -> Result<Vec<Result<StoreOutcome, IngestError>>, sqlx::Error> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
     Ok(match table {
-        Table::BusinessUnits => upsert!(conn, rows, "business_units", "business_unit_id"),
-        Table::Agents => upsert!(conn, rows, "agents", "agent_id"),
-        Table::Users => upsert!(conn, rows, "users", "user_id"),
-        Table::AgentStates => upsert!(conn, rows, "agent_states", "agent_state_id"),
+        Table::BusinessUnits => upsert!(
+            conn,
+            rows,
+            "business_units",
+            "business_unit_id",
+            &time_columns(table)
+        ),
+        Table::Agents => upsert!(conn, rows, "agents", "agent_id", &time_columns(table)),
+        Table::Users => upsert!(conn, rows, "users", "user_id", &time_columns(table)),
+        Table::AgentStates => upsert!(
+            conn,
+            rows,
+            "agent_states",
+            "agent_state_id",
+            &time_columns(table)
+        ),
         Table::AgentBusinessUnitChanges => upsert!(
             conn,
             rows,
             "agent_business_unit_changes",
-            "agent_id, business_unit_id, timestamp"
+            "agent_id, business_unit_id, timestamp",
+            &time_columns(table)
         ),
-        Table::Channels => upsert!(conn, rows, "channels", "channel_id"),
-        Table::Queues => upsert!(conn, rows, "queues", "queue_id"),
-        Table::BotSteps => upsert!(conn, rows, "bot_steps", "bot_step_id"),
+        Table::Channels => upsert!(conn, rows, "channels", "channel_id", &time_columns(table)),
+        Table::Queues => upsert!(conn, rows, "queues", "queue_id", &time_columns(table)),
+        Table::BotSteps => upsert!(conn, rows, "bot_steps", "bot_step_id", &time_columns(table)),
         Table::BotSegments => upsert!(
             conn,
             rows,
             "bot_segments",
-            "conversation_id, bot_segment_id"
+            "conversation_id, bot_segment_id",
+            &time_columns(table)
         ),
         Table::QueueSegments => upsert!(
             conn,
             rows,
             "queue_segments",
-            "conversation_id, queue_segment_id"
+            "conversation_id, queue_segment_id",
+            &time_columns(table)
         ),
         Table::RejectedEnqueueAttempts => upsert!(
             conn,
             rows,
             "rejected_enqueue_attempts",
-            "conversation_id, attempt_id"
+            "conversation_id, attempt_id",
+            &time_columns(table)
         ),
         Table::CapturedData => upsert!(
             conn,
             rows,
             "captured_data",
-            "conversation_id, name, captured_at"
+            "conversation_id, name, captured_at",
+            &time_columns(table)
         ),
-        Table::Workitems => upsert!(conn, rows, "workitems", "workitem_id"),
+        Table::Workitems => upsert!(conn, rows, "workitems", "workitem_id", &time_columns(table)),
         Table::WorkitemConversationSessions => upsert!(
             conn,
             rows,
             "workitem_conversation_sessions",
-            "workitem_id, session_id"
+            "workitem_id, session_id",
+            &time_columns(table)
         ),
         Table::CollectedData => upsert!(
             conn,
             rows,
             "collected_data",
-            "workitem_id, name, created_at"
+            "workitem_id, name, created_at",
+            &time_columns(table)
         ),
         Table::WorkitemEvaluations => upsert!(
             conn,
             rows,
             "workitem_evaluations",
-            "workitem_id, evaluation_id"
+            "workitem_id, evaluation_id",
+            &time_columns(table)
         ),
         Table::WorkitemEvaluationData => upsert!(
             conn,
             rows,
             "workitem_evaluation_data",
-            "workitem_id, entry_id"
+            "workitem_id, entry_id",
+            &time_columns(table)
         ),
-        Table::Campaigns => upsert!(conn, rows, "campaigns", "campaign_id"),
-        Table::CampaignRecords => upsert!(conn, rows, "campaign_records", "record_id"),
+        Table::Campaigns => upsert!(conn, rows, "campaigns", "campaign_id", &time_columns(table)),
+        Table::CampaignRecords => upsert!(
+            conn,
+            rows,
+            "campaign_records",
+            "record_id",
+            &time_columns(table)
+        ),
         Table::CampaignRecordCustomFields => upsert!(
             conn,
             rows,
             "campaign_record_custom_fields",
-            "record_id, name"
+            "record_id, name",
+            &time_columns(table)
         ),
         Table::CampaignRecordPhoneNumbers => upsert!(
             conn,
             rows,
             "campaign_record_phone_numbers",
-            "record_id, phone_number"
+            "record_id, phone_number",
+            &time_columns(table)
         ),
         Table::CampaignRecordRegistrations => {
-            upsert!(conn, rows, "campaign_record_registrations", "record_id")
+            upsert!(
+                conn,
+                rows,
+                "campaign_record_registrations",
+                "record_id",
+                &time_columns(table)
+            )
         }
         Table::Calls | Table::Chats | Table::Emails | Table::Conversations => {
             unreachable!("conversations are stored as conversation graphs")
@@ -189,16 +221,67 @@ pub async fn store_rows(
     })
 }
 
-/// Stores rows of one table in one transaction.
+/// Stores rows of one table in one transaction (for the generator: a row it refuses, a stale
+/// one, is an error).
 pub async fn ingest_rows(
     pool: &sqlx::PgPool,
     table: Table,
     rows: &[Value],
 ) -> Result<Vec<StoreOutcome>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let outcomes = store_rows(&mut tx, table, rows).await?;
+    let outcomes = store_rows(&mut tx, table, rows)
+        .await?
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
     tx.commit().await?;
     Ok(outcomes)
+}
+
+/// The columns of `table` that hold times (UTC): a row's version is the latest of them.
+fn time_columns(table: Table) -> Vec<&'static str> {
+    table.time_columns()
+}
+
+/// What storing `new` over `old` (the stored row of its key, both as PostgreSQL stores them)
+/// does: a row whose latest time is earlier than the stored row's is stale and changes nothing.
+fn decide(new: &Value, old: Option<&Value>, times: &[&str]) -> Result<StoreOutcome, IngestError> {
+    let Some(old) = old else {
+        return Ok(StoreOutcome::Imported);
+    };
+    if old == new {
+        return Ok(StoreOutcome::Unchanged);
+    }
+    let latest = |row: &Value| {
+        times
+            .iter()
+            .filter_map(|c| row.get(*c).and_then(Value::as_str))
+            .filter_map(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .max()
+    };
+    match (latest(new), latest(old)) {
+        (Some(n), Some(o)) if n < o => Err(IngestError::new(
+            RejectCode::Stale,
+            None,
+            format!(
+                "the stored row is newer: it runs to {}, this one to {}",
+                o.to_utc()
+                    .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                n.to_utc()
+                    .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+            ),
+        )),
+        (None, Some(o)) => Err(IngestError::new(
+            RejectCode::Stale,
+            None,
+            format!(
+                "the stored row runs to {} and this one has no times at all",
+                o.to_utc()
+                    .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+            ),
+        )),
+        _ => Ok(StoreOutcome::Replaced),
+    }
 }
 
 /// Who may write a row: the scope labels (divisions, business units) it is checked against.
@@ -477,7 +560,13 @@ pub async fn write_rows(
             if allowed.is_empty() {
                 Vec::new()
             } else {
-                upsert!(conn, &allowed, "flow_metrics", "conversation_id, record_id")
+                upsert!(
+                    conn,
+                    &allowed,
+                    "flow_metrics",
+                    "conversation_id, record_id",
+                    &domain::flow_metrics::FlowMetricRow::time_columns()
+                )
             }
         }
     }
@@ -485,6 +574,6 @@ pub async fn write_rows(
     tx.commit().await?;
     Ok(checks
         .into_iter()
-        .map(|check| check.map(|()| stored.next().unwrap_or(StoreOutcome::Unchanged)))
+        .map(|check| check.and_then(|()| stored.next().unwrap_or(Ok(StoreOutcome::Unchanged))))
         .collect())
 }

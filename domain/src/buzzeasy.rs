@@ -670,6 +670,37 @@ impl Table {
         }
     }
 
+    /// The columns of the table's rows that hold UTC times: a row's version is the latest.
+    pub fn time_columns(self) -> Vec<&'static str> {
+        match self {
+            Table::BusinessUnits => BusinessUnitRow::time_columns(),
+            Table::Agents => AgentRow::time_columns(),
+            Table::Users => UserRow::time_columns(),
+            Table::AgentStates => AgentStateRow::time_columns(),
+            Table::AgentBusinessUnitChanges => AgentBusinessUnitChangeRow::time_columns(),
+            Table::Channels => ChannelRow::time_columns(),
+            Table::Queues => QueueRow::time_columns(),
+            Table::BotSteps => BotStepRow::time_columns(),
+            Table::BotSegments => BotSegmentRow::time_columns(),
+            Table::QueueSegments => QueueSegmentRow::time_columns(),
+            Table::RejectedEnqueueAttempts => RejectedEnqueueAttemptRow::time_columns(),
+            Table::CapturedData => CapturedDataRow::time_columns(),
+            Table::Calls | Table::Chats | Table::Emails | Table::Conversations => {
+                ConversationRow::time_columns()
+            }
+            Table::Workitems => WorkitemRow::time_columns(),
+            Table::WorkitemConversationSessions => WorkitemConversationSessionRow::time_columns(),
+            Table::CollectedData => CollectedDataRow::time_columns(),
+            Table::WorkitemEvaluations => WorkitemEvaluationRow::time_columns(),
+            Table::WorkitemEvaluationData => WorkitemEvaluationDataRow::time_columns(),
+            Table::Campaigns => CampaignRow::time_columns(),
+            Table::CampaignRecords => CampaignRecordRow::time_columns(),
+            Table::CampaignRecordCustomFields => CampaignRecordCustomFieldRow::time_columns(),
+            Table::CampaignRecordPhoneNumbers => CampaignRecordPhoneNumberRow::time_columns(),
+            Table::CampaignRecordRegistrations => CampaignRecordRegistrationRow::time_columns(),
+        }
+    }
+
     /// The table a name designates: an OData entity set (`…/$metadata#QueueSegments`), a file
     /// name (`queue_segments-0001.json`, `Queue Segments.csv`), or `--table`. Case, spaces,
     /// dashes and underscores do not matter, nor does a plural or singular `Workitem(s)`.

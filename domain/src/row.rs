@@ -61,6 +61,17 @@ macro_rules! row {
             pub const FIELD_KINDS: &'static [(&'static str, &'static str)] =
                 &[ $( ($src, stringify!($kind)) ),* ];
 
+            /// The columns of source fields that hold UTC times (`time`), but `deleted_at`: the
+            /// times a row's version is read from.
+            pub fn time_columns() -> Vec<&'static str> {
+                Self::SOURCE_FIELDS
+                    .iter()
+                    .zip(Self::FIELD_KINDS)
+                    .filter(|((_, column), (_, kind))| *kind == "time" && *column != "deleted_at")
+                    .map(|((_, column), _)| *column)
+                    .collect()
+            }
+
             /// The columns marked `[personal]`.
             pub const PERSONAL: &'static [&'static str] = &[
                 $( $( personal!($kflag, stringify!($key)), )? )*
