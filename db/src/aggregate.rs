@@ -127,6 +127,22 @@ async fn refresh_rollup(
     tx.commit().await
 }
 
+/// Recomputes every queued rollup bucket, a day of buckets per transaction, so that a large
+/// import leaves no backlog for the first dashboard query to pay for (nor one statement that
+/// recomputes a month). Returns how many days it went through.
+pub async fn refresh_rollup_backlog(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    let mut days = 0;
+    while let Some(start) =
+        sqlx::query_scalar!("select min(bucket) from metric_rollup_queue")
+            .fetch_one(pool)
+            .await?
+    {
+        refresh_rollup(pool, start, start + chrono::Duration::days(1)).await?;
+        days += 1;
+    }
+    Ok(days)
+}
+
 async fn from_rollup(
     pool: &PgPool,
     scope: &Scope,
@@ -325,6 +341,400 @@ fn aggregate_row<const N: usize>(
     [sum, min, max]: [Option<i64>; 3],
 ) -> AggregateRow {
     AggregateRow {
+        // width_bucket counts from 1 for the first bucket.
+        bucket: (bucket.max(1) - 1) as usize,
+        group: values
+            .into_iter()
+            .filter(|(d, _)| q.group_by.contains(d))
+            .collect(),
+        metric,
+        count,
+        sum,
+        min,
+        max,
+    }
+}
+
+// --- The siblings: workitems, flow metric records, campaign records and agent states.
+
+use domain::aggregate::Sibling;
+
+/// What to aggregate of a [`Sibling`]'s rows.
+#[derive(Debug, Clone, Default)]
+pub struct SiblingQuery {
+    /// Bucket boundaries, ascending: a row whose time is in `[b[i], b[i+1])` is in bucket `i`.
+    pub boundaries: Vec<DateTime<Utc>>,
+    /// Rows whose time is in `[from, to)` only (within the boundaries).
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// The sibling's metric names.
+    pub metrics: Vec<String>,
+    /// The sibling's dimensions (canonical names, from [`Sibling::dimension`]).
+    pub group_by: Vec<&'static str>,
+    /// Per dimension, the values a row must have one of.
+    pub filter: BTreeMap<&'static str, Vec<String>>,
+}
+
+/// The stats of one metric in one bucket and group of a sibling.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SiblingRow {
+    /// Index of the bucket: `[boundaries[bucket], boundaries[bucket + 1])`.
+    pub bucket: usize,
+    /// The grouped dimensions' values (absent when the row has none).
+    pub group: BTreeMap<&'static str, Option<String>>,
+    pub metric: String,
+    pub count: i64,
+    pub sum: Option<i64>,
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+}
+
+/// Count, sum, min and max of a sibling's metrics per bucket and group, within `scope` as the
+/// row reads apply it (`db::feed`): workitems by their business unit, campaign records by their
+/// campaign's, agent states by the business units their agent was assigned to, flow metric
+/// records by their divisions or their conversation's visibility. Each is one statement that
+/// unpivots a row into its metric values (`lateral values`) and groups them; a dimension not
+/// grouped by is null in every row, so it does not split the groups.
+pub async fn sibling_aggregates(
+    pool: &PgPool,
+    scope: &Scope,
+    sibling: Sibling,
+    q: &SiblingQuery,
+) -> Result<Vec<SiblingRow>, sqlx::Error> {
+    if q.boundaries.len() < 2 || q.metrics.is_empty() {
+        return Ok(Vec::new());
+    }
+    match sibling {
+        Sibling::Workitems => workitem_aggregates(pool, scope, q).await,
+        Sibling::Flows => flow_aggregates(pool, scope, q).await,
+        Sibling::CampaignRecords => campaign_record_aggregates(pool, scope, q).await,
+        Sibling::AgentStates => agent_state_aggregates(pool, scope, q).await,
+    }
+}
+
+// A duration in the feed's seconds as a t-metric value: milliseconds, rounded half up (in
+// double precision, as `floor(s * 1000 + 0.5)`), and no value unless positive. Written out in
+// each statement as `nullif(greatest(floor(x * 1000 + 0.5), 0), 0)::bigint`.
+
+async fn workitem_aggregates(
+    pool: &PgPool,
+    scope: &Scope,
+    q: &SiblingQuery,
+) -> Result<Vec<SiblingRow>, sqlx::Error> {
+    let by = |d: &str| q.group_by.contains(&d);
+    let only = |d: &str| q.filter.get(d).cloned();
+    let rows = sqlx::query!(
+        r#"select width_bucket(w.start_time, $1::timestamptz[]) as "bucket!",
+                  case when $7 then w.agent_id end as agent_id,
+                  case when $8 then w.queue_id end as queue_id,
+                  case when $9 then w.media_type end as media_type,
+                  case when $10 then w.business_unit_id end as business_unit_id,
+                  case when $11 then w.result end as result,
+                  v.name as "name!",
+                  count(*) as "count!",
+                  sum(v.value)::bigint as sum, min(v.value) as min, max(v.value) as max
+           from workitems w
+           cross join lateral (select
+               nullif(greatest(floor(w.active_duration_in_seconds * 1000 + 0.5), 0), 0)::bigint
+                   as active,
+               nullif(greatest(floor(w.preview_duration * 1000 + 0.5), 0), 0)::bigint as preview,
+               nullif(greatest(floor(w.wrap_up_duration * 1000 + 0.5), 0), 0)::bigint as wrap_up,
+               nullif(greatest(floor(w.lookup_duration * 1000 + 0.5), 0), 0)::bigint as lookup,
+               lower(w.result) as result
+           ) ms
+           cross join lateral (values
+               ('nWorkitems', 1::bigint),
+               ('nHandled', case when ms.result = 'handled' then 1::bigint end),
+               ('nMissed', case when ms.result = 'missed' then 1::bigint end),
+               ('nRejected', case when ms.result = 'rejected' then 1::bigint end),
+               ('nAbandoned', case when ms.result = 'abandoned' then 1::bigint end),
+               ('nCancelled', case when ms.result = 'cancelled' then 1::bigint end),
+               ('tActive', ms.active),
+               ('tPreview', ms.preview),
+               ('tWrapUp', ms.wrap_up),
+               ('tHandle', nullif(coalesce(ms.active, 0) + coalesce(ms.wrap_up, 0), 0)),
+               ('tLookup', ms.lookup)
+           ) v(name, value)
+           where w.start_time >= $2 and w.start_time < $3
+             and v.name = any($4) and v.value is not null
+             and ($5 or w.business_unit_id = any($6))
+             and ($12::text[] is null or w.agent_id = any($12))
+             and ($13::text[] is null or w.queue_id = any($13))
+             and ($14::text[] is null or w.media_type = any($14))
+             and ($15::text[] is null or w.business_unit_id = any($15))
+             and ($16::text[] is null or w.result = any($16))
+           group by 1, 2, 3, 4, 5, 6, 7
+           order by 1, 7"#,
+        &q.boundaries,
+        q.from,
+        q.to,
+        &q.metrics,
+        scope.is_all(),
+        &scope.business_unit_ids(),
+        by("agentId"),
+        by("queueId"),
+        by("mediaType"),
+        by("businessUnitId"),
+        by("result"),
+        only("agentId") as Option<Vec<String>>,
+        only("queueId") as Option<Vec<String>>,
+        only("mediaType") as Option<Vec<String>>,
+        only("businessUnitId") as Option<Vec<String>>,
+        only("result") as Option<Vec<String>>,
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let values = [
+                ("agentId", r.agent_id),
+                ("queueId", r.queue_id),
+                ("mediaType", r.media_type),
+                ("businessUnitId", r.business_unit_id),
+                ("result", r.result),
+            ];
+            sibling_row(q, r.bucket, values, r.name, r.count, [r.sum, r.min, r.max])
+        })
+        .collect())
+}
+
+async fn flow_aggregates(
+    pool: &PgPool,
+    scope: &Scope,
+    q: &SiblingQuery,
+) -> Result<Vec<SiblingRow>, sqlx::Error> {
+    let by = |d: &str| q.group_by.contains(&d);
+    let only = |d: &str| q.filter.get(d).cloned();
+    // A record in several divisions counts once, or once in each of its divisions' groups when
+    // grouped by division (then only in the filtered divisions' groups).
+    let rows = sqlx::query!(
+        r#"select width_bucket(m.metric_date, $1::timestamptz[]) as "bucket!",
+                  case when $8 then m.flow_id end as flow_id,
+                  case when $9 then m.flow_name end as flow_name,
+                  case when $10 then m.flow_type end as flow_type,
+                  case when $11 then m.flow_version end as flow_version,
+                  case when $12 then m.entry_type end as entry_type,
+                  case when $13 then m.entry_reason end as entry_reason,
+                  case when $14 then m.exit_reason end as exit_reason,
+                  case when $15 then m.flow_out_type end as flow_out_type,
+                  case when $16 then m.transfer_type end as transfer_type,
+                  case when $17 then m.media_type end as media_type,
+                  case when $18 then m.direction end as direction,
+                  case when $19 then m.originating_direction end as originating_direction,
+                  case when $20 then m.queue_id end as queue_id,
+                  d.division_id,
+                  m.metric as "name!",
+                  count(*) as "count!",
+                  sum(m.value)::bigint as sum, min(m.value) as min, max(m.value) as max
+           from flow_metrics m
+           left join lateral unnest(
+               case when $21 then m.division_ids else array[null::text] end
+           ) d(division_id) on true
+           where m.metric_date >= $2 and m.metric_date < $3
+             and m.metric = any($4) and m.value is not null
+             and ($5 or m.division_ids && $6
+                  or exists (select from conversations c where c.conversation_id = m.conversation_id
+                             and (c.division_ids && $6 or c.business_unit_id = any($7))))
+             and ($22::text[] is null or m.flow_id = any($22))
+             and ($23::text[] is null or m.flow_name = any($23))
+             and ($24::text[] is null or m.flow_type = any($24))
+             and ($25::text[] is null or m.flow_version = any($25))
+             and ($26::text[] is null or m.entry_type = any($26))
+             and ($27::text[] is null or m.entry_reason = any($27))
+             and ($28::text[] is null or m.exit_reason = any($28))
+             and ($29::text[] is null or m.flow_out_type = any($29))
+             and ($30::text[] is null or m.transfer_type = any($30))
+             and ($31::text[] is null or m.media_type = any($31))
+             and ($32::text[] is null or m.direction = any($32))
+             and ($33::text[] is null or m.originating_direction = any($33))
+             and ($34::text[] is null or m.queue_id = any($34))
+             and ($35::text[] is null
+                  or (m.division_ids && $35 and (not $21 or d.division_id = any($35))))
+           group by 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16
+           order by 1, 16"#,
+        &q.boundaries,
+        q.from,
+        q.to,
+        &q.metrics,
+        scope.is_all(),
+        &scope.division_ids(),
+        &scope.business_unit_ids(),
+        by("flowId"),
+        by("flowName"),
+        by("flowType"),
+        by("flowVersion"),
+        by("entryType"),
+        by("entryReason"),
+        by("exitReason"),
+        by("flowOutType"),
+        by("transferType"),
+        by("mediaType"),
+        by("direction"),
+        by("originatingDirection"),
+        by("queueId"),
+        by("divisionId"),
+        only("flowId") as Option<Vec<String>>,
+        only("flowName") as Option<Vec<String>>,
+        only("flowType") as Option<Vec<String>>,
+        only("flowVersion") as Option<Vec<String>>,
+        only("entryType") as Option<Vec<String>>,
+        only("entryReason") as Option<Vec<String>>,
+        only("exitReason") as Option<Vec<String>>,
+        only("flowOutType") as Option<Vec<String>>,
+        only("transferType") as Option<Vec<String>>,
+        only("mediaType") as Option<Vec<String>>,
+        only("direction") as Option<Vec<String>>,
+        only("originatingDirection") as Option<Vec<String>>,
+        only("queueId") as Option<Vec<String>>,
+        only("divisionId") as Option<Vec<String>>,
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let values = [
+                ("flowId", r.flow_id),
+                ("flowName", r.flow_name),
+                ("flowType", r.flow_type),
+                ("flowVersion", r.flow_version),
+                ("entryType", r.entry_type),
+                ("entryReason", r.entry_reason),
+                ("exitReason", r.exit_reason),
+                ("flowOutType", r.flow_out_type),
+                ("transferType", r.transfer_type),
+                ("mediaType", r.media_type),
+                ("direction", r.direction),
+                ("originatingDirection", r.originating_direction),
+                ("queueId", r.queue_id),
+                ("divisionId", r.division_id),
+            ];
+            sibling_row(q, r.bucket, values, r.name, r.count, [r.sum, r.min, r.max])
+        })
+        .collect())
+}
+
+async fn campaign_record_aggregates(
+    pool: &PgPool,
+    scope: &Scope,
+    q: &SiblingQuery,
+) -> Result<Vec<SiblingRow>, sqlx::Error> {
+    let by = |d: &str| q.group_by.contains(&d);
+    let only = |d: &str| q.filter.get(d).cloned();
+    let rows = sqlx::query!(
+        r#"select width_bucket(r.created_at, $1::timestamptz[]) as "bucket!",
+                  case when $7 then r.campaign_id end as campaign_id,
+                  case when $8 then r.status end as status,
+                  v.name as "name!",
+                  count(*) as "count!",
+                  sum(v.value)::bigint as sum, min(v.value) as min, max(v.value) as max
+           from campaign_records r
+           cross join lateral (values
+               ('nRecords', 1::bigint),
+               ('tCustomerRing', nullif(greatest(
+                   floor(r.total_customer_ring_time_in_seconds * 1000 + 0.5), 0), 0)::bigint),
+               ('tTalk', nullif(greatest(
+                   floor(r.total_talk_time_in_seconds * 1000 + 0.5), 0), 0)::bigint)
+           ) v(name, value)
+           where r.created_at >= $2 and r.created_at < $3
+             and v.name = any($4) and v.value is not null
+             and ($5 or exists (select from campaigns cp
+                                where cp.campaign_id = r.campaign_id and cp.business_unit_id = any($6)))
+             and ($9::text[] is null or r.campaign_id = any($9))
+             and ($10::text[] is null or r.status = any($10))
+           group by 1, 2, 3, 4
+           order by 1, 4"#,
+        &q.boundaries,
+        q.from,
+        q.to,
+        &q.metrics,
+        scope.is_all(),
+        &scope.business_unit_ids(),
+        by("campaignId"),
+        by("status"),
+        only("campaignId") as Option<Vec<String>>,
+        only("status") as Option<Vec<String>>,
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let values = [("campaignId", r.campaign_id), ("status", r.status)];
+            sibling_row(q, r.bucket, values, r.name, r.count, [r.sum, r.min, r.max])
+        })
+        .collect())
+}
+
+async fn agent_state_aggregates(
+    pool: &PgPool,
+    scope: &Scope,
+    q: &SiblingQuery,
+) -> Result<Vec<SiblingRow>, sqlx::Error> {
+    let by = |d: &str| q.group_by.contains(&d);
+    let only = |d: &str| q.filter.get(d).cloned();
+    let rows = sqlx::query!(
+        r#"select width_bucket(s.start_time, $1::timestamptz[]) as "bucket!",
+                  case when $7 then s.agent_id end as agent_id,
+                  case when $8 then s.state end as state,
+                  case when $9 then s.break_name end as break_name,
+                  v.name as "name!",
+                  count(*) as "count!",
+                  sum(v.value)::bigint as sum, min(v.value) as min, max(v.value) as max
+           from agent_states s
+           cross join lateral (values
+               ('nStates', 1::bigint),
+               ('tState', nullif(greatest(floor(s.duration_in_seconds * 1000 + 0.5), 0), 0)::bigint)
+           ) v(name, value)
+           where s.start_time >= $2 and s.start_time < $3
+             and v.name = any($4) and v.value is not null
+             and ($5 or exists (select from agent_business_unit_changes a
+                                where a.agent_id = s.agent_id and a.assigned
+                                  and a.business_unit_id = any($6)))
+             and ($10::text[] is null or s.agent_id = any($10))
+             and ($11::text[] is null or s.state = any($11))
+             and ($12::text[] is null or s.break_name = any($12))
+           group by 1, 2, 3, 4, 5
+           order by 1, 5"#,
+        &q.boundaries,
+        q.from,
+        q.to,
+        &q.metrics,
+        scope.is_all(),
+        &scope.business_unit_ids(),
+        by("agentId"),
+        by("state"),
+        by("breakName"),
+        only("agentId") as Option<Vec<String>>,
+        only("state") as Option<Vec<String>>,
+        only("breakName") as Option<Vec<String>>,
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let values = [
+                ("agentId", r.agent_id),
+                ("state", r.state),
+                ("breakName", r.break_name),
+            ];
+            sibling_row(q, r.bucket, values, r.name, r.count, [r.sum, r.min, r.max])
+        })
+        .collect())
+}
+
+/// A sibling's result row: the grouped dimensions of `values`, and the stats.
+fn sibling_row<const N: usize>(
+    q: &SiblingQuery,
+    bucket: i32,
+    values: [(&'static str, Option<String>); N],
+    metric: String,
+    count: i64,
+    [sum, min, max]: [Option<i64>; 3],
+) -> SiblingRow {
+    SiblingRow {
         // width_bucket counts from 1 for the first bucket.
         bucket: (bucket.max(1) - 1) as usize,
         group: values

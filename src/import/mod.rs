@@ -169,6 +169,10 @@ pub async fn import_paths(
         ));
     }
     reader.await.context("the file reader stopped")??;
+    bar.set_message("updating the dashboard rollup");
+    db::aggregate::refresh_rollup_backlog(pool)
+        .await
+        .context("cannot update the dashboard rollup")?;
     bar.finish_and_clear();
     report.rejected.sort_by(|a, b| natural(a).cmp(&natural(b)));
     Ok(report)
