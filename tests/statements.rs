@@ -38,9 +38,9 @@ async fn statements_for(server: &Server, token: &str, n: usize) -> (usize, usize
 
 /// Installs the counter once for the test binary; the guard keeps the tests from counting each
 /// other's statements.
-fn counting() -> std::sync::MutexGuard<'static, ()> {
+async fn counting() -> tokio::sync::MutexGuard<'static, ()> {
     static INSTALL: std::sync::Once = std::sync::Once::new();
-    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     INSTALL.call_once(|| {
         tracing::subscriber::set_global_default(
             tracing_subscriber::registry().with(CountStatements).with(
@@ -50,12 +50,12 @@ fn counting() -> std::sync::MutexGuard<'static, ()> {
         )
         .expect("the only subscriber of this test binary");
     });
-    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+    ONE_AT_A_TIME.lock().await
 }
 
 #[tokio::test]
 async fn a_four_level_query_runs_one_statement_per_level_whatever_the_parents() {
-    let _counting = counting();
+    let _counting = counting().await;
     let docs: Vec<Value> = (0..50)
         .map(|i| {
             let start = format!("2026-11-01T08:{i:02}:00Z");
@@ -94,7 +94,7 @@ const WORKITEM_WALK: &str = r#"query($n: Int) { workitems(first: $n) { edges { n
 
 #[tokio::test]
 async fn a_workitem_walk_runs_one_statement_per_relation_whatever_the_parents() {
-    let _counting = counting();
+    let _counting = counting().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let page = |table: &str, rows: Vec<Value>| {
         let path = dir.path().join(format!("{table}.json"));
