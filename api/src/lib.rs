@@ -5,6 +5,7 @@ pub mod auth;
 pub mod conversations;
 pub mod error;
 pub mod feed;
+pub mod feed_aggregates;
 pub mod graph;
 mod graphiql;
 pub mod http;
@@ -35,6 +36,7 @@ pub struct QueryRoot(
     conversations::ConversationQuery,
     aggregates::AggregateQueryRoot,
     feed::FeedQuery,
+    feed_aggregates::FeedAggregateQuery,
 );
 
 /// Every mutation.

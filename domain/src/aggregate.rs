@@ -349,6 +349,295 @@ pub fn metric(name: &str) -> Result<Metric, String> {
         })
 }
 
+/// The aggregates beside `conversationAggregates`, over the other tables of the model: each
+/// counts a row in the bucket of one of its times, groups by the row's own columns, and knows
+/// its own metrics. Bucketing, granularities and time zones are those of [`buckets`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Sibling {
+    /// `workitemAggregates`: the Buzzeasy feed's workitems (agent tasks), by start time.
+    Workitems,
+    /// `flowAggregates`: Genesys flow metric records, by metric date.
+    Flows,
+    /// `campaignRecordAggregates`: the Buzzeasy feed's campaign records, by creation time.
+    CampaignRecords,
+    /// `agentStateAggregates`: the Buzzeasy feed's agent states, by start time.
+    AgentStates,
+}
+
+impl Sibling {
+    pub const ALL: [Sibling; 4] = [
+        Sibling::Workitems,
+        Sibling::Flows,
+        Sibling::CampaignRecords,
+        Sibling::AgentStates,
+    ];
+
+    /// The GraphQL root that answers it.
+    pub fn root(self) -> &'static str {
+        match self {
+            Sibling::Workitems => "workitemAggregates",
+            Sibling::Flows => "flowAggregates",
+            Sibling::CampaignRecords => "campaignRecordAggregates",
+            Sibling::AgentStates => "agentStateAggregates",
+        }
+    }
+
+    /// The GraphQL field that lists its metrics with their definitions.
+    pub fn listing(self) -> &'static str {
+        match self {
+            Sibling::Workitems => "workitemAggregateMetrics",
+            Sibling::Flows => "flowAggregateMetrics",
+            Sibling::CampaignRecords => "campaignRecordAggregateMetrics",
+            Sibling::AgentStates => "agentStateAggregateMetrics",
+        }
+    }
+
+    pub fn metrics(self) -> &'static [Metric] {
+        match self {
+            Sibling::Workitems => WORKITEM_METRICS,
+            Sibling::Flows => FLOW_METRICS,
+            Sibling::CampaignRecords => CAMPAIGN_RECORD_METRICS,
+            Sibling::AgentStates => AGENT_STATE_METRICS,
+        }
+    }
+
+    /// The dimensions it groups and filters by, as GraphQL spells them.
+    pub fn dimensions(self) -> &'static [&'static str] {
+        match self {
+            Sibling::Workitems => WORKITEM_DIMENSIONS,
+            Sibling::Flows => FLOW_DIMENSIONS,
+            Sibling::CampaignRecords => CAMPAIGN_RECORD_DIMENSIONS,
+            Sibling::AgentStates => AGENT_STATE_DIMENSIONS,
+        }
+    }
+
+    /// The metric named `name`, or an error that names the known ones.
+    pub fn metric(self, name: &str) -> Result<Metric, String> {
+        self.metrics()
+            .iter()
+            .copied()
+            .find(|m| m.name == name)
+            .ok_or_else(|| {
+                let known: Vec<&str> = self.metrics().iter().map(|m| m.name).collect();
+                format!(
+                    "unknown metric {name:?} for {}; known: {} (defined by `{}`)",
+                    self.root(),
+                    known.join(", "),
+                    self.listing()
+                )
+            })
+    }
+
+    /// The dimension named `name` (its canonical spelling), or an error that names the known
+    /// ones.
+    pub fn dimension(self, name: &str) -> Result<&'static str, String> {
+        self.dimensions()
+            .iter()
+            .copied()
+            .find(|d| *d == name)
+            .ok_or_else(|| {
+                format!(
+                    "unknown dimension {name:?} for {}; known: {}",
+                    self.root(),
+                    self.dimensions().join(", ")
+                )
+            })
+    }
+}
+
+pub const WORKITEM_DIMENSIONS: &[&str] = &[
+    "agentId",
+    "queueId",
+    "mediaType",
+    "businessUnitId",
+    "result",
+];
+
+/// Workitem metrics. A workitem counts in the bucket of its start time (`startTimeUtc`; one
+/// without is in none). The feed's durations are seconds; the `t` metrics are milliseconds, like
+/// Genesys' (seconds × 1000, rounded to the nearest millisecond), so that a dashboard treats
+/// every `t` metric alike. A `t` metric has a value only where the time is positive.
+pub const WORKITEM_METRICS: &[Metric] = &[
+    m(
+        "nWorkitems",
+        "Workitems (agent tasks) created, whatever their result: value 1 each, counted in the \
+         bucket of the workitem's start time (startTimeUtc).",
+    ),
+    m(
+        "nHandled",
+        "Workitems with the result Handled (the agent handled the task and closed it normally): \
+         value 1 each, in the bucket of the start time. The result compares without regard to \
+         case.",
+    ),
+    m(
+        "nMissed",
+        "Workitems with the result Missed (the agent did not accept the task in time and RONA \
+         moved them to break): value 1 each, in the bucket of the start time.",
+    ),
+    m(
+        "nRejected",
+        "Workitems with the result Rejected (the agent declined the task): value 1 each, in the \
+         bucket of the start time.",
+    ),
+    m(
+        "nAbandoned",
+        "Workitems with the result Abandoned (the customer left while the task was offered to \
+         the agent): value 1 each, in the bucket of the start time.",
+    ),
+    m(
+        "nCancelled",
+        "Workitems with the result Cancelled (outbound: the agent closed the task without \
+         starting a conversation): value 1 each, in the bucket of the start time.",
+    ),
+    m(
+        "tActive",
+        "Active time of a workitem, without preview and wrap-up (activeDurationInSeconds), in \
+         milliseconds: the feed's seconds × 1000, rounded to the nearest millisecond. One value \
+         per workitem with a positive active time, in the bucket of its start time.",
+    ),
+    m(
+        "tPreview",
+        "Time the task was offered before the agent accepted it (previewDuration, seconds in \
+         the feed), in milliseconds. One value per workitem with a positive preview time, in \
+         the bucket of its start time.",
+    ),
+    m(
+        "tWrapUp",
+        "Wrap-up time of a workitem (wrapUpDuration, seconds in the feed), in milliseconds. One \
+         value per workitem with a positive wrap-up time, in the bucket of its start time.",
+    ),
+    m(
+        "tHandle",
+        "Handle time of a workitem: its active time plus its wrap-up time, each in milliseconds \
+         as tActive and tWrapUp (a missing one counts 0), so that sum(tHandle) = sum(tActive) + \
+         sum(tWrapUp) in every bucket and group. One value per workitem with a positive handle \
+         time, in the bucket of its start time.",
+    ),
+    m(
+        "tLookup",
+        "Time in the Lookup state, outbound or contact lookup only (lookupDuration, seconds in \
+         the feed), in milliseconds. One value per workitem with a positive lookup time, in the \
+         bucket of its start time.",
+    ),
+];
+
+pub const FLOW_DIMENSIONS: &[&str] = &[
+    "flowId",
+    "flowName",
+    "flowType",
+    "flowVersion",
+    "entryType",
+    "entryReason",
+    "exitReason",
+    "flowOutType",
+    "transferType",
+    "mediaType",
+    "direction",
+    "originatingDirection",
+    "queueId",
+    "divisionId",
+];
+
+/// Flow metrics: the metric names Genesys flow metric records carry (`metric`), each record one
+/// value (`value`, as the platform sends it: 1 for an `n` metric, milliseconds for a `t` metric)
+/// counted in the bucket of its `metricDate`. A record without a value counts nowhere.
+pub const FLOW_METRICS: &[Metric] = &[
+    m(
+        "nFlow",
+        "Flows entered: one record (value 1) per IVR, bot or workflow a conversation entered, in \
+         the bucket of its metricDate.",
+    ),
+    m(
+        "nFlowMilestone",
+        "Flow milestones reached: one record per milestone, in the bucket of its metricDate.",
+    ),
+    m(
+        "nFlowOutcome",
+        "Flow outcomes reached, successful or not: one record per outcome, in the bucket of its \
+         metricDate.",
+    ),
+    m(
+        "nFlowOutcomeFailed",
+        "Flow outcomes reached with a failure: one record per failed outcome, in the bucket of \
+         its metricDate.",
+    ),
+    m(
+        "oFlowMilestone",
+        "Milestones of a flow, as an observation the record carries (its value as sent), in the \
+         bucket of its metricDate.",
+    ),
+    m(
+        "tFlow",
+        "Time in a flow, in milliseconds as the record sends it, in the bucket of its \
+         metricDate (the flow's end).",
+    ),
+    m(
+        "tFlowDisconnect",
+        "Time in a flow for sessions that disconnected in it, in milliseconds, in the bucket of \
+         the record's metricDate.",
+    ),
+    m(
+        "tFlowExit",
+        "Time in a flow for sessions that left it by exiting or transferring, in milliseconds, \
+         in the bucket of the record's metricDate.",
+    ),
+    m(
+        "tFlowOut",
+        "Time in a flow before flowing out to a queue (flowOutType says how), in milliseconds, \
+         in the bucket of the record's metricDate.",
+    ),
+    m(
+        "tFlowOutcome",
+        "Time from the start of a flow outcome to reaching it, in milliseconds, in the bucket of \
+         the record's metricDate.",
+    ),
+];
+
+pub const CAMPAIGN_RECORD_DIMENSIONS: &[&str] = &["campaignId", "status"];
+
+/// Campaign record metrics. A record counts in the bucket of its creation time (`createdAtUtc`);
+/// times are converted from the feed's seconds to milliseconds as for workitems.
+pub const CAMPAIGN_RECORD_METRICS: &[Metric] = &[
+    m(
+        "nRecords",
+        "Campaign records created: value 1 each, in the bucket of the record's creation time \
+         (createdAtUtc).",
+    ),
+    m(
+        "tCustomerRing",
+        "Customer ring time of a record over all its dial attempts \
+         (totalCustomerRingTimeInSeconds), in milliseconds: seconds × 1000, rounded to the \
+         nearest millisecond. One value per record with a positive ring time, in the bucket of \
+         its creation time.",
+    ),
+    m(
+        "tTalk",
+        "Talk time with the customer of a record over all its dial attempts \
+         (totalTalkTimeInSeconds), in milliseconds: seconds × 1000, rounded to the nearest \
+         millisecond. One value per record with a positive talk time, in the bucket of its \
+         creation time.",
+    ),
+];
+
+pub const AGENT_STATE_DIMENSIONS: &[&str] = &["agentId", "state", "breakName"];
+
+/// Agent state metrics. A state counts in the bucket where it starts (`startTimeUtc`), with its
+/// whole duration, even when it runs on into later buckets.
+pub const AGENT_STATE_METRICS: &[Metric] = &[
+    m(
+        "nStates",
+        "Agent states entered (Idle, Busy, Break, Logged out, …): value 1 each, in the bucket \
+         where the state starts (startTimeUtc).",
+    ),
+    m(
+        "tState",
+        "Time an agent spent in a state (durationInSeconds), in milliseconds: seconds × 1000, \
+         rounded to the nearest millisecond. The whole duration counts in the bucket where the \
+         state starts, even when it runs on into later buckets; one value per state with a \
+         positive duration (a state still running has none yet).",
+    ),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -487,5 +776,59 @@ mod tests {
                 .expect_err("unknown")
                 .contains("queueId")
         );
+    }
+}
+
+#[cfg(test)]
+mod sibling_tests {
+    use super::*;
+
+    #[test]
+    fn each_sibling_knows_its_metrics_and_dimensions_and_names_them_when_asked_wrong() {
+        assert_eq!(
+            Sibling::Workitems.metric("tHandle").map(|m| m.name),
+            Ok("tHandle")
+        );
+        assert_eq!(Sibling::Workitems.dimension("agentId"), Ok("agentId"));
+        let e = Sibling::Workitems
+            .metric("nOffered")
+            .expect_err("a conversation metric");
+        assert!(
+            e.contains("\"nOffered\"") && e.contains("nHandled, nMissed"),
+            "{e}"
+        );
+        assert!(e.contains("workitemAggregateMetrics"), "{e}");
+        let e = Sibling::AgentStates
+            .dimension("queueId")
+            .expect_err("not a state's");
+        assert!(e.contains("agentId, state, breakName"), "{e}");
+        for sibling in Sibling::ALL {
+            let names: Vec<&str> = sibling.metrics().iter().map(|m| m.name).collect();
+            let mut unique = names.clone();
+            unique.sort_unstable();
+            unique.dedup();
+            assert_eq!(unique.len(), names.len(), "{sibling:?}");
+            assert!(!sibling.dimensions().is_empty());
+        }
+    }
+
+    #[test]
+    fn every_duration_metric_of_the_feed_says_it_is_in_milliseconds() {
+        for sibling in [
+            Sibling::Workitems,
+            Sibling::CampaignRecords,
+            Sibling::AgentStates,
+        ] {
+            for metric in sibling.metrics() {
+                if metric.name.starts_with('t') {
+                    assert!(
+                        metric.description.contains("milliseconds")
+                            && metric.description.contains("seconds"),
+                        "{}",
+                        metric.name
+                    );
+                }
+            }
+        }
     }
 }
