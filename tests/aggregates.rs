@@ -491,3 +491,50 @@ async fn invalid_arguments_get_errors_that_name_them() {
         );
     }
 }
+
+/// A conversation in two divisions counts once when the filter names both, and once in each
+/// division's group when grouped by division: through the rollup (15-minute buckets) and the
+/// facts (5-minute buckets) alike.
+#[tokio::test]
+async fn a_conversation_in_two_divisions_counts_once_under_a_filter_naming_both() {
+    let mut doc = common::minimal(
+        "two-divisions",
+        "2026-11-02T08:00:00Z",
+        Some("2026-11-02T08:01:00Z"),
+        &["div-a", "div-b"],
+    );
+    doc["participants"][0]["sessions"][0]["metrics"] =
+        json!([{"name": "tTalk", "value": 60000, "emitDate": "2026-11-02T08:01:00Z"}]);
+    let server = Server::start(&[doc]).await;
+    let token = server.token(Some(ALL));
+    for granularity in ["PT15M", "PT5M"] {
+        let filtered = aggregates(
+            &server,
+            &token,
+            json!({"interval": "2026-11-02T08:00:00Z/2026-11-02T08:15:00Z", "granularity": granularity,
+                   "filter": {"divisionIds": ["div-a", "div-b"]}, "metrics": ["tTalk"]}),
+        )
+        .await;
+        let counts: Vec<&Value> = filtered.values().map(|s| &s["count"]).collect();
+        assert_eq!(counts, [&json!(1)], "{granularity}: {filtered:?}");
+        let grouped = aggregates(
+            &server,
+            &token,
+            json!({"interval": "2026-11-02T08:00:00Z/2026-11-02T08:15:00Z", "granularity": granularity,
+                   "groupBy": ["divisionId"], "filter": {"divisionIds": ["div-a", "div-b"]}, "metrics": ["tTalk"]}),
+        )
+        .await;
+        let groups: Vec<(String, Value)> = grouped
+            .iter()
+            .map(|((group, _, _), s)| (group.clone(), s["count"].clone()))
+            .collect();
+        assert_eq!(
+            groups,
+            [
+                (json!({"divisionId": "div-a"}).to_string(), json!(1)),
+                (json!({"divisionId": "div-b"}).to_string(), json!(1))
+            ],
+            "{granularity}"
+        );
+    }
+}

@@ -78,9 +78,9 @@ impl AggregateQueryRoot {
 #[derive(SimpleObject)]
 pub struct MetricDefinition {
     /// The Genesys name.
-    name: &'static str,
+    pub(crate) name: &'static str,
     /// What it counts or measures, and when it is emitted.
-    description: &'static str,
+    pub(crate) description: &'static str,
 }
 
 /// Only facts with these values count: each list is "one of", the lists combine with "and".
@@ -141,24 +141,24 @@ impl AggregateFilterInput {
 #[derive(SimpleObject)]
 pub struct AggregateResult {
     /// The grouped dimensions and their values (`{"queueId": "…"}`; null when a fact had none).
-    group: Json<BTreeMap<String, Option<String>>>,
+    pub(crate) group: Json<BTreeMap<String, Option<String>>>,
     /// The buckets with data, in time order.
-    data: Vec<AggregateInterval>,
+    pub(crate) data: Vec<AggregateInterval>,
 }
 
 /// One bucket of one group.
 #[derive(SimpleObject)]
 pub struct AggregateInterval {
     /// The bucket, ISO-8601 `start/end` in UTC.
-    interval: String,
-    metrics: Vec<AggregateMetricData>,
+    pub(crate) interval: String,
+    pub(crate) metrics: Vec<AggregateMetricData>,
 }
 
 /// One metric in one bucket.
 #[derive(SimpleObject)]
 pub struct AggregateMetricData {
-    metric: String,
-    stats: StatisticalSummary,
+    pub(crate) metric: String,
+    pub(crate) stats: StatisticalSummary,
 }
 
 /// The stats of a metric. `n` and `t` metrics have count, sum, min, max and mean (`t` metrics in
@@ -166,16 +166,16 @@ pub struct AggregateMetricData {
 #[derive(SimpleObject, Default)]
 pub struct StatisticalSummary {
     /// How many values were emitted.
-    count: Option<i64>,
-    sum: Option<f64>,
-    min: Option<f64>,
-    max: Option<f64>,
+    pub(crate) count: Option<i64>,
+    pub(crate) sum: Option<f64>,
+    pub(crate) min: Option<f64>,
+    pub(crate) max: Option<f64>,
     /// sum / count.
-    mean: Option<f64>,
-    numerator: Option<f64>,
-    denominator: Option<f64>,
+    pub(crate) mean: Option<f64>,
+    pub(crate) numerator: Option<f64>,
+    pub(crate) denominator: Option<f64>,
     /// numerator / denominator.
-    ratio: Option<f64>,
+    pub(crate) ratio: Option<f64>,
 }
 
 /// A checked request: the SQL query and what to make of its rows.

@@ -9,13 +9,16 @@
 //! selection reads both alike); they are separate types only because those have private fields.
 
 use async_graphql::{
-    Context, ErrorExtensions as _, InputObject, Json, Object, Result, SimpleObject,
+    Context, ErrorExtensions as _, InputObject, Json, Object, Result,
 };
 use chrono::{DateTime, SecondsFormat, Utc};
 use db::aggregate::{SiblingQuery, SiblingRow, sibling_aggregates};
 use domain::aggregate::{Granularity, Sibling, buckets};
 use std::collections::BTreeMap;
 
+use crate::aggregates::{
+    AggregateInterval, AggregateMetricData, AggregateResult, MetricDefinition, StatisticalSummary,
+};
 use crate::conversations::{parse_interval, request};
 use crate::error::ApiError;
 
@@ -54,7 +57,7 @@ impl FeedAggregateQuery {
                           (`workitemAggregateMetrics` defines them)."
         )]
         metrics: Vec<String>,
-    ) -> Result<Vec<FeedAggregateResult>> {
+    ) -> Result<Vec<AggregateResult>> {
         let args = Args {
             interval,
             granularity,
@@ -99,7 +102,7 @@ impl FeedAggregateQuery {
                           (`flowAggregateMetrics` defines them)."
         )]
         metrics: Vec<String>,
-    ) -> Result<Vec<FeedAggregateResult>> {
+    ) -> Result<Vec<AggregateResult>> {
         let args = Args {
             interval,
             granularity,
@@ -136,7 +139,7 @@ impl FeedAggregateQuery {
         #[graphql(desc = "Metric names: nRecords, tCustomerRing, tTalk \
                           (`campaignRecordAggregateMetrics` defines them).")]
         metrics: Vec<String>,
-    ) -> Result<Vec<FeedAggregateResult>> {
+    ) -> Result<Vec<AggregateResult>> {
         let args = Args {
             interval,
             granularity,
@@ -174,7 +177,7 @@ impl FeedAggregateQuery {
         #[graphql(desc = "Metric names: nStates, tState \
                           (`agentStateAggregateMetrics` defines them).")]
         metrics: Vec<String>,
-    ) -> Result<Vec<FeedAggregateResult>> {
+    ) -> Result<Vec<AggregateResult>> {
         let args = Args {
             interval,
             granularity,
@@ -187,40 +190,32 @@ impl FeedAggregateQuery {
     }
 
     /// Every metric `workitemAggregates` knows, with its definition.
-    async fn workitem_aggregate_metrics(&self) -> Vec<FeedMetricDefinition> {
+    async fn workitem_aggregate_metrics(&self) -> Vec<MetricDefinition> {
         definitions(Sibling::Workitems)
     }
 
     /// Every metric `flowAggregates` knows, with its definition.
-    async fn flow_aggregate_metrics(&self) -> Vec<FeedMetricDefinition> {
+    async fn flow_aggregate_metrics(&self) -> Vec<MetricDefinition> {
         definitions(Sibling::Flows)
     }
 
     /// Every metric `campaignRecordAggregates` knows, with its definition.
-    async fn campaign_record_aggregate_metrics(&self) -> Vec<FeedMetricDefinition> {
+    async fn campaign_record_aggregate_metrics(&self) -> Vec<MetricDefinition> {
         definitions(Sibling::CampaignRecords)
     }
 
     /// Every metric `agentStateAggregates` knows, with its definition.
-    async fn agent_state_aggregate_metrics(&self) -> Vec<FeedMetricDefinition> {
+    async fn agent_state_aggregate_metrics(&self) -> Vec<MetricDefinition> {
         definitions(Sibling::AgentStates)
     }
 }
 
-/// A metric of a sibling aggregate and what it means.
-#[derive(SimpleObject)]
-pub struct FeedMetricDefinition {
-    /// The metric's name, Genesys style: `n` counts, `t` milliseconds, `o` observations.
-    name: &'static str,
-    /// What it counts or measures, in which unit, and in which bucket.
-    description: &'static str,
-}
 
-fn definitions(sibling: Sibling) -> Vec<FeedMetricDefinition> {
+fn definitions(sibling: Sibling) -> Vec<MetricDefinition> {
     sibling
         .metrics()
         .iter()
-        .map(|m| FeedMetricDefinition {
+        .map(|m| MetricDefinition {
             name: m.name,
             description: m.description,
         })
@@ -329,46 +324,9 @@ impl AgentStateAggregateFilterInput {
 /// A filter as (dimension, values) pairs; `None` where the filter leaves it open.
 type Lists = Vec<(&'static str, Option<Vec<String>>)>;
 
-/// One group's buckets (as `AggregateResult`).
-#[derive(SimpleObject)]
-pub struct FeedAggregateResult {
-    /// The grouped dimensions and their values (`{"agentId": "…"}`; null when a row had none).
-    group: Json<BTreeMap<String, Option<String>>>,
-    /// The buckets with data, in time order.
-    data: Vec<FeedAggregateInterval>,
-}
 
-/// One bucket of one group (as `AggregateInterval`).
-#[derive(SimpleObject)]
-pub struct FeedAggregateInterval {
-    /// The bucket, ISO-8601 `start/end` in UTC.
-    interval: String,
-    metrics: Vec<FeedAggregateMetricData>,
-}
 
-/// One metric in one bucket (as `AggregateMetricData`).
-#[derive(SimpleObject)]
-pub struct FeedAggregateMetricData {
-    metric: String,
-    stats: FeedStatisticalSummary,
-}
 
-/// The stats of a metric (as `StatisticalSummary`): count, sum, min, max and mean (`t` metrics
-/// in milliseconds). The ratio fields are always null: no sibling has a ratio metric; they are
-/// here so that one selection reads every aggregate.
-#[derive(SimpleObject, Default)]
-pub struct FeedStatisticalSummary {
-    /// How many values there were.
-    count: Option<i64>,
-    sum: Option<f64>,
-    min: Option<f64>,
-    max: Option<f64>,
-    /// sum / count.
-    mean: Option<f64>,
-    numerator: Option<f64>,
-    denominator: Option<f64>,
-    ratio: Option<f64>,
-}
 
 /// The arguments every sibling takes, besides its filter.
 struct Args {
@@ -384,7 +342,7 @@ async fn aggregate(
     sibling: Sibling,
     args: Args,
     filter: Lists,
-) -> Result<Vec<FeedAggregateResult>> {
+) -> Result<Vec<AggregateResult>> {
     let (pool, caller) = request(ctx)?;
     let plan = Plan::new(sibling, args, filter).map_err(|e| e.extend())?;
     let rows = sibling_aggregates(pool, &caller.scope, sibling, &plan.query)
@@ -474,7 +432,7 @@ impl Plan {
 
     /// The rows as Genesys answers: one result per group, its buckets in time order, each
     /// bucket's metrics in the order asked.
-    fn results(&self, rows: Vec<SiblingRow>) -> Vec<FeedAggregateResult> {
+    fn results(&self, rows: Vec<SiblingRow>) -> Vec<AggregateResult> {
         type Cell = BTreeMap<String, SiblingRow>;
         let mut groups: BTreeMap<Vec<Option<String>>, BTreeMap<usize, Cell>> = BTreeMap::new();
         for row in rows {
@@ -493,7 +451,7 @@ impl Plan {
         }
         groups
             .into_iter()
-            .map(|(key, buckets)| FeedAggregateResult {
+            .map(|(key, buckets)| AggregateResult {
                 group: Json(
                     self.query
                         .group_by
@@ -505,17 +463,17 @@ impl Plan {
                 data: buckets
                     .into_iter()
                     .filter_map(|(bucket, cell)| {
-                        let metrics: Vec<FeedAggregateMetricData> = self
+                        let metrics: Vec<AggregateMetricData> = self
                             .wanted
                             .iter()
                             .filter_map(|name| {
-                                Some(FeedAggregateMetricData {
+                                Some(AggregateMetricData {
                                     metric: name.clone(),
                                     stats: summary(cell.get(name)?),
                                 })
                             })
                             .collect();
-                        (!metrics.is_empty()).then(|| FeedAggregateInterval {
+                        (!metrics.is_empty()).then(|| AggregateInterval {
                             interval: self.interval(bucket),
                             metrics,
                         })
@@ -537,9 +495,9 @@ fn utc(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-fn summary(row: &SiblingRow) -> FeedStatisticalSummary {
+fn summary(row: &SiblingRow) -> StatisticalSummary {
     let f = |v: Option<i64>| v.map(|v| v as f64);
-    FeedStatisticalSummary {
+    StatisticalSummary {
         count: Some(row.count),
         sum: f(row.sum),
         min: f(row.min),

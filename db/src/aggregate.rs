@@ -167,7 +167,7 @@ async fn from_rollup(
                   sum(r.total)::bigint as sum, min(r.low) as min, max(r.high) as max
            from metric_rollup r
            left join lateral unnest(
-               case when $11 or $18::text[] is not null then r.division_ids
+               case when $11 then r.division_ids
                     else array[null::text] end
            ) d(division_id) on true
            where r.bucket >= $2 and r.bucket < $3 and r.name = any($4)
@@ -176,7 +176,10 @@ async fn from_rollup(
              and ($15::text[] is null or r.media_type = any($15))
              and ($16::text[] is null or r.direction = any($16))
              and ($17::text[] is null or r.originating_direction = any($17))
-             and ($18::text[] is null or d.division_id = any($18))
+             -- Grouped by division, each group takes the facts of its division; only filtered,
+             -- a fact in several of the divisions counts once.
+             and ($18::text[] is null or case when $11 then d.division_id = any($18)
+                                              else r.division_ids && $18 end)
              and ($20::text[] is null or r.business_unit_id = any($20))
              and ($21::text[] is null or r.purpose = any($21))
            group by 1, 2, 3, 4, 5, 6, 7, 8, 9
@@ -252,7 +255,7 @@ async fn from_facts(
                   sum(f.value)::bigint as sum, min(f.value) as min, max(f.value) as max
            from metric_facts f
            left join lateral unnest(
-               case when $12 or $25::text[] is not null then f.division_ids
+               case when $12 then f.division_ids
                     else array[null::text] end
            ) d(division_id) on true
            where f.emit_date >= $2 and f.emit_date < $3 and f.name = any($4)
@@ -262,7 +265,8 @@ async fn from_facts(
              and ($22::text[] is null or f.media_type = any($22))
              and ($23::text[] is null or f.direction = any($23))
              and ($24::text[] is null or f.originating_direction = any($24))
-             and ($25::text[] is null or d.division_id = any($25))
+             and ($25::text[] is null or case when $12 then d.division_id = any($25)
+                                              else f.division_ids && $25 end)
              and ($27::text[] is null or f.business_unit_id = any($27))
              and ($28::text[] is null or f.purpose = any($28))
              and ($29::text[] is null or f.wrap_up_code = any($29))
