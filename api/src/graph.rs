@@ -15,27 +15,6 @@ use crate::loader::*;
 
 type Extra<'a> = Json<&'a serde_json::Map<String, serde_json::Value>>;
 
-/// A type that is its row plus `extra`, and nothing else.
-macro_rules! leaf_object {
-    ($(#[$meta:meta])* $name:ident($row:ty)) => {
-        pub struct $name(pub $row);
-
-        $(#[$meta])*
-        #[Object]
-        impl $name {
-            #[graphql(flatten)]
-            async fn fields(&self) -> &$row {
-                &self.0
-            }
-            /// Source fields convgraph has no column for, exactly as sent; empty without the
-            /// `pii:read` permission, since they may hold personal data.
-            async fn extra(&self) -> Extra<'_> {
-                Json(&self.0.extra)
-            }
-        }
-    };
-}
-
 /// A conversation: participants joining over time, each with sessions (media legs).
 pub struct Conversation(pub Member<ConversationRow>);
 

@@ -1,5 +1,8 @@
 //! The GraphQL API: schema, authentication, HTTP routes and the server.
 
+#[macro_use]
+mod macros;
+
 pub mod aggregates;
 pub mod auth;
 pub mod conversations;

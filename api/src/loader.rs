@@ -59,11 +59,11 @@ pub fn loaders(pool: PgPool, caller: &Caller) -> Loaders {
     })
 }
 
-fn internal(e: sqlx::Error) -> Arc<ApiError> {
+pub(crate) fn internal(e: sqlx::Error) -> Arc<ApiError> {
     Arc::new(ApiError::internal(e))
 }
 
-fn group<K: Hash + Eq, T>(rows: Vec<T>, key: impl Fn(&T) -> K) -> HashMap<K, Vec<T>> {
+pub(crate) fn group<K: Hash + Eq, T>(rows: Vec<T>, key: impl Fn(&T) -> K) -> HashMap<K, Vec<T>> {
     let mut map: HashMap<K, Vec<T>> = HashMap::new();
     for row in rows {
         map.entry(key(&row)).or_default().push(row);

@@ -9,19 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::error::ApiError;
-use crate::loader::{GraphLoader, visible};
-
-fn internal(e: sqlx::Error) -> Arc<ApiError> {
-    Arc::new(ApiError::internal(e))
-}
-
-fn group<K: std::hash::Hash + Eq, T>(rows: Vec<T>, key: impl Fn(&T) -> K) -> HashMap<K, Vec<T>> {
-    let mut map: HashMap<K, Vec<T>> = HashMap::new();
-    for row in rows {
-        map.entry(key(&row)).or_default().push(row);
-    }
-    map
-}
+use crate::loader::{GraphLoader, group, internal, visible};
 
 /// A loader keyed by one id, reading with `$read(pool, scope, ids)` and grouping by `$of`.
 macro_rules! id_loader {

@@ -338,56 +338,35 @@ member_object!(
     }
 );
 
-/// A type that is its row plus `extra`.
-macro_rules! row_object {
-    ($(#[$meta:meta])* $name:ident($row:ty)) => {
-        pub struct $name(pub $row);
-
-        $(#[$meta])*
-        #[Object]
-        impl $name {
-            #[graphql(flatten)]
-            async fn fields(&self) -> &$row {
-                &self.0
-            }
-            /// Source fields convgraph has no column for, exactly as sent; empty without the
-            /// `pii:read` permission, since they may hold personal data.
-            async fn extra(&self) -> Extra<'_> {
-                Json(&self.0.extra)
-            }
-        }
-    };
-}
-
-row_object!(
+leaf_object!(
     /// One state of an agent over a span of time.
     AgentState(AgentStateRow)
 );
-row_object!(
+leaf_object!(
     /// An agent joining or leaving a business unit.
     AgentBusinessUnitChange(AgentBusinessUnitChangeRow)
 );
-row_object!(
+leaf_object!(
     /// A workflow variable filled in a conversation.
     CapturedData(CapturedDataRow)
 );
-row_object!(
+leaf_object!(
     /// A scripting value set during a workitem.
     CollectedData(CollectedDataRow)
 );
-row_object!(
+leaf_object!(
     /// One answer of a workitem evaluation.
     WorkitemEvaluationAnswer(WorkitemEvaluationDataRow)
 );
-row_object!(
+leaf_object!(
     /// A custom field of a campaign record.
     CampaignRecordCustomField(CampaignRecordCustomFieldRow)
 );
-row_object!(
+leaf_object!(
     /// An additional phone number of a campaign record.
     CampaignRecordPhoneNumber(CampaignRecordPhoneNumberRow)
 );
-row_object!(
+leaf_object!(
     /// A campaign record as it was uploaded.
     CampaignRecordRegistration(CampaignRecordRegistrationRow)
 );
