@@ -196,6 +196,15 @@ async fn spread(server: &Server) -> Vec<Made> {
             .expect("place");
         }
     }
+    // Facts changed behind the writers' back: their rollup buckets are to be recomputed.
+    sqlx::query(
+        "insert into metric_rollup_queue (bucket)
+         select distinct date_bin('15 minutes', emit_date, timestamptz '1970-01-01 00:00:00Z')
+         from metric_facts",
+    )
+    .execute(server.db.pool())
+    .await
+    .expect("queue");
     made
 }
 
