@@ -376,11 +376,16 @@ async fn main() -> anyhow::Result<()> {
             .await?;
             bar.finish_and_clear();
             println!(
-                "seeded {conversations} conversations (seed {seed}) in {:.1}s: imported {}, unchanged {}, replaced {}",
+                "seeded {conversations} conversations (seed {seed}) in {:.1}s: imported {}, unchanged {}, replaced {}; \
+                 {} Buzzeasy feed rows: imported {}, unchanged {}, replaced {}",
                 started.elapsed().as_secs_f64(),
                 report.imported,
                 report.unchanged,
-                report.replaced
+                report.replaced,
+                report.feed.total(),
+                report.feed.imported,
+                report.feed.unchanged,
+                report.feed.replaced
             );
             db.close().await
         }
@@ -391,7 +396,8 @@ async fn main() -> anyhow::Result<()> {
             let db = Database::open(cli.database_url.as_deref(), &LocalData::Temporary, 16).await?;
             let generator = convgraph::seed::generator(1);
             let bar = progress(conversations);
-            convgraph::seed::seed(&db.pool, generator.clone(), conversations, 4, &bar).await?;
+            let seeded =
+                convgraph::seed::seed(&db.pool, generator.clone(), conversations, 4, &bar).await?;
             bar.finish_and_clear();
             let in_units =
                 convgraph::seed::assign_business_units_from_queues(&db.pool, &generator).await?;
@@ -427,7 +433,9 @@ async fn main() -> anyhow::Result<()> {
             server::run(db.pool.clone(), auth.clone(), serve.http(), serve.ingest(), limits, serve.listen, |addr| {
                 let graphiql = |token: &str| format!("http://{addr}/graphiql#token={token}");
                 println!(
-                    "convgraph demo: {conversations} generated conversations ({in_units} given the business unit of their first queue)"
+                    "convgraph demo: {conversations} generated conversations ({in_units} given the business unit of their first queue) \
+                     and {} rows of the Buzzeasy feed around them (workitems, agent states, queue and bot segments, …)",
+                    seeded.feed.total()
                 );
                 println!("GraphQL endpoint:   http://{addr}/graphql");
                 println!("GraphiQL:           {}", graphiql(&all));

@@ -1,11 +1,17 @@
-//! `convgraph seed`: a deterministic contact center stored through the import path.
+//! `convgraph seed`: a deterministic contact center stored through the import path: the
+//! Genesys conversations and, around them, the Buzzeasy feed (its lookups once, then per
+//! conversation its workitems, queue and bot segments, agent states, evaluations, campaign
+//! records …), each feed row read as `convgraph import` reads it.
 
 use db::graph::{StoreOutcome, ingest_conversations};
+use domain::buzzeasy::{ReadOptions, Record, Table, read_row};
 use domain::generate::Generator;
 use domain::{ConversationGraph, Scope};
 use futures::StreamExt as _;
 use indicatif::ProgressBar;
+use serde_json::Value;
 use sqlx::PgPool;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Conversations generated and stored per transaction.
@@ -26,13 +32,91 @@ pub fn generator(seed: u64) -> Arc<Generator> {
 /// What a seed run stored.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct SeedReport {
+    /// Conversations.
+    pub imported: u64,
+    pub unchanged: u64,
+    pub replaced: u64,
+    /// Rows of the Buzzeasy feed: its lookups and the rows around the conversations.
+    pub feed: RowReport,
+}
+
+/// What happened to stored rows.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RowReport {
     pub imported: u64,
     pub unchanged: u64,
     pub replaced: u64,
 }
 
-/// Generates conversations `0..count` of `generator` and stores them, `concurrency` chunks at
-/// a time. The same seed always stores the same data; seeding twice changes nothing.
+impl RowReport {
+    fn count(&mut self, outcome: StoreOutcome) {
+        match outcome {
+            StoreOutcome::Imported => self.imported += 1,
+            StoreOutcome::Unchanged => self.unchanged += 1,
+            StoreOutcome::Replaced => self.replaced += 1,
+        }
+    }
+
+    fn add(&mut self, other: RowReport) {
+        self.imported += other.imported;
+        self.unchanged += other.unchanged;
+        self.replaced += other.replaced;
+    }
+
+    /// Rows stored in all.
+    pub fn total(&self) -> u64 {
+        self.imported + self.unchanged + self.replaced
+    }
+}
+
+/// Feed rows read as the import reads them (column-named), per table and key: a key given
+/// twice keeps its last row, so that each store call has distinct keys.
+type FeedRows = BTreeMap<Table, BTreeMap<String, Value>>;
+
+fn read_feed(rows: Vec<(Table, Value)>, into: &mut FeedRows) -> anyhow::Result<()> {
+    for (table, source) in rows {
+        match read_row(table, &source, &ReadOptions::default()) {
+            Ok(Record::Row { table, row, .. }) => {
+                let key = table
+                    .key_columns()
+                    .iter()
+                    .map(|k| row.get(*k).map(Value::to_string).unwrap_or_default())
+                    .collect::<Vec<_>>()
+                    .join("\u{1f}");
+                into.entry(table).or_default().insert(key, row);
+            }
+            Ok(Record::Conversation(_)) => anyhow::bail!(
+                "the generator made a {} row: conversations come from the Genesys documents",
+                table.name()
+            ),
+            Err(e) => anyhow::bail!("a generated {} row does not read: {e}", table.name()),
+        }
+    }
+    Ok(())
+}
+
+/// Stores feed rows, a table at a time, in one transaction (the rows of one chunk share it:
+/// a commit per chunk rather than per table).
+async fn store_feed(pool: &PgPool, rows: FeedRows) -> anyhow::Result<RowReport> {
+    let mut report = RowReport::default();
+    let mut tx = pool.begin().await?;
+    for (table, rows) in rows {
+        let values: Vec<Value> = rows.into_values().collect();
+        for outcome in db::records::store_rows(&mut tx, table, &values).await? {
+            // A generated row is refused only when the store holds a newer one.
+            let outcome = outcome.map_err(|e| {
+                anyhow::anyhow!("a generated {} row was refused: {e}", table.name())
+            })?;
+            report.count(outcome);
+        }
+    }
+    tx.commit().await?;
+    Ok(report)
+}
+
+/// Generates conversations `0..count` of `generator` with their Buzzeasy feed and stores them,
+/// `concurrency` chunks at a time, after the feed's lookups. The same seed always stores the
+/// same data; seeding twice changes nothing.
 pub async fn seed(
     pool: &PgPool,
     generator: Arc<Generator>,
@@ -40,25 +124,38 @@ pub async fn seed(
     concurrency: usize,
     bar: &ProgressBar,
 ) -> anyhow::Result<SeedReport> {
+    let mut report = SeedReport::default();
+    let mut lookups = FeedRows::new();
+    read_feed(generator.lookups(), &mut lookups)?;
+    report.feed.add(store_feed(pool, lookups).await?);
+
     let chunks = (0..count.div_ceil(CHUNK)).map(|c| (c * CHUNK)..((c + 1) * CHUNK).min(count));
     let mut stored = futures::stream::iter(chunks)
         .map(|range| {
             let generator = generator.clone();
             async move {
-                let graphs = tokio::task::spawn_blocking(move || {
-                    range
-                        .map(|i| domain::genesys::parse_analytics(&generator.conversation(i)))
-                        .collect::<Result<Vec<ConversationGraph>, _>>()
+                let (graphs, feed) = tokio::task::spawn_blocking(move || {
+                    let mut graphs = Vec::with_capacity(range.clone().count());
+                    let mut feed = FeedRows::new();
+                    for i in range {
+                        let document = generator.conversation(i);
+                        graphs.push(domain::genesys::parse_analytics(&document)?);
+                        read_feed(generator.feed_of(i, &document), &mut feed)?;
+                    }
+                    anyhow::Ok((graphs, feed))
                 })
                 .await??;
                 let refs: Vec<&ConversationGraph> = graphs.iter().collect();
-                anyhow::Ok(ingest_conversations(pool, &Scope::All, &refs).await?)
+                let outcomes = ingest_conversations(pool, &Scope::All, &refs).await?;
+                let rows = store_feed(pool, feed).await?;
+                anyhow::Ok((outcomes, rows))
             }
         })
         .buffer_unordered(concurrency.max(1));
-    let mut report = SeedReport::default();
-    while let Some(outcomes) = stored.next().await {
-        for outcome in outcomes? {
+    while let Some(chunk) = stored.next().await {
+        let (outcomes, rows) = chunk?;
+        report.feed.add(rows);
+        for outcome in outcomes {
             // A generated conversation is refused only when the store holds a newer version.
             match outcome
                 .map_err(|e| anyhow::anyhow!("a generated conversation was refused: {e}"))?
@@ -102,10 +199,16 @@ pub async fn assign_business_units_from_queues(
     .await?;
     // The metric facts carry their conversation's scope: keep them in step.
     sqlx::query(
-        "update metric_facts f set business_unit_id = c.business_unit_id
-         from conversations c
-         where f.conversation_id = c.conversation_id
-           and f.business_unit_id is distinct from c.business_unit_id",
+        "with changed as (
+             update metric_facts f set business_unit_id = c.business_unit_id
+             from conversations c
+             where f.conversation_id = c.conversation_id
+               and f.business_unit_id is distinct from c.business_unit_id
+             returning f.emit_date
+         )
+         insert into metric_rollup_queue (bucket)
+         select distinct date_bin('15 minutes', emit_date, timestamptz '1970-01-01 00:00:00Z')
+         from changed",
     )
     .execute(&mut *tx)
     .await?;

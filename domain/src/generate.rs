@@ -1,12 +1,16 @@
 //! A deterministic generator of a realistic contact center: a fixed [`Universe`] (divisions,
 //! business units, queues, teams, agents, flows, wrap-up codes, campaigns, forms) and, from it,
 //! Genesys **analytics conversation detail** documents (`/analytics/conversations/details`
-//! shape, camelCase keys) as `serde_json::Value`.
+//! shape, camelCase keys) as `serde_json::Value`, with the rows of the Buzzeasy OData feed
+//! around each of them ([`Generator::feed`]: workitems, queue and bot segments, agent states,
+//! evaluations, campaign records, …, read off the document) and the feed's lookups
+//! ([`Generator::lookups`]), in the feed's source shape.
 //!
 //! Everything is a pure function of the seed (and, for conversations, of `start` and the index):
 //! no clock, no IO, no external random number generator. The PRNG is SplitMix64 and the few
-//! transcendental functions are computed here from `+ - * /` only, so the output is bit for bit
-//! the same on every platform and after every dependency upgrade.
+//! transcendental functions are computed here from `+ - * /` only, and the tenant's local times
+//! follow the EU's clock changes computed here too, so the output is bit for bit the same on
+//! every platform and after every dependency upgrade.
 //!
 //! Internal consistency the aggregates rely on:
 //! - every duration metric (`tAlert`, `tTalk`, `tHeld`, `tAcw`, `tAcd`, `tAbandon`, `tDialing`,
@@ -21,6 +25,7 @@
 //!   all on the last day) have no `conversationEnd`, open last segments and no metric emitted
 //!   after the cut-off.
 
+use crate::buzzeasy::Table;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -429,6 +434,8 @@ pub struct Universe {
     /// The number customers dial per division (the IVR's DNIS), `+1800555....`.
     division_numbers: Vec<String>,
     division_mailboxes: Vec<String>,
+    /// What the Buzzeasy feed adds: channels, bot steps, supervisors, scripts, …
+    buzz: BuzzWorld,
 }
 
 impl Universe {
@@ -557,6 +564,7 @@ impl Universe {
             .iter()
             .map(|m| format!("{m}@contoso.example"))
             .collect();
+        let buzz = BuzzWorld::new(seed, &agents);
         Self {
             divisions,
             business_units,
@@ -576,6 +584,7 @@ impl Universe {
             edges,
             division_numbers,
             division_mailboxes,
+            buzz,
         }
     }
 
@@ -1500,9 +1509,15 @@ impl Conv<'_> {
             self.voice_fields(&mut s, &tel, &dnis);
             s.set("peerId", cs.id.clone());
             let a0 = t1 + self.rng.between(0, wait - 20 * SEC);
-            let segs = vec![
-                Seg::new("alert", a0, a0 + 15 * SEC).with("disconnectType", "noAnswerTransfer"),
-            ];
+            // One in four declines rather than letting it ring out (drawn from the alert time,
+            // not from the stream, so that the rest of the conversation stays as it was).
+            let h = mix64(a0 as u64 ^ SALT_DECLINE);
+            let (disconnect, ring) = if h % 4 == 0 {
+                ("client", 2 * SEC + ((h >> 8) % (8 * SEC as u64)) as i64)
+            } else {
+                ("noAnswerTransfer", 15 * SEC)
+            };
+            let segs = vec![Seg::new("alert", a0, a0 + ring).with("disconnectType", disconnect)];
             let s = self.agent_session(other, s, segs, Some(queue), Some(t1));
             p.sessions.push(s);
             parts.push(p);
@@ -2464,6 +2479,1468 @@ fn session_value(s: Sess) -> Value {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The Buzzeasy feed
+// ---------------------------------------------------------------------------------------------
+//
+// The same contact center seen through Buzzeasy's OData feed (`seeds/buzzeasy-odata.txt`): the
+// lookups once per universe ([`Generator::lookups`]) and, per conversation, the rows around it
+// ([`Generator::feed`]), read off the conversation document itself so that they agree with it:
+// a workitem per agent leg, its session with the leg's holds, a queue segment per queue leg,
+// bot segments per IVR / routing-flow leg, Busy agent states over every workitem, evaluations
+// where the conversation has them, campaign records behind campaign calls and callbacks.
+// Rows are in the source shape (the feed's own keys), local times always with their UTC twin.
+
+/// The tenant's time zone: the feed's local times (`startTime`, `queuedAt`, …) are its wall
+/// clock (central European time, clocks moving on the EU's days), always sent beside their UTC
+/// twin.
+pub const TENANT_TIME_ZONE: &str = "Europe/Budapest";
+
+const SALT_BUZZ_UNIVERSE: u64 = 0x5EED_0000_0000_0005;
+const SALT_FEED: u64 = 0x5EED_0000_0000_0006;
+const SALT_DECLINE: u64 = 0x5EED_0000_0000_0007;
+
+/// Channel media groups: (Genesys media, channel type, bot-step media group). Callbacks go
+/// through the voice channel.
+const MEDIA_GROUPS: [(&str, &str, &str); 4] = [
+    ("voice", "Voice", "Voice"),
+    ("chat", "Webchat", "Chat"),
+    ("email", "Email", "Email"),
+    ("message", "Messaging", "Chat"),
+];
+
+fn media_group(media: &str) -> usize {
+    match media {
+        "chat" => 1,
+        "email" => 2,
+        "message" => 3,
+        _ => 0,
+    }
+}
+
+/// The bot steps of every IVR: a greeting, then one per flow outcome (in [`FLOW_OUTCOMES`]
+/// order), then a caller-number match.
+const IVR_STEPS: [(&str, &str); 7] = [
+    ("Welcome", "announcement"),
+    ("Identify caller", "identifyCustomer"),
+    ("Account PIN", "question"),
+    ("Main menu", "autoAttendant"),
+    ("Self-service bot", "customBot"),
+    ("Language menu", "menuSelection"),
+    ("VIP caller match", "matchAni"),
+];
+const IVR_WELCOME: usize = 0;
+const IVR_VIP_MATCH: usize = 6;
+/// The bot steps of the chat and messaging routing flows.
+const CHAT_STEPS: [(&str, &str); 2] = [("Welcome", "announcement"), ("FAQ bot", "qna")];
+/// The bot steps of the email routing flow.
+const EMAIL_STEPS: [(&str, &str); 2] = [
+    ("Intent evaluator", "customerIntentEvaluator"),
+    ("Acknowledgement", "sendEmailReply"),
+];
+
+const BREAK_NAMES: [&str; 4] = ["Coffee", "Lunch", "Training", "Team meeting"];
+const REJECT_REASONS: [(&str, u32); 5] = [
+    ("NoAvailableStaffedAgent", 40),
+    ("QueueSizeLimitReached", 25),
+    ("EstimatedWaitTimeLimitReached", 20),
+    ("NoStaffedAgentLoggedIn", 10),
+    ("NoAgentLoggedIn", 5),
+];
+/// The agent scripts of the divisions (workitems that ran one have collected data).
+const SCRIPTS: [&str; 4] = [
+    "Care call script",
+    "Sales call script",
+    "Troubleshooting script",
+    "Billing call script",
+];
+/// The questions of the evaluation forms ([`EVALUATION_FORMS`] order).
+const EVALUATION_QUESTIONS: [&[&str]; 3] = [
+    &[
+        "Greeting",
+        "Identity verified",
+        "Empathy",
+        "Resolution",
+        "Closing",
+    ],
+    &["Greeting", "Tone", "Accuracy", "Resolution"],
+    &[
+        "Disclosure read",
+        "Consent recorded",
+        "Offer explained",
+        "No pressure selling",
+    ],
+];
+const OFFERS: [&str; 4] = [
+    "Gold upgrade",
+    "Family bundle",
+    "Loyalty discount",
+    "Fibre 1G",
+];
+const PREFERRED_TIMES: [&str; 3] = ["Morning", "Afternoon", "Evening"];
+
+#[derive(Debug, Clone)]
+struct BotStep {
+    id: String,
+    name: String,
+    bot_type: &'static str,
+    media_group: &'static str,
+    deleted: bool,
+}
+
+/// A Buzzeasy user who is not an agent.
+#[derive(Debug, Clone)]
+struct User {
+    id: String,
+    name: String,
+    user_type: &'static str,
+    /// The business unit (index) a supervisor belongs to.
+    unit: Option<usize>,
+}
+
+/// The Buzzeasy side of the universe.
+#[derive(Debug, Clone)]
+struct BuzzWorld {
+    tenant_id: String,
+    /// Channel ids by business unit and media group: `unit * MEDIA_GROUPS.len() + group`.
+    channels: Vec<String>,
+    bot_steps: Vec<BotStep>,
+    /// The bot steps of each flow ([`FLOWS`] order), as indexes into `bot_steps`.
+    flow_steps: Vec<Vec<usize>>,
+    users: Vec<User>,
+    /// The callback campaign of each business unit.
+    callback_campaigns: Vec<String>,
+    /// The agent script of each division.
+    scripts: Vec<String>,
+    qna_config: String,
+    agent_index: std::collections::HashMap<String, usize>,
+}
+
+impl BuzzWorld {
+    fn new(seed: u64, agents: &[Agent]) -> Self {
+        let mut rng = Rng::new(mix64(seed ^ SALT_BUZZ_UNIVERSE));
+        let tenant_id = rng.uuid();
+        let channels = (0..BUSINESS_UNITS.len() * MEDIA_GROUPS.len())
+            .map(|_| rng.uuid())
+            .collect();
+        let mut bot_steps = Vec::new();
+        let mut flow_steps = Vec::new();
+        for (name, flow_type, _) in FLOWS {
+            let (steps, group): (&[(&str, &str)], &str) = match flow_type {
+                "INBOUNDCALL" => (&IVR_STEPS, "Voice"),
+                "INBOUNDEMAIL" => (&EMAIL_STEPS, "Email"),
+                _ => (&CHAT_STEPS, "Chat"),
+            };
+            let mut own = Vec::new();
+            for &(step, bot_type) in steps {
+                own.push(bot_steps.len());
+                bot_steps.push(BotStep {
+                    id: rng.uuid(),
+                    name: format!("{name} - {step}"),
+                    bot_type,
+                    media_group: group,
+                    deleted: false,
+                });
+            }
+            flow_steps.push(own);
+        }
+        bot_steps.push(BotStep {
+            id: rng.uuid(),
+            name: "Customer Care IVR - Holiday announcement".to_owned(),
+            bot_type: "announcement",
+            media_group: "Voice",
+            deleted: true,
+        });
+        let mut taken: std::collections::BTreeSet<String> =
+            agents.iter().map(|a| a.name.clone()).collect();
+        let mut users = Vec::new();
+        for (_, _, unit) in TEAMS {
+            let name = loop {
+                let first = FIRST_NAMES[rng.index(FIRST_NAMES.len())];
+                let last = LAST_NAMES[rng.index(LAST_NAMES.len())];
+                let name = format!("{first} {last}");
+                if taken.insert(name.clone()) {
+                    break name;
+                }
+            };
+            users.push(User {
+                id: rng.uuid(),
+                name,
+                user_type: "Supervisor",
+                unit: Some(unit),
+            });
+        }
+        for name in ["Reporting Service", "Workforce Planner"] {
+            users.push(User {
+                id: rng.uuid(),
+                name: name.to_owned(),
+                user_type: "User",
+                unit: None,
+            });
+        }
+        let callback_campaigns = BUSINESS_UNITS.iter().map(|_| rng.uuid()).collect();
+        let scripts = SCRIPTS.iter().map(|_| rng.uuid()).collect();
+        let qna_config = rng.uuid();
+        let agent_index = agents
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.id.clone(), i))
+            .collect();
+        Self {
+            tenant_id,
+            channels,
+            bot_steps,
+            flow_steps,
+            users,
+            callback_campaigns,
+            scripts,
+            qna_config,
+            agent_index,
+        }
+    }
+
+    fn channel(&self, unit: usize, group: usize) -> &str {
+        &self.channels[unit * MEDIA_GROUPS.len() + group]
+    }
+}
+
+impl Universe {
+    fn queue_index(&self, id: &str) -> Option<usize> {
+        self.queues.iter().position(|q| q.id == id)
+    }
+
+    fn agent_index(&self, id: &str) -> Option<usize> {
+        self.buzz.agent_index.get(id).copied()
+    }
+
+    /// The business unit (index) of an agent's team.
+    fn agent_unit(&self, agent: usize) -> usize {
+        TEAMS[self.agent_meta[agent].team].2
+    }
+
+    /// The business units (indexes) an agent belongs to from the start: its team's and those of
+    /// its division's queues.
+    fn agent_units(&self, agent: usize) -> Vec<usize> {
+        let division = self.agent_meta[agent].division;
+        let mut units: Vec<usize> = QUEUES
+            .iter()
+            .filter(|q| q.division == division)
+            .map(|q| q.business_unit)
+            .chain([self.agent_unit(agent)])
+            .collect();
+        units.sort_unstable();
+        units.dedup();
+        units
+    }
+
+    fn wrap_up_name(&self, id: &str) -> Option<&str> {
+        self.wrap_up_codes
+            .iter()
+            .find(|w| w.id == id)
+            .map(|w| w.name.as_str())
+    }
+}
+
+/// A row of the feed being built: the source's keys, in the source's spelling.
+struct RowB(Map<String, Value>);
+
+impl RowB {
+    fn new() -> Self {
+        Self(Map::new())
+    }
+
+    fn put(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.0.insert(key.to_owned(), value.into());
+        self
+    }
+
+    fn opt<V: Into<Value>>(self, key: &str, value: Option<V>) -> Self {
+        match value {
+            Some(v) => self.put(key, v),
+            None => self,
+        }
+    }
+
+    /// A time as the feed sends it: the tenant's wall clock under `local`, UTC under `utc`.
+    fn at(self, local: &str, utc: &str, ms: Option<i64>) -> Self {
+        match ms {
+            Some(ms) => self.put(local, fmt_local(ms)).put(utc, fmt_time(ms)),
+            None => self,
+        }
+    }
+
+    fn done(self) -> Value {
+        Value::Object(self.0)
+    }
+}
+
+/// Milliseconds as seconds (to the millisecond).
+fn secs(ms: i64) -> f64 {
+    ms as f64 / 1000.0
+}
+
+/// Milliseconds as whole seconds, rounded half up (the workitem durations are "rounded to
+/// seconds").
+fn whole_secs(ms: i64) -> i64 {
+    (ms + 500).div_euclid(1000)
+}
+
+/// One segment of the conversation document.
+struct SegView<'d> {
+    kind: &'d str,
+    start: i64,
+    end: Option<i64>,
+    fields: &'d Map<String, Value>,
+}
+
+impl<'d> SegView<'d> {
+    fn str(&self, key: &str) -> Option<&'d str> {
+        self.fields.get(key).and_then(Value::as_str)
+    }
+
+    fn duration(&self) -> i64 {
+        self.end.map_or(0, |e| e - self.start)
+    }
+}
+
+/// One session of the conversation document, with its participant.
+struct Leg<'d> {
+    purpose: &'d str,
+    participant: &'d Map<String, Value>,
+    session: &'d Map<String, Value>,
+    media: &'d str,
+    segments: Vec<SegView<'d>>,
+}
+
+impl<'d> Leg<'d> {
+    fn str(&self, key: &str) -> Option<&'d str> {
+        self.session.get(key).and_then(Value::as_str)
+    }
+
+    fn user_id(&self) -> Option<&'d str> {
+        self.participant.get("userId").and_then(Value::as_str)
+    }
+
+    /// The end of the leg: its last segment's, unless that one is still open.
+    fn end(&self) -> Option<i64> {
+        self.segments.last().and_then(|s| s.end)
+    }
+
+    fn total(&self, kinds: &[&str]) -> i64 {
+        self.segments
+            .iter()
+            .filter(|s| kinds.contains(&s.kind))
+            .map(SegView::duration)
+            .sum()
+    }
+}
+
+fn legs(doc: &Value) -> Vec<Leg<'_>> {
+    let mut out = Vec::new();
+    for p in doc["participants"].as_array().into_iter().flatten() {
+        let Some(participant) = p.as_object() else {
+            continue;
+        };
+        let purpose = participant
+            .get("purpose")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        for s in participant
+            .get("sessions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some(session) = s.as_object() else {
+                continue;
+            };
+            let segments = session
+                .get("segments")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_object)
+                .filter_map(|g| {
+                    let start = parse_ms(g.get("segmentStart")?.as_str()?)?;
+                    Some(SegView {
+                        kind: g.get("segmentType")?.as_str()?,
+                        start,
+                        end: g
+                            .get("segmentEnd")
+                            .and_then(Value::as_str)
+                            .and_then(parse_ms),
+                        fields: g,
+                    })
+                })
+                .collect();
+            out.push(Leg {
+                purpose,
+                participant,
+                session,
+                media: session
+                    .get("mediaType")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+                segments,
+            });
+        }
+    }
+    out
+}
+
+/// A workitem built for the conversation, for the rows that point at it.
+struct WorkitemRef<'d> {
+    id: String,
+    agent: &'d str,
+    start: i64,
+    end: Option<i64>,
+    connected: bool,
+}
+
+/// The customer of a conversation, as its document names it.
+#[derive(Default)]
+struct CustomerView<'d> {
+    first_name: Option<&'d str>,
+    last_name: Option<&'d str>,
+    contact_id: Option<&'d str>,
+    intent: Option<&'d str>,
+    language: Option<&'d str>,
+}
+
+/// Builds the feed rows of one conversation.
+struct Feed<'g> {
+    u: &'g Universe,
+    rng: Rng,
+    id: String,
+    rows: Vec<(Table, Value)>,
+}
+
+impl Generator {
+    /// The feed's lookups and what changes rarely: business units, agents, users (the agents,
+    /// a supervisor per team and two service users), channels (one per media group and business
+    /// unit), queues with their channel, bot steps, campaigns (the dialer campaigns and a
+    /// callback campaign per business unit) and the agents' business-unit changes (everyone
+    /// assigned a week before the first day, a few agents helping another unit for a while).
+    pub fn lookups(&self) -> Vec<(Table, Value)> {
+        let u = &self.universe;
+        let b = &u.buzz;
+        let mut rows = Vec::new();
+        let mut push = |table: Table, row: RowB| rows.push((table, row.done()));
+        for unit in &u.business_units {
+            push(
+                Table::BusinessUnits,
+                RowB::new()
+                    .put("id", unit.id.clone())
+                    .put("name", unit.name.clone()),
+            );
+        }
+        let email = |name: &str| {
+            format!(
+                "{}@contoso.example",
+                name.to_ascii_lowercase().replace(' ', ".")
+            )
+        };
+        for (i, a) in u.agents.iter().enumerate() {
+            let custom_id = format!("AG-{:04}", i + 1);
+            push(
+                Table::Agents,
+                RowB::new()
+                    .put("id", a.id.clone())
+                    .put("name", a.name.clone())
+                    .put("customId", custom_id.clone()),
+            );
+            push(
+                Table::Users,
+                RowB::new()
+                    .put("id", a.id.clone())
+                    .put("name", a.name.clone())
+                    .put("customId", custom_id)
+                    .put("emailAddress", email(&a.name))
+                    .put("userType", "Agent"),
+            );
+        }
+        for (i, user) in b.users.iter().enumerate() {
+            push(
+                Table::Users,
+                RowB::new()
+                    .put("id", user.id.clone())
+                    .put("name", user.name.clone())
+                    .put("customId", format!("US-{:04}", i + 1))
+                    .put("emailAddress", email(&user.name))
+                    .put("userType", user.user_type),
+            );
+        }
+        for (unit, bu) in u.business_units.iter().enumerate() {
+            for (group, (_, channel_type, _)) in MEDIA_GROUPS.iter().enumerate() {
+                push(
+                    Table::Channels,
+                    RowB::new()
+                        .put("id", b.channel(unit, group))
+                        .put("name", format!("{} {channel_type}", bu.name))
+                        .put("channelType", *channel_type)
+                        .put("businessUnitId", bu.id.clone()),
+                );
+            }
+        }
+        for (q, spec) in QUEUES.iter().enumerate() {
+            let routing = if spec.media == ["email"] {
+                "Manual"
+            } else {
+                "Automatic"
+            };
+            push(
+                Table::Queues,
+                RowB::new()
+                    .put("id", u.queues[q].id.clone())
+                    .put("name", spec.name)
+                    .put(
+                        "channelId",
+                        b.channel(spec.business_unit, media_group(spec.media[0])),
+                    )
+                    .put("routingMode", routing),
+            );
+        }
+        let before = self.day0 - 7 * DAY;
+        for step in &b.bot_steps {
+            push(
+                Table::BotSteps,
+                RowB::new()
+                    .put("id", step.id.clone())
+                    .put("name", step.name.clone())
+                    .put("type", step.bot_type)
+                    .put("mediaGroup", step.media_group)
+                    .opt("deletedAt", step.deleted.then(|| fmt_time(before))),
+            );
+        }
+        for (c, campaign) in u.campaigns.iter().enumerate() {
+            push(
+                Table::Campaigns,
+                RowB::new()
+                    .put("id", campaign.id.clone())
+                    .put("name", campaign.name.clone())
+                    .put("campaignType", "Preview")
+                    .put(
+                        "businessUnitId",
+                        u.business_units[QUEUES[CAMPAIGNS[c].1].business_unit]
+                            .id
+                            .clone(),
+                    ),
+            );
+        }
+        for (unit, id) in b.callback_campaigns.iter().enumerate() {
+            let bu = &u.business_units[unit];
+            push(
+                Table::Campaigns,
+                RowB::new()
+                    .put("id", id.clone())
+                    .put("name", format!("{} callbacks", bu.name))
+                    .put("campaignType", "Callback")
+                    .put("businessUnitId", bu.id.clone()),
+            );
+        }
+        let change = |agent: &str, unit: usize, assigned: bool, at: i64| {
+            RowB::new()
+                .put("agentId", agent)
+                .put("businessUnitId", u.business_units[unit].id.clone())
+                .put("assigned", assigned)
+                .put("tenantId", b.tenant_id.clone())
+                .put("timestampUtc", fmt_time(at))
+        };
+        for (a, agent) in u.agents.iter().enumerate() {
+            for unit in u.agent_units(a) {
+                push(
+                    Table::AgentBusinessUnitChanges,
+                    change(&agent.id, unit, true, before),
+                );
+            }
+        }
+        for user in &b.users {
+            if let Some(unit) = user.unit {
+                push(
+                    Table::AgentBusinessUnitChanges,
+                    change(&user.id, unit, true, before),
+                );
+            }
+        }
+        // A few agents help another business unit for about ten days.
+        let mut rng = Rng::new(mix64(self.seed ^ SALT_BUZZ_UNIVERSE).rotate_left(29));
+        for team in 0..TEAMS.len() {
+            let a = team * AGENTS_PER_TEAM + rng.index(AGENTS_PER_TEAM);
+            let own = u.agent_units(a);
+            let others: Vec<usize> = (0..BUSINESS_UNITS.len())
+                .filter(|unit| !own.contains(unit))
+                .collect();
+            let joined = self.day0 + rng.between(8 * DAY, 12 * DAY);
+            let left = self.day0 + rng.between(18 * DAY, 22 * DAY);
+            if others.is_empty() {
+                continue;
+            }
+            let unit = others[rng.index(others.len())];
+            let id = &u.agents[a].id;
+            push(
+                Table::AgentBusinessUnitChanges,
+                change(id, unit, true, joined),
+            );
+            push(
+                Table::AgentBusinessUnitChanges,
+                change(id, unit, false, left),
+            );
+        }
+        rows
+    }
+
+    /// The feed rows around the i-th conversation (see [`Generator::feed_of`]).
+    pub fn feed(&self, i: u64) -> Vec<(Table, Value)> {
+        self.feed_of(i, &self.conversation(i))
+    }
+
+    /// The feed rows around the i-th conversation, read off its document (`conversation`,
+    /// what [`Generator::conversation`] gives for `i`): a pure function of (seed, start, i).
+    ///
+    /// - a workitem per agent leg (agent, queue and its business unit, media, the leg's start
+    ///   and end; preview, active and wrap-up time from its alert, interact / hold / dialing /
+    ///   contacting and wrap-up segments; `Handled`, or `Missed` / `Rejected` / `Abandoned` for
+    ///   a leg that never connected; the wrap-up code's name as completion code), with its
+    ///   conversation session (the leg's holds), the agent's states around it (Idle before,
+    ///   Busy over it, now and then a login before or a break or logout after, a RONA break
+    ///   after a missed one) and, when it ran a script, collected data;
+    /// - a queue segment per queue leg (`AgentConnected` or `CustomerDisconnected`), now and
+    ///   then a rejected enqueue attempt before the first;
+    /// - bot segments for the IVR (one per flow outcome) and routing-flow legs, and captured
+    ///   data for the intent and language the IVR or the email subject gave;
+    /// - the evaluation of the conversation, on the workitem of the agent evaluated, with its
+    ///   answers;
+    /// - a campaign record (custom fields, registration, sometimes another phone number)
+    ///   behind a campaign call or a callback.
+    ///
+    /// Conversations still in progress get open rows: no end, no duration, no result.
+    pub fn feed_of(&self, i: u64, conversation: &Value) -> Vec<(Table, Value)> {
+        let u = &self.universe;
+        let Some(id) = conversation["conversationId"].as_str() else {
+            return Vec::new();
+        };
+        let legs = legs(conversation);
+        let mut f = Feed {
+            u,
+            rng: Rng::new(mix64(self.seed ^ mix64(i ^ SALT_FEED).rotate_left(23))),
+            id: id.to_owned(),
+            rows: Vec::with_capacity(16),
+        };
+        let start = conversation["conversationStart"]
+            .as_str()
+            .and_then(parse_ms)
+            .unwrap_or(0);
+        let media = legs.first().map_or("voice", |l| l.media);
+        let first_queue = legs
+            .iter()
+            .filter(|l| l.purpose == "acd")
+            .find_map(|l| l.segments.first().and_then(|s| s.str("queueId")))
+            .and_then(|q| u.queue_index(q));
+        let first_agent = legs
+            .iter()
+            .filter(|l| l.purpose == "agent")
+            .find_map(|l| l.user_id().and_then(|a| u.agent_index(a)));
+        let division = match (first_queue, first_agent) {
+            (Some(q), _) => QUEUES[q].division,
+            (None, Some(a)) => u.agent_meta[a].division,
+            (None, None) => 0,
+        };
+        let unit = match (first_queue, first_agent) {
+            (Some(q), _) => QUEUES[q].business_unit,
+            (None, Some(a)) => u.agent_unit(a),
+            (None, None) => 0,
+        };
+        let channel = u.buzz.channel(unit, media_group(media)).to_owned();
+        let customer = customer_view(&legs);
+
+        for leg in legs
+            .iter()
+            .filter(|l| matches!(l.purpose, "ivr" | "workflow"))
+        {
+            f.bot_segments(leg, &channel, division, &customer);
+        }
+        let mut first_acd = true;
+        for leg in legs.iter().filter(|l| l.purpose == "acd") {
+            f.queue_segments(leg, first_acd, start, &channel);
+            first_acd = false;
+        }
+        let workitems: Vec<WorkitemRef<'_>> = legs
+            .iter()
+            .filter(|l| l.purpose == "agent")
+            .filter_map(|leg| f.workitem(leg, &customer))
+            .collect();
+        for e in conversation["evaluations"].as_array().into_iter().flatten() {
+            f.evaluation(e, &workitems);
+        }
+        f.campaign_record(&legs, unit, start);
+        f.rows
+    }
+}
+
+/// The customer's name, contact and what the IVR or the email subject said they want.
+fn customer_view<'d>(legs: &[Leg<'d>]) -> CustomerView<'d> {
+    let mut view = CustomerView::default();
+    let Some(leg) = legs
+        .iter()
+        .find(|l| matches!(l.purpose, "customer" | "external"))
+    else {
+        return view;
+    };
+    let p = leg.participant;
+    if let Some((first, last)) = p
+        .get("participantName")
+        .and_then(Value::as_str)
+        .and_then(|n| n.split_once(' '))
+    {
+        view.first_name = Some(first);
+        view.last_name = Some(last);
+    }
+    view.contact_id = p.get("externalContactId").and_then(Value::as_str);
+    if let Some(attributes) = p.get("attributes") {
+        view.intent = attributes["ivr.intent"].as_str();
+        view.language = attributes["ivr.language"].as_str();
+    }
+    if view.intent.is_none() {
+        view.intent = leg
+            .segments
+            .iter()
+            .find_map(|s| s.str("subject"))
+            .and_then(|s| s.split(" - case").next());
+    }
+    view
+}
+
+impl Feed<'_> {
+    fn push(&mut self, table: Table, row: RowB) {
+        self.rows.push((table, row.done()));
+    }
+
+    /// A bot segment from `start` to `end` (open when `None`) in bot step `step`.
+    #[allow(clippy::too_many_arguments)]
+    fn bot_segment(
+        &mut self,
+        step: usize,
+        channel: &str,
+        start: i64,
+        end: Option<i64>,
+        success: bool,
+        division: usize,
+        customer: &CustomerView<'_>,
+    ) {
+        let b = &self.u.buzz;
+        let bot_type = b.bot_steps[step].bot_type;
+        let intent = customer.intent.unwrap_or("general question");
+        let some = |s: &str| Some(s.to_owned());
+        // (botFinishedInfo, botFinishedResult, botInfo), as the feed describes them per type.
+        let same = |s: &str| (some(s), some(s), some(s));
+        let (info, result, bot_info) = match (bot_type, success) {
+            ("identifyCustomer", true) => (some("byPhone"), some("success"), some("success")),
+            ("identifyCustomer", false) => same("invalid"),
+            ("question", true) => {
+                let digit = (1 + self.rng.below(9)).to_string();
+                (Some(digit), some("success"), some("success"))
+            }
+            // The menu digit of the intent the caller gave.
+            ("autoAttendant", true) => same(
+                &INTENTS[division]
+                    .iter()
+                    .position(|i| *i == intent)
+                    .map_or(0, |p| p + 1)
+                    .to_string(),
+            ),
+            ("question" | "autoAttendant" | "menuSelection", false) => {
+                (None, some("retry exhausted"), some("retry exhausted"))
+            }
+            ("customBot", true) => (some("self-service completed"), some("finished"), None),
+            ("customBot", false) => (some("handover to agent"), some("finished"), None),
+            ("menuSelection", true) => same(match customer.language {
+                Some("en-us") | None => "English",
+                Some(_) => "Other",
+            }),
+            ("matchAni", _) => same(if success { "VIP" } else { "no match" }),
+            ("qna", _) => (
+                some("exitQuestion"),
+                some("exitQuestion"),
+                Some(b.qna_config.clone()),
+            ),
+            ("customerIntentEvaluator", _) => (
+                Some(format!("subject:{intent}")),
+                some(intent),
+                some(intent),
+            ),
+            ("sendEmailReply", _) => (some("sent"), some("sent"), None),
+            _ => (None, some("finished"), None),
+        };
+        let closed = end.is_some();
+        let failed = closed && self.rng.chance(0.005);
+        let id = self.rng.uuid();
+        let row = RowB::new()
+            .put("id", id)
+            .put("conversationID", self.id.clone())
+            .put("botStepId", b.bot_steps[step].id.clone())
+            .put("channelId", channel)
+            .opt("botFinishedInfo", info.filter(|_| closed))
+            .opt("botFinishedResult", result.filter(|_| closed))
+            .opt("botInfo", bot_info.filter(|_| closed))
+            .opt(
+                "result",
+                closed.then_some(if failed { "Failed" } else { "Success" }),
+            )
+            .at("startedAt", "startedAtUTC", Some(start))
+            .at("endedAt", "endedAtUTC", end)
+            .opt("durationInSeconds", end.map(|e| secs(e - start)));
+        self.push(Table::BotSegments, row);
+    }
+
+    /// The bot segments of an IVR or routing-flow leg, and the data it captured.
+    fn bot_segments(
+        &mut self,
+        leg: &Leg<'_>,
+        channel: &str,
+        division: usize,
+        customer: &CustomerView<'_>,
+    ) {
+        let Some(seg) = leg.segments.first() else {
+            return;
+        };
+        let flow = leg.session.get("flow");
+        let flow_id = flow.and_then(|f| f["flowId"].as_str());
+        let Some(flow_index) = flow_id.and_then(|id| self.u.flows.iter().position(|f| f.id == id))
+        else {
+            return;
+        };
+        let steps = self.u.buzz.flow_steps[flow_index].clone();
+        let (t0, t1) = (seg.start, seg.end);
+        match FLOWS[flow_index].1 {
+            "INBOUNDCALL" => {
+                let outcomes: Vec<(usize, bool, i64, Option<i64>)> = flow
+                    .and_then(|f| f["outcomes"].as_array())
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|o| {
+                        let name = o["flowOutcome"].as_str()?;
+                        let k = FLOW_OUTCOMES.iter().position(|n| *n == name)?;
+                        let start = parse_ms(o["flowOutcomeStartTimestamp"].as_str()?)?;
+                        let end = o["flowOutcomeEndTimestamp"].as_str().and_then(parse_ms);
+                        let success = o["flowOutcomeValue"].as_str() != Some("FAILURE");
+                        Some((k, success, start, end))
+                    })
+                    .collect();
+                // The greeting takes the first second (the outcomes start after it); some
+                // callers' numbers are matched against the VIP list at its end.
+                let greeted = t1.is_some() || !outcomes.is_empty();
+                let greeting_end = greeted.then(|| (t0 + SEC).min(t1.unwrap_or(t0 + SEC)));
+                match greeting_end {
+                    Some(e) if e - t0 >= SEC && self.rng.chance(0.15) => {
+                        let vip = self.rng.chance(0.1);
+                        let split = t0 + 600;
+                        self.bot_segment(
+                            steps[IVR_WELCOME],
+                            channel,
+                            t0,
+                            Some(split),
+                            true,
+                            division,
+                            customer,
+                        );
+                        self.bot_segment(
+                            steps[IVR_VIP_MATCH],
+                            channel,
+                            split,
+                            Some(e),
+                            vip,
+                            division,
+                            customer,
+                        );
+                    }
+                    e => {
+                        self.bot_segment(
+                            steps[IVR_WELCOME],
+                            channel,
+                            t0,
+                            e,
+                            true,
+                            division,
+                            customer,
+                        );
+                    }
+                }
+                let mut captured_intent = None;
+                let mut captured_language = None;
+                for (k, success, start, end) in outcomes {
+                    self.bot_segment(
+                        steps[k + 1],
+                        channel,
+                        start,
+                        end,
+                        success,
+                        division,
+                        customer,
+                    );
+                    match FLOW_OUTCOMES[k] {
+                        "Intent Captured" => captured_intent = end,
+                        "Language Selected" => captured_language = end,
+                        _ => {}
+                    }
+                }
+                if let Some(at) = captured_intent.or(t1)
+                    && let Some(intent) = customer.intent
+                {
+                    self.captured("Intent", intent, at);
+                }
+                if let (Some(at), Some(language)) = (captured_language, customer.language) {
+                    self.captured("Language", language, at);
+                }
+            }
+            "INBOUNDEMAIL" => {
+                let mid = t1.map(|e| t0 + (e - t0) / 2);
+                self.bot_segment(steps[0], channel, t0, mid, true, division, customer);
+                if let (Some(mid), Some(end)) = (mid, t1) {
+                    self.bot_segment(steps[1], channel, mid, Some(end), true, division, customer);
+                    if let Some(intent) = customer.intent {
+                        self.captured("Subject category", intent, mid);
+                    }
+                }
+            }
+            _ => match t1 {
+                Some(end) if self.rng.chance(0.2) => {
+                    let mid = t0 + (end - t0) / 2;
+                    self.bot_segment(steps[0], channel, t0, Some(mid), true, division, customer);
+                    self.bot_segment(steps[1], channel, mid, Some(end), true, division, customer);
+                }
+                end => self.bot_segment(steps[0], channel, t0, end, true, division, customer),
+            },
+        }
+    }
+
+    fn captured(&mut self, name: &str, value: &str, at: i64) {
+        let row = RowB::new()
+            .put("ConversationId", self.id.clone())
+            .put("name", name)
+            .put("value", value)
+            .put("TimestampUtc", fmt_time(at));
+        self.push(Table::CapturedData, row);
+    }
+
+    /// The queue segment of a queue leg; before the first, now and then a queue that refused
+    /// the conversation.
+    fn queue_segments(&mut self, leg: &Leg<'_>, first: bool, start: i64, channel: &str) {
+        for seg in leg.segments.iter().filter(|s| s.kind == "interact") {
+            let Some(q) = seg.str("queueId").and_then(|q| self.u.queue_index(q)) else {
+                continue;
+            };
+            let room = seg.start - start;
+            if first && room >= 400 && self.rng.chance(0.04) {
+                let spec = &QUEUES[q];
+                let others: Vec<usize> = QUEUES
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, o)| {
+                        *i != q && o.division == spec.division && o.media.contains(&leg.media)
+                    })
+                    .map(|(i, _)| i)
+                    .collect();
+                let refusing = if others.is_empty() {
+                    q
+                } else {
+                    others[self.rng.index(others.len())]
+                };
+                let weights: Vec<u32> = REJECT_REASONS.iter().map(|(_, w)| *w).collect();
+                let reason = REJECT_REASONS[self.rng.weighted(&weights)].0;
+                let at = seg.start - self.rng.between(200, (5 * SEC).min(room / 2));
+                let row = RowB::new()
+                    .put("id", self.rng.uuid())
+                    .put("conversationId", self.id.clone())
+                    .put("queueId", self.u.queues[refusing].id.clone())
+                    .put("channelId", channel)
+                    .at("rejectedAt", "rejectedAtUTC", Some(at))
+                    .put("rejectReason", reason);
+                self.push(Table::RejectedEnqueueAttempts, row);
+            }
+            let reason = match (seg.end, seg.str("disconnectType")) {
+                (None, _) => None,
+                (Some(_), Some("peer")) => Some("CustomerDisconnected"),
+                (Some(_), _) => Some("AgentConnected"),
+            };
+            let row = RowB::new()
+                .put("conversationId", self.id.clone())
+                .put("queueId", self.u.queues[q].id.clone())
+                .put(
+                    "channelId",
+                    self.u
+                        .buzz
+                        .channel(QUEUES[q].business_unit, media_group(leg.media)),
+                )
+                .at("queuedAt", "queuedAtUTC", Some(seg.start))
+                .at("dequeuedAt", "dequeuedAtUTC", seg.end)
+                .opt("durationInSeconds", seg.end.map(|e| secs(e - seg.start)))
+                .opt("dequeuedReason", reason);
+            self.push(Table::QueueSegments, row);
+        }
+    }
+
+    /// The workitem of an agent leg, with its conversation session, the agent's states around
+    /// it and its collected data.
+    fn workitem<'d>(
+        &mut self,
+        leg: &Leg<'d>,
+        customer: &CustomerView<'_>,
+    ) -> Option<WorkitemRef<'d>> {
+        let u = self.u;
+        let agent_id = leg.user_id()?;
+        let agent = u.agent_index(agent_id)?;
+        let first = leg.segments.first()?;
+        let start = first.start;
+        let end = leg.end();
+        let queue = leg
+            .segments
+            .iter()
+            .find_map(|s| s.str("queueId"))
+            .and_then(|q| u.queue_index(q));
+        let (unit, division) = match queue {
+            Some(q) => (QUEUES[q].business_unit, QUEUES[q].division),
+            None => (u.agent_unit(agent), u.agent_meta[agent].division),
+        };
+        let connected = leg.segments.iter().any(|s| s.kind != "alert");
+        let result = end.map(|_| {
+            if connected {
+                "Handled"
+            } else {
+                match leg.segments.last().and_then(|s| s.str("disconnectType")) {
+                    Some("client" | "endpoint") => "Rejected",
+                    Some("peer") => "Abandoned",
+                    _ => "Missed",
+                }
+            }
+        });
+        let wrapup = leg.segments.iter().find(|s| s.kind == "wrapup");
+        let completion = wrapup
+            .filter(|w| w.end.is_some())
+            .and_then(|w| w.str("wrapUpCode"))
+            .and_then(|code| u.wrap_up_name(code));
+        let notes = wrapup.and_then(|w| w.str("wrapUpNote"));
+        let media_type = match leg.media {
+            "voice" | "callback" => "voice",
+            "chat" => "webchat",
+            "message" => match leg.str("messageType") {
+                Some("whatsapp") => "whatsapp",
+                Some("facebook") => "messenger",
+                Some("webmessaging") => "webchat",
+                Some(other) => other,
+                None => "message",
+            },
+            other => other,
+        };
+        let voice = media_type == "voice";
+        let script = (connected
+            && end.is_some()
+            && self
+                .rng
+                .chance(if matches!(division, 1 | 3) { 0.5 } else { 0.08 }))
+        .then_some(division);
+        let id = self.rng.uuid();
+        let closed = |ms: i64| end.map(|_| whole_secs(ms));
+        let row = RowB::new()
+            .put("id", id.clone())
+            .put("agentId", agent_id)
+            .put("businessUnitId", u.business_units[unit].id.clone())
+            .opt("queueId", queue.map(|q| u.queues[q].id.clone()))
+            .put("primaryConversationId", self.id.clone())
+            .put(
+                "primaryChannelId",
+                u.buzz.channel(unit, media_group(leg.media)),
+            )
+            .put("mediaType", media_type)
+            .opt("result", result)
+            .opt("completionCode", completion)
+            .opt("customerId", customer.contact_id)
+            .opt(
+                "agentPhoneNumber",
+                voice.then(|| format!("+1202555{:04}", 1000 + agent)),
+            )
+            .opt("notes", notes)
+            .opt("scriptId", script.map(|d| u.buzz.scripts[d].clone()))
+            .at("startTime", "startTimeUTC", Some(start))
+            .at("endTime", "endTimeUTC", end)
+            .opt("durationInSeconds", end.map(|e| whole_secs(e - start)))
+            .opt(
+                "activeDurationInSeconds",
+                closed(leg.total(&["interact", "hold", "dialing", "contacting"])),
+            )
+            .opt("previewDuration", closed(leg.total(&["alert"])))
+            .opt("wrapUpDuration", closed(leg.total(&["wrapup"])));
+        self.push(Table::Workitems, row);
+
+        // The conversation session: the leg's holds.
+        let holds: Vec<&SegView<'_>> = leg.segments.iter().filter(|s| s.kind == "hold").collect();
+        let last_active = leg
+            .segments
+            .iter()
+            .rev()
+            .find(|s| matches!(s.kind, "interact" | "hold" | "contacting" | "dialing"));
+        let ended_reason = end.map(
+            |_| match last_active.and_then(|s| s.str("disconnectType")) {
+                _ if !connected => "AgentFailedToJoin",
+                Some("transfer" | "consultTransfer" | "conferenceTransfer") => "Transferred",
+                _ => "ConversationEnded",
+            },
+        );
+        let row = RowB::new()
+            .put("id", self.rng.uuid())
+            .put("workitemId", id.clone())
+            .put("conversationId", self.id.clone())
+            .opt("endedReason", ended_reason)
+            .put("holdCount", holds.len())
+            .put(
+                "lastHoldDuration",
+                secs(holds.last().map_or(0, |h| h.duration())),
+            )
+            .put(
+                "totalHoldDuration",
+                secs(holds.iter().map(|h| h.duration()).sum()),
+            );
+        self.push(Table::WorkitemConversationSessions, row);
+
+        self.agent_states(agent_id, start, end, result);
+
+        if let (Some(division), Some(last)) = (script, last_active.and_then(|s| s.end)) {
+            let outcome = completion.unwrap_or("Resolved - First Contact");
+            let follow_up = if self.rng.chance(0.2) { "Yes" } else { "No" };
+            let reason = customer.intent.unwrap_or(INTENTS[division][0]);
+            for (k, (name, value)) in [
+                ("Call reason", reason),
+                ("Outcome", outcome),
+                ("Follow-up needed", follow_up),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let at = (last - 3 * SEC + k as i64 * SEC).max(start);
+                let row = RowB::new()
+                    .put("workitemId", id.clone())
+                    .put("name", name)
+                    .put("value", value)
+                    .put("createdAtUtc", fmt_time(at));
+                self.push(Table::CollectedData, row);
+            }
+        }
+        Some(WorkitemRef {
+            id,
+            agent: agent_id,
+            start,
+            end,
+            connected,
+        })
+    }
+
+    /// The agent's states around a workitem: Idle (available) before it, now and then after a
+    /// login; Busy over it; after it, a RONA break when it was missed, now and then a break
+    /// or a logout. States are made per workitem, conversation by conversation (so that chunks
+    /// can be generated apart): an agent's states around different conversations overlap where
+    /// those conversations do, since agents are drawn per conversation.
+    fn agent_states(&mut self, agent: &str, start: i64, end: Option<i64>, result: Option<&str>) {
+        let state =
+            |f: &mut Self, name: &str, from: i64, to: Option<i64>, extra: &dyn Fn(RowB) -> RowB| {
+                let row = RowB::new()
+                    .put("id", f.rng.uuid())
+                    .put("agentID", agent)
+                    .put("state", name)
+                    .at("startTime", "startTimeUtc", Some(from))
+                    .opt("durationInSeconds", to.map(|t| secs(t - from)))
+                    .put("isLogin", false)
+                    .put("isLogout", false);
+                f.push(Table::AgentStates, extra(row));
+            };
+        let idle = start - self.rng.between(2 * SEC, 90 * SEC);
+        if self.rng.chance(0.03) {
+            let login = idle - self.rng.between(5 * SEC, 60 * SEC);
+            state(self, "Break", login, Some(idle), &|r| {
+                r.put("isLogin", true)
+            });
+        }
+        state(self, "Idle", idle, Some(start), &|r| r);
+        state(self, "Busy", start, end, &|r| r);
+        let Some(end) = end else {
+            return;
+        };
+        if result == Some("Missed") {
+            let back = end + self.rng.between(30 * SEC, 2 * MIN);
+            state(self, "Break", end, Some(back), &|r| {
+                r.put("breakName", "RONA")
+            });
+        } else if self.rng.chance(0.06) {
+            let name = BREAK_NAMES[self.rng.index(BREAK_NAMES.len())];
+            let back = end
+                + match name {
+                    "Lunch" => self.rng.between(20 * MIN, 45 * MIN),
+                    "Coffee" => self.rng.between(3 * MIN, 12 * MIN),
+                    _ => self.rng.between(15 * MIN, 60 * MIN),
+                };
+            state(self, "Break", end, Some(back), &|r| {
+                r.put("breakName", name)
+            });
+        } else if self.rng.chance(0.02) {
+            let reason = [
+                "AgentLogout",
+                "AgentLogout",
+                "AgentLogout",
+                "ConnectionTimeout",
+                "ForceLogout",
+            ][self.rng.index(5)];
+            state(self, "Logged out", end, None, &|r| {
+                r.put("isLogout", true).put("logoutReason", reason)
+            });
+        }
+    }
+
+    /// A quality evaluation of the conversation, on the workitem of the agent evaluated.
+    fn evaluation(&mut self, e: &Value, workitems: &[WorkitemRef<'_>]) {
+        let (Some(agent), Some(evaluation_id), Some(event)) = (
+            e["userId"].as_str(),
+            e["evaluationId"].as_str(),
+            e["eventTime"].as_str().and_then(parse_ms),
+        ) else {
+            return;
+        };
+        let Some(workitem) = workitems
+            .iter()
+            .filter(|w| w.agent == agent && w.connected && w.end.is_some())
+            .max_by_key(|w| w.start)
+        else {
+            return;
+        };
+        let form = e["formId"]
+            .as_str()
+            .and_then(|f| self.u.evaluation_forms.iter().position(|x| x.id == f))
+            .unwrap_or(0);
+        let evaluator = e["evaluatorId"].as_str();
+        let status = e["evaluationStatus"].as_str().unwrap_or("Finished");
+        let started = event - self.rng.between(5 * MIN, 25 * MIN);
+        let ended = (status == "Finished").then_some(event);
+        let script = self.u.evaluation_forms[form].id.clone();
+        let row = RowB::new()
+            .put("id", evaluation_id)
+            .put("workitemID", workitem.id.clone())
+            .opt("createdBy", evaluator)
+            .put("scriptID", script.clone())
+            .at("startedAt", "startedAtUtc", Some(started))
+            .at("endedAt", "endedAtUTC", ended);
+        self.push(Table::WorkitemEvaluations, row);
+        let questions = EVALUATION_QUESTIONS[form];
+        let answered = match status {
+            "Finished" => questions.len(),
+            "InProgress" => 2.min(questions.len()),
+            _ => 0,
+        };
+        let score = e["oTotalScore"].as_i64();
+        let good = score.map_or(0.85, |s| s as f64 / 100.0);
+        let mut answers: Vec<(&str, String)> = Vec::new();
+        for q in &questions[..answered] {
+            let roll = self.rng.unit();
+            let value = if roll < good {
+                "Yes"
+            } else if roll < good + (1.0 - good) / 2.0 {
+                "Partially"
+            } else {
+                "No"
+            };
+            answers.push((*q, value.to_owned()));
+        }
+        if let (Some(score), true) = (score, status == "Finished") {
+            answers.push(("Total score", score.to_string()));
+        }
+        for (k, (name, value)) in answers.into_iter().enumerate() {
+            let at = started + (k as i64 + 1) * 30 * SEC;
+            let row = RowB::new()
+                .put("id", self.rng.uuid())
+                .put("workitemId", workitem.id.clone())
+                .put("evaluationID", evaluation_id)
+                .put("name", name)
+                .put("value", value)
+                .put("scriptID", script.clone())
+                .opt("createdBy", evaluator)
+                .at("createdAt", "createdAtUTC", Some(at));
+            self.push(Table::WorkitemEvaluationData, row);
+        }
+    }
+
+    /// The campaign record behind a campaign call or a callback, with its custom fields,
+    /// registration and sometimes another phone number.
+    fn campaign_record(&mut self, legs: &[Leg<'_>], unit: usize, start: i64) {
+        // A call still dialing has no customer leg yet, a callback not yet taken no agent leg.
+        let agent = legs.iter().find(|l| l.purpose == "agent");
+        let customer = legs.iter().find(|l| l.purpose == "customer");
+        let dialed = legs.iter().find(|l| l.str("outboundCampaignId").is_some());
+        let (campaign, number, contact) = if let Some(leg) = dialed {
+            let number = leg.str("dnis").map(|d| d.trim_start_matches("tel:"));
+            let campaign = leg.str("outboundCampaignId").unwrap_or_default();
+            (campaign.to_owned(), number, leg.str("outboundContactId"))
+        } else if let Some(leg) = customer.filter(|c| c.media == "callback") {
+            let number = leg
+                .session
+                .get("callbackNumbers")
+                .and_then(|n| n[0].as_str());
+            (self.u.buzz.callback_campaigns[unit].clone(), number, None)
+        } else {
+            return;
+        };
+        let Some(number) = number else {
+            return;
+        };
+        let end = agent.and_then(Leg::end);
+        let connected = agent.is_some_and(|a| a.segments.iter().any(|s| s.kind == "interact"));
+        let status = match (end, connected) {
+            (None, _) => "Processing",
+            (Some(_), true) => "Completed",
+            (Some(_), false) if self.rng.chance(0.6) => "Rescheduled",
+            (Some(_), false) => "Failed",
+        };
+        let closed = matches!(status, "Completed" | "Failed")
+            .then_some(end)
+            .flatten();
+        let callback = contact.is_none();
+        // A dialer record was uploaded days before; a callback record when it was asked for.
+        let created = if callback {
+            start
+        } else {
+            start - self.rng.between(DAY, 10 * DAY)
+        };
+        let processing = if callback {
+            start
+        } else {
+            start - self.rng.between(MIN, 2 * HOUR)
+        };
+        // The customer's phone rings while the agent's leg is contacting them.
+        let ring = agent.map_or(0, |a| a.total(&["contacting"]));
+        let talk = agent.map_or(0, |a| a.total(&["interact"]));
+        let names = customer
+            .and_then(|c| c.participant.get("participantName"))
+            .or_else(|| agent.and_then(|a| a.session.get("remote")))
+            .and_then(Value::as_str)
+            .and_then(|n| n.split_once(' '));
+        let id = self.rng.uuid();
+        let row = RowB::new()
+            .put("id", id.clone())
+            .put("campaignID", campaign.clone())
+            .put("status", status)
+            .opt("customerFirstName", names.map(|n| n.0))
+            .opt("customerLastName", names.map(|n| n.1))
+            .put("customerPhone", number)
+            .at("CreatedAt", "createdAtUTC", Some(created))
+            .at("closedAt", "closedAtUTC", closed)
+            .put("newStatusDuration", secs(processing - created))
+            .opt(
+                "queuedStatusDuration",
+                closed.or(end).map(|e| secs(e - processing)),
+            )
+            .opt(
+                "rescheduledStatusDuration",
+                (status == "Rescheduled").then_some(0.0),
+            )
+            .put("totalCustomerRingTimeInSeconds", secs(ring))
+            .put("totalTalkTimeInSeconds", secs(talk));
+        self.push(Table::CampaignRecords, row);
+        let mut fields: Vec<(&str, String)> = Vec::new();
+        if let Some(contact) = contact {
+            fields.push(("Contact id", contact.to_owned()));
+            fields.push(("Offer", OFFERS[self.rng.index(OFFERS.len())].to_owned()));
+        } else {
+            let via = if self.rng.chance(0.6) { "IVR" } else { "Web" };
+            fields.push(("Requested via", via.to_owned()));
+        }
+        let preferred = PREFERRED_TIMES[self.rng.index(PREFERRED_TIMES.len())];
+        fields.push(("Preferred time", preferred.to_owned()));
+        for (name, value) in fields {
+            let row = RowB::new()
+                .put("campaignRecordId", id.clone())
+                .put("customFieldName", name)
+                .put("customFieldValue", value);
+            self.push(Table::CampaignRecordCustomFields, row);
+        }
+        if self.rng.chance(0.3) {
+            // Another line of the same customer: the primary number with other last digits.
+            let mut other = number.to_owned();
+            let tail = (self.rng.below(9_000) + 1_000).to_string();
+            if other.len() > 4 && !other.ends_with(&tail) {
+                other.truncate(other.len() - 4);
+                other.push_str(&tail);
+                let row = RowB::new()
+                    .put("campaignRecordId", id.clone())
+                    .put("phoneNumber", other);
+                self.push(Table::CampaignRecordPhoneNumbers, row);
+            }
+        }
+        let row = RowB::new()
+            .put("campaignRecordId", id)
+            .put("campaignId", campaign)
+            .opt("customerFirstName", names.map(|n| n.0))
+            .opt("customerLastName", names.map(|n| n.1))
+            .put("primaryPhoneNumber", number);
+        self.push(Table::CampaignRecordRegistrations, row);
+    }
+}
+
+/// Milliseconds since the epoch of `2026-11-01T09:00:00.123Z` (the generator's own format;
+/// other RFC 3339 forms through chrono).
+fn parse_ms(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let fixed = b.len() == 24
+        && b[23] == b'Z'
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[19] == b'.';
+    if !fixed {
+        return DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| t.timestamp_millis());
+    }
+    let num = |from: usize, to: usize| -> Option<i64> {
+        b[from..to].iter().try_fold(0i64, |acc, c| {
+            c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+        })
+    };
+    let days = days_from_civil(num(0, 4)?, num(5, 7)?, num(8, 10)?);
+    let secs = days * 86_400 + num(11, 13)? * 3600 + num(14, 16)? * 60 + num(17, 19)?;
+    Some(secs * 1000 + num(20, 23)?)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The day (since the epoch) of the last Sunday of a month that has 31 days.
+fn last_sunday(year: i64, month: i64) -> i64 {
+    let last = days_from_civil(year, month, 31);
+    // 1970-01-01 was a Thursday: (days + 4) mod 7 is 0 on Sundays.
+    last - (last + 4).rem_euclid(7)
+}
+
+/// The tenant's UTC offset at `ms`: one hour, two in summer (from 01:00 UTC on the last Sunday
+/// of March to 01:00 UTC on the last Sunday of October). By hand, so that it never changes with
+/// a time-zone database.
+fn tenant_offset(ms: i64) -> i64 {
+    let (year, _, _) = civil_from_days(ms.div_euclid(DAY));
+    let summer = last_sunday(year, 3) * DAY + HOUR..last_sunday(year, 10) * DAY + HOUR;
+    if summer.contains(&ms) { 2 * HOUR } else { HOUR }
+}
+
+/// The tenant's wall-clock time of `ms`, as the feed sends local times: `2026-11-01T10:00:00.123`.
+fn fmt_local(ms: i64) -> String {
+    let mut s = fmt_time(ms + tenant_offset(ms));
+    s.pop();
+    s
+}
+
+// ---------------------------------------------------------------------------------------------
 // Deterministic numerics
 // ---------------------------------------------------------------------------------------------
 
@@ -2662,6 +4139,45 @@ mod tests {
                 .format("%Y-%m-%dT%H:%M:%S%.3fZ")
                 .to_string();
             assert_eq!(fmt_time(ms), chrono);
+        }
+    }
+
+    #[test]
+    fn generated_times_read_back() {
+        let mut rng = Rng::new(11);
+        for _ in 0..10_000 {
+            let ms = rng.between(0, 8_000_000_000_000);
+            assert_eq!(parse_ms(&fmt_time(ms)), Some(ms));
+        }
+        assert_eq!(
+            parse_ms("2026-11-01T10:00:00+01:00"),
+            Some(1_793_523_600_000)
+        );
+        assert_eq!(parse_ms("yesterday"), None);
+    }
+
+    #[test]
+    fn tenant_wall_clock_matches_the_time_zone_database() {
+        let tz: chrono_tz::Tz = TENANT_TIME_ZONE.parse().expect("a time zone");
+        let mut rng = Rng::new(13);
+        let check = |ms: i64| {
+            let wall = DateTime::<Utc>::from_timestamp_millis(ms)
+                .expect("in range")
+                .with_timezone(&tz)
+                .naive_local()
+                .format("%Y-%m-%dT%H:%M:%S%.3f")
+                .to_string();
+            assert_eq!(fmt_local(ms), wall, "{}", fmt_time(ms));
+        };
+        for _ in 0..20_000 {
+            // 2000 to 2037, where the EU rule holds.
+            check(rng.between(946_684_800_000, 2_114_380_800_000));
+        }
+        // Around the changes of 2026: 29 March and 25 October, 01:00 UTC.
+        for at in [1_774_746_000_000, 1_792_890_000_000] {
+            for d in [-HOUR, -1, 0, 1, HOUR] {
+                check(at + d);
+            }
         }
     }
 

@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use domain::ConversationGraph;
-use domain::generate::{DAYS, Generator, Universe};
+use domain::buzzeasy::{ReadOptions, Record, Table, read_row};
+use domain::generate::{DAYS, Generator, TENANT_TIME_ZONE, Universe};
 use domain::genesys::parse_analytics;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -592,9 +593,568 @@ fn speed_of_100k() {
     let bytes: usize = (0..10_000)
         .map(|i| serde_json::to_string(&g.conversation(i)).map_or(0, |s| s.len()))
         .sum();
+    // The feed, as `convgraph seed` makes it: off the document, then read as the import reads.
+    let t = std::time::Instant::now();
+    let mut feed_rows = 0usize;
+    for i in 0..100_000 {
+        let doc = g.conversation(i);
+        feed_rows += std::hint::black_box(g.feed_of(i, &doc)).len();
+    }
+    let generate_feed = t.elapsed();
+    let t = std::time::Instant::now();
+    for i in 0..100_000 {
+        let doc = g.conversation(i);
+        for (table, row) in g.feed_of(i, &doc) {
+            std::hint::black_box(read_row(table, &row, &ReadOptions::default()).is_ok());
+        }
+    }
+    let generate_feed_read = t.elapsed();
     println!(
         "100k conversations: generate {generate:?}, generate+parse {generate_parse:?}; \
-         {rows} segment+metric rows; {} bytes of JSON per conversation",
+         {rows} segment+metric rows; {} bytes of JSON per conversation; \
+         generate+feed {generate_feed:?} ({feed_rows} feed rows), \
+         generate+feed+read_row {generate_feed_read:?}",
         bytes / 10_000
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Buzzeasy feed
+// ---------------------------------------------------------------------------------------------
+
+/// A feed row read as the import reads it: the table's columns.
+fn read(table: Table, row: &Value) -> Value {
+    match read_row(table, row, &ReadOptions::default()) {
+        Ok(Record::Row { table: t, row, .. }) => {
+            assert_eq!(t, table);
+            row
+        }
+        Ok(Record::Conversation(_)) => panic!("{table:?} rows are conversations\n{row:#}"),
+        Err(e) => panic!("{table:?}: {e}\n{row:#}"),
+    }
+}
+
+/// The rows of a feed, read, per table.
+fn by_table(rows: &[(Table, Value)]) -> BTreeMap<Table, Vec<Value>> {
+    let mut out: BTreeMap<Table, Vec<Value>> = BTreeMap::new();
+    for (table, row) in rows {
+        out.entry(*table).or_default().push(read(*table, row));
+    }
+    out
+}
+
+fn rows_of(tables: &BTreeMap<Table, Vec<Value>>, table: Table) -> &[Value] {
+    tables.get(&table).map_or(&[], Vec::as_slice)
+}
+
+/// A column holding a UTC time, as milliseconds.
+fn ms(v: &Value) -> Option<i64> {
+    v.as_str().map(|s| {
+        s.parse::<DateTime<Utc>>()
+            .unwrap_or_else(|e| panic!("{s}: {e}"))
+            .timestamp_millis()
+    })
+}
+
+fn key_of(table: Table, row: &Value) -> String {
+    table
+        .key_columns()
+        .iter()
+        .map(|k| row[*k].to_string())
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
+/// A session of a conversation document, with its segments as (type, start, end, segment).
+struct LegView {
+    purpose: String,
+    user_id: Option<String>,
+    media: String,
+    session: Value,
+    segments: Vec<(String, i64, Option<i64>, Value)>,
+}
+
+fn doc_ms(v: &Value) -> Option<i64> {
+    ms(v)
+}
+
+fn doc_legs(doc: &Value) -> Vec<LegView> {
+    let mut out = Vec::new();
+    for p in doc["participants"].as_array().expect("participants") {
+        for s in p["sessions"].as_array().expect("sessions") {
+            let segments = s["segments"]
+                .as_array()
+                .expect("segments")
+                .iter()
+                .map(|g| {
+                    (
+                        g["segmentType"].as_str().expect("a type").to_owned(),
+                        doc_ms(&g["segmentStart"]).expect("a start"),
+                        doc_ms(&g["segmentEnd"]),
+                        g.clone(),
+                    )
+                })
+                .collect();
+            out.push(LegView {
+                purpose: p["purpose"].as_str().expect("a purpose").to_owned(),
+                user_id: p["userId"].as_str().map(str::to_owned),
+                media: s["mediaType"].as_str().expect("a media type").to_owned(),
+                session: s.clone(),
+                segments,
+            });
+        }
+    }
+    out
+}
+
+#[test]
+fn the_feed_is_deterministic_and_a_function_of_the_conversation() {
+    let a = Generator::new(42, start());
+    let b = Generator::new(42, start());
+    let c = Generator::new(43, start());
+    assert_eq!(a.lookups(), b.lookups());
+    assert_ne!(a.lookups(), c.lookups());
+    for i in 0..300 {
+        let feed = a.feed(i);
+        assert!(!feed.is_empty(), "conversation {i} has no feed");
+        assert_eq!(feed, b.feed(i), "conversation {i}");
+        assert_eq!(feed, a.feed_of(i, &a.conversation(i)), "conversation {i}");
+        assert_ne!(feed, c.feed(i), "conversation {i}");
+    }
+    // In any order, the same rows; the far end of the index space too.
+    let forward: Vec<_> = (0..100).map(|i| a.feed(i)).collect();
+    let backward: Vec<_> = (0..100).rev().map(|i| a.feed(i)).collect();
+    assert!(forward.iter().eq(backward.iter().rev()));
+    assert_eq!(a.feed(u64::MAX), b.feed(u64::MAX));
+}
+
+#[test]
+fn every_feed_row_reads_through_the_import_with_nothing_left_over() {
+    let g = Generator::new(2026, start());
+    let budapest: chrono_tz::Tz = TENANT_TIME_ZONE.parse().expect("a time zone");
+    let mut keys: BTreeMap<Table, BTreeSet<String>> = BTreeMap::new();
+    let mut rows: Vec<(Table, Value)> = g.lookups();
+    for i in 0..3_000 {
+        rows.extend(g.feed(i));
+    }
+    let mut local_times = 0;
+    for (table, source) in &rows {
+        assert!(
+            !matches!(
+                table,
+                Table::Calls | Table::Chats | Table::Emails | Table::Conversations
+            ),
+            "conversations come from the Genesys documents"
+        );
+        let row = read(*table, source);
+        assert_eq!(row["extra"], serde_json::json!({}), "{table:?}\n{source:#}");
+        assert!(
+            keys.entry(*table).or_default().insert(key_of(*table, &row)),
+            "{table:?}: duplicate key {}",
+            key_of(*table, &row)
+        );
+        // Every local time has its UTC twin, and is that time on the tenant's wall clock.
+        for (column, value) in row.as_object().expect("an object") {
+            let Some(base) = column.strip_suffix("_local") else {
+                continue;
+            };
+            let Some(local) = value.as_str() else {
+                continue;
+            };
+            let utc = row[base]
+                .as_str()
+                .unwrap_or_else(|| panic!("{table:?}.{column} without {base}\n{source:#}"));
+            let utc: DateTime<Utc> = utc.parse().expect("a UTC time");
+            let wall = utc.with_timezone(&budapest).naive_local();
+            let local = chrono::NaiveDateTime::parse_from_str(local, "%Y-%m-%dT%H:%M:%S%.f")
+                .unwrap_or_else(|e| panic!("{local}: {e}"));
+            assert_eq!(local, wall, "{table:?}.{column}\n{source:#}");
+            local_times += 1;
+        }
+    }
+    assert!(local_times > 10_000, "{local_times}");
+    // Every table of the feed but its conversations has rows.
+    for table in Table::ALL {
+        let conversation = matches!(
+            table,
+            Table::Calls | Table::Chats | Table::Emails | Table::Conversations
+        );
+        assert_eq!(
+            keys.contains_key(&table),
+            !conversation,
+            "{table:?}: {:?}",
+            keys.get(&table).map(BTreeSet::len)
+        );
+    }
+    eprintln!(
+        "rows per table over 3000 conversations: {:?}",
+        keys.iter()
+            .map(|(t, k)| (t.name(), k.len()))
+            .collect::<Vec<_>>()
+    );
+}
+
+/// Counts of what the consistency test saw.
+#[derive(Default, Debug)]
+struct FeedMix {
+    workitems: usize,
+    results: BTreeMap<String, usize>,
+    held: usize,
+    queue_segments: usize,
+    abandoned: usize,
+    rejected_attempts: usize,
+    bot_segments: usize,
+    captured: usize,
+    collected: usize,
+    evaluations: usize,
+    answers: usize,
+    campaign_records: usize,
+    callback_records: usize,
+    states: BTreeMap<String, usize>,
+}
+
+#[test]
+fn the_feed_agrees_with_its_conversations() {
+    let g = Generator::new(11, start());
+    let lookups = by_table(&g.lookups());
+    let ids = |table: Table, column: &str| -> BTreeSet<String> {
+        rows_of(&lookups, table)
+            .iter()
+            .map(|r| r[column].as_str().expect("an id").to_owned())
+            .collect()
+    };
+    let agents = ids(Table::Agents, "agent_id");
+    let users = ids(Table::Users, "user_id");
+    let queues = ids(Table::Queues, "queue_id");
+    let channels = ids(Table::Channels, "channel_id");
+    let bot_steps = ids(Table::BotSteps, "bot_step_id");
+    let campaigns = ids(Table::Campaigns, "campaign_id");
+    let units = ids(Table::BusinessUnits, "business_unit_id");
+    let callback_campaigns: BTreeSet<String> = rows_of(&lookups, Table::Campaigns)
+        .iter()
+        .filter(|r| r["campaign_type"] == "Callback")
+        .map(|r| r["campaign_id"].as_str().expect("an id").to_owned())
+        .collect();
+    assert_eq!(callback_campaigns.len(), 3);
+    assert!(agents.is_subset(&users), "agents are users");
+    assert!(users.len() > agents.len(), "and there are supervisors");
+    for q in rows_of(&lookups, Table::Queues) {
+        assert!(channels.contains(q["channel_id"].as_str().expect("a channel")));
+    }
+    for c in rows_of(&lookups, Table::Channels)
+        .iter()
+        .chain(rows_of(&lookups, Table::Campaigns))
+    {
+        assert!(units.contains(c["business_unit_id"].as_str().expect("a unit")));
+    }
+    // Business-unit membership over time: (agent, unit) -> [(time, assigned)].
+    let mut membership: BTreeMap<(String, String), Vec<(i64, bool)>> = BTreeMap::new();
+    for c in rows_of(&lookups, Table::AgentBusinessUnitChanges) {
+        let key = (
+            c["agent_id"].as_str().expect("an agent").to_owned(),
+            c["business_unit_id"].as_str().expect("a unit").to_owned(),
+        );
+        assert!(users.contains(&key.0));
+        membership.entry(key).or_default().push((
+            ms(&c["timestamp"]).expect("a time"),
+            c["assigned"].as_bool().expect("a flag"),
+        ));
+    }
+    assert!(
+        membership.values().any(|v| v.len() > 1),
+        "some agents move between units"
+    );
+    let member_at = |agent: &str, unit: &str, at: i64| {
+        membership
+            .get(&(agent.to_owned(), unit.to_owned()))
+            .and_then(|changes| {
+                changes
+                    .iter()
+                    .filter(|(t, _)| *t <= at)
+                    .max_by_key(|(t, _)| *t)
+            })
+            .is_some_and(|(_, assigned)| *assigned)
+    };
+
+    let mut mix = FeedMix::default();
+    // The first 3000, and more conversations still in progress (with open legs).
+    let in_progress = (3_000..15_000).filter(|i| g.conversation(*i)["conversationEnd"].is_null());
+    let indexes: Vec<u64> = (0..3_000).chain(in_progress).collect();
+    assert!(indexes.len() > 3_050, "{}", indexes.len());
+    for i in indexes {
+        let doc = g.conversation(i);
+        let tables = by_table(&g.feed_of(i, &doc));
+        let ctx = || format!("conversation {i}\n{doc:#}\n{tables:#?}");
+        let conversation = doc["conversationId"].as_str().expect("an id");
+        let legs = doc_legs(&doc);
+        let workitems = rows_of(&tables, Table::Workitems);
+        let sessions = rows_of(&tables, Table::WorkitemConversationSessions);
+        let states = rows_of(&tables, Table::AgentStates);
+        for rows in tables.values() {
+            for row in rows {
+                for column in ["conversation_id", "primary_conversation_id"] {
+                    if let Some(c) = row[column].as_str() {
+                        assert_eq!(c, conversation, "{}", ctx());
+                    }
+                }
+            }
+        }
+
+        // A workitem per agent leg, with that agent, over that leg.
+        let agent_legs: Vec<&LegView> = legs.iter().filter(|l| l.purpose == "agent").collect();
+        assert_eq!(workitems.len(), agent_legs.len(), "{}", ctx());
+        for leg in &agent_legs {
+            let agent = leg.user_id.as_deref().expect("an agent");
+            let first = leg.segments[0].1;
+            let last = leg.segments.last().expect("a segment").2;
+            let w = workitems
+                .iter()
+                .find(|w| w["agent_id"] == agent && ms(&w["start_time"]) == Some(first))
+                .unwrap_or_else(|| panic!("no workitem for {agent}: {}", ctx()));
+            assert!(agents.contains(agent));
+            assert_eq!(ms(&w["end_time"]), last, "{}", ctx());
+            for (_, s, e, _) in &leg.segments {
+                assert!(first <= *s && e.zip(last).is_none_or(|(e, l)| e <= l));
+            }
+            let queue = leg.segments.iter().find_map(|s| s.3["queueId"].as_str());
+            assert_eq!(w["queue_id"].as_str(), queue, "{}", ctx());
+            if let Some(q) = queue {
+                assert!(queues.contains(q));
+            }
+            let unit = w["business_unit_id"].as_str().expect("a unit");
+            assert!(
+                member_at(agent, unit, first),
+                "{agent} works for {unit} at {first} without belonging to it: {}",
+                ctx()
+            );
+            assert!(channels.contains(w["primary_channel_id"].as_str().expect("a channel")));
+            let connected = leg.segments.iter().any(|s| s.0 != "alert");
+            let result = w["result"].as_str();
+            match (last, connected) {
+                (None, _) => assert_eq!(result, None, "{}", ctx()),
+                (Some(_), true) => assert_eq!(result, Some("Handled"), "{}", ctx()),
+                (Some(_), false) => assert!(
+                    matches!(result, Some("Missed" | "Rejected" | "Abandoned")),
+                    "{}",
+                    ctx()
+                ),
+            }
+            *mix.results
+                .entry(result.unwrap_or("open").to_owned())
+                .or_default() += 1;
+            if let Some(end) = last {
+                let whole = |ms: i64| ((ms + 500) / 1000) as f64;
+                assert_eq!(w["duration_in_seconds"], whole(end - first), "{}", ctx());
+                let total = |kinds: &[&str]| -> i64 {
+                    leg.segments
+                        .iter()
+                        .filter(|s| kinds.contains(&s.0.as_str()))
+                        .map(|s| s.2.expect("closed") - s.1)
+                        .sum()
+                };
+                assert_eq!(w["preview_duration"], whole(total(&["alert"])));
+                assert_eq!(w["wrap_up_duration"], whole(total(&["wrapup"])));
+                let wrap = leg.segments.iter().find(|s| s.0 == "wrapup");
+                assert_eq!(
+                    w["completion_code"].is_string(),
+                    wrap.is_some_and(|s| s.3["wrapUpCode"].is_string()),
+                    "{}",
+                    ctx()
+                );
+            }
+            // Its session: the leg's holds.
+            let id = w["workitem_id"].as_str().expect("an id");
+            let s: Vec<&Value> = sessions.iter().filter(|s| s["workitem_id"] == id).collect();
+            assert_eq!(s.len(), 1, "{}", ctx());
+            let holds: Vec<i64> = leg
+                .segments
+                .iter()
+                .filter(|s| s.0 == "hold")
+                .map(|s| s.2.map_or(0, |e| e - s.1))
+                .collect();
+            assert_eq!(s[0]["hold_count"], holds.len(), "{}", ctx());
+            let total_hold = s[0]["total_hold_duration"].as_f64().expect("a duration");
+            assert!((total_hold * 1000.0 - holds.iter().sum::<i64>() as f64).abs() < 0.5);
+            mix.held += usize::from(!holds.is_empty());
+            // A Busy state of its agent covers it.
+            let covered = states.iter().any(|st| {
+                st["agent_id"] == agent
+                    && st["state"] == "Busy"
+                    && ms(&st["start_time"]).is_some_and(|s| s <= first)
+                    && match (last, st["duration_in_seconds"].as_f64()) {
+                        (None, _) => true,
+                        (Some(end), Some(d)) => {
+                            ms(&st["start_time"]).expect("a start") + (d * 1000.0).round() as i64
+                                >= end
+                        }
+                        (Some(_), None) => false,
+                    }
+            });
+            assert!(covered, "no Busy state over workitem {id}: {}", ctx());
+        }
+        mix.workitems += workitems.len();
+        for st in states {
+            assert!(agents.contains(st["agent_id"].as_str().expect("an agent")));
+            *mix.states
+                .entry(format!(
+                    "{}{}",
+                    st["state"].as_str().expect("a state"),
+                    if st["is_login"] == true {
+                        " (login)"
+                    } else {
+                        ""
+                    }
+                ))
+                .or_default() += 1;
+        }
+
+        // A queue segment per queue leg.
+        let acd: Vec<&LegView> = legs.iter().filter(|l| l.purpose == "acd").collect();
+        let segments = rows_of(&tables, Table::QueueSegments);
+        assert_eq!(segments.len(), acd.len(), "{}", ctx());
+        for leg in &acd {
+            let (_, start, end, seg) = &leg.segments[0];
+            let q = segments
+                .iter()
+                .find(|q| ms(&q["queued_at"]) == Some(*start))
+                .unwrap_or_else(|| panic!("no queue segment: {}", ctx()));
+            assert_eq!(q["queue_id"], seg["queueId"], "{}", ctx());
+            assert_eq!(ms(&q["dequeued_at"]), *end, "{}", ctx());
+            assert!(channels.contains(q["channel_id"].as_str().expect("a channel")));
+            let reason = q["dequeued_reason"].as_str();
+            match (end, seg["disconnectType"].as_str()) {
+                (None, _) => assert_eq!(reason, None),
+                (Some(_), Some("peer")) => {
+                    assert_eq!(reason, Some("CustomerDisconnected"));
+                    mix.abandoned += 1;
+                }
+                (Some(_), _) => assert_eq!(reason, Some("AgentConnected"), "{}", ctx()),
+            }
+        }
+        mix.queue_segments += segments.len();
+        for r in rows_of(&tables, Table::RejectedEnqueueAttempts) {
+            assert!(queues.contains(r["queue_id"].as_str().expect("a queue")));
+            let first_queued = segments
+                .iter()
+                .filter_map(|q| ms(&q["queued_at"]))
+                .min()
+                .expect("a queue segment after the rejection");
+            assert!(ms(&r["rejected_at"]).expect("a time") < first_queued);
+            mix.rejected_attempts += 1;
+        }
+
+        // Bot segments inside the IVR and routing-flow legs.
+        let flows: Vec<&LegView> = legs
+            .iter()
+            .filter(|l| matches!(l.purpose.as_str(), "ivr" | "workflow"))
+            .collect();
+        let bots = rows_of(&tables, Table::BotSegments);
+        assert_eq!(bots.is_empty(), flows.is_empty(), "{}", ctx());
+        for b in bots {
+            assert!(bot_steps.contains(b["bot_step_id"].as_str().expect("a step")));
+            let (s, e) = (ms(&b["started_at"]).expect("a start"), ms(&b["ended_at"]));
+            assert!(
+                flows.iter().any(|f| {
+                    let (_, fs, fe, _) = &f.segments[0];
+                    *fs <= s && fe.is_none_or(|fe| e.is_some_and(|e| e <= fe))
+                }),
+                "bot segment outside its flow: {}",
+                ctx()
+            );
+            mix.bot_segments += 1;
+        }
+        mix.captured += rows_of(&tables, Table::CapturedData).len();
+
+        // Collected data and evaluations point at this conversation's workitems.
+        let workitem = |id: &Value| {
+            workitems
+                .iter()
+                .find(|w| w["workitem_id"] == *id)
+                .unwrap_or_else(|| panic!("no workitem {id}: {}", ctx()))
+        };
+        for c in rows_of(&tables, Table::CollectedData) {
+            assert!(workitem(&c["workitem_id"])["script_id"].is_string());
+            mix.collected += 1;
+        }
+        let evaluations = rows_of(&tables, Table::WorkitemEvaluations);
+        let doc_evaluations = doc["evaluations"].as_array().map_or(0, Vec::len);
+        assert_eq!(evaluations.len(), doc_evaluations, "{}", ctx());
+        for e in evaluations {
+            let w = workitem(&e["workitem_id"]);
+            let source = &doc["evaluations"][0];
+            assert_eq!(e["evaluation_id"], source["evaluationId"]);
+            assert_eq!(w["agent_id"], source["userId"], "{}", ctx());
+            assert!(users.contains(e["created_by"].as_str().expect("an evaluator")));
+            mix.evaluations += 1;
+        }
+        for d in rows_of(&tables, Table::WorkitemEvaluationData) {
+            assert!(
+                evaluations
+                    .iter()
+                    .any(|e| e["evaluation_id"] == d["evaluation_id"]
+                        && e["workitem_id"] == d["workitem_id"]),
+                "{}",
+                ctx()
+            );
+            mix.answers += 1;
+        }
+
+        // A campaign record behind every campaign call and callback.
+        let campaign = legs
+            .iter()
+            .find_map(|l| l.session["outboundCampaignId"].as_str());
+        let callback = legs
+            .iter()
+            .any(|l| l.purpose == "customer" && l.media == "callback");
+        let records = rows_of(&tables, Table::CampaignRecords);
+        assert_eq!(
+            records.len(),
+            usize::from(campaign.is_some() || callback),
+            "{}",
+            ctx()
+        );
+        for r in records {
+            let c = r["campaign_id"].as_str().expect("a campaign");
+            assert!(campaigns.contains(c));
+            match campaign {
+                Some(expected) => assert_eq!(c, expected),
+                None => {
+                    assert!(callback_campaigns.contains(c));
+                    mix.callback_records += 1;
+                }
+            }
+            mix.campaign_records += 1;
+        }
+        for table in [
+            Table::CampaignRecordCustomFields,
+            Table::CampaignRecordPhoneNumbers,
+            Table::CampaignRecordRegistrations,
+        ] {
+            for row in rows_of(&tables, table) {
+                assert!(
+                    records.iter().any(|r| r["record_id"] == row["record_id"]),
+                    "{table:?}: {}",
+                    ctx()
+                );
+            }
+        }
+    }
+    eprintln!("{mix:#?}");
+    let results = |r: &str| mix.results.get(r).copied().unwrap_or(0);
+    assert!(results("Handled") > 2_000, "{mix:?}");
+    assert!(results("Missed") > 0 && results("Rejected") > 0, "{mix:?}");
+    assert!(mix.held > 200 && mix.abandoned > 50, "{mix:?}");
+    assert!(
+        mix.rejected_attempts > 30 && mix.captured > 1_000,
+        "{mix:?}"
+    );
+    assert!(mix.collected > 300 && mix.answers > 500, "{mix:?}");
+    assert!(
+        mix.evaluations > 150 && mix.campaign_records > 200,
+        "{mix:?}"
+    );
+    assert!(mix.callback_records > 100, "{mix:?}");
+    for state in ["Idle", "Busy", "Break", "Break (login)", "Logged out"] {
+        assert!(mix.states.contains_key(state), "{state}: {mix:?}");
+    }
 }
