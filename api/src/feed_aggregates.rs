@@ -5,12 +5,10 @@
 //! by `workitemAggregateMetrics`, `flowAggregateMetrics`, `campaignRecordAggregateMetrics` and
 //! `agentStateAggregateMetrics`.
 //!
-//! The response types mirror those of `crate::aggregates` field for field (a dashboard's
-//! selection reads both alike); they are separate types only because those have private fields.
+//! The response types are those of `crate::aggregates`: a dashboard's selection reads every
+//! aggregate alike.
 
-use async_graphql::{
-    Context, ErrorExtensions as _, InputObject, Json, Object, Result,
-};
+use async_graphql::{Context, ErrorExtensions as _, InputObject, Json, Object, Result};
 use chrono::{DateTime, SecondsFormat, Utc};
 use db::aggregate::{SiblingQuery, SiblingRow, sibling_aggregates};
 use domain::aggregate::{Granularity, Sibling, buckets};
@@ -210,7 +208,6 @@ impl FeedAggregateQuery {
     }
 }
 
-
 fn definitions(sibling: Sibling) -> Vec<MetricDefinition> {
     sibling
         .metrics()
@@ -323,10 +320,6 @@ impl AgentStateAggregateFilterInput {
 
 /// A filter as (dimension, values) pairs; `None` where the filter leaves it open.
 type Lists = Vec<(&'static str, Option<Vec<String>>)>;
-
-
-
-
 
 /// The arguments every sibling takes, besides its filter.
 struct Args {

@@ -132,10 +132,9 @@ async fn refresh_rollup(
 /// recomputes a month). Returns how many days it went through.
 pub async fn refresh_rollup_backlog(pool: &PgPool) -> Result<u64, sqlx::Error> {
     let mut days = 0;
-    while let Some(start) =
-        sqlx::query_scalar!("select min(bucket) from metric_rollup_queue")
-            .fetch_one(pool)
-            .await?
+    while let Some(start) = sqlx::query_scalar!("select min(bucket) from metric_rollup_queue")
+        .fetch_one(pool)
+        .await?
     {
         refresh_rollup(pool, start, start + chrono::Duration::days(1)).await?;
         days += 1;
