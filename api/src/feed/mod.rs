@@ -7,6 +7,7 @@ pub mod loaders;
 pub mod types;
 
 use async_graphql::{Context, ErrorExtensions as _, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
 use db::feed::{self, CampaignRecordFilter, Lookup, WorkitemFilter};
 use domain::Personal;
 use domain::buzzeasy::*;
@@ -171,6 +172,42 @@ fn decode_cursor(tag: &str, cursor: &str) -> Result<String> {
     }
 }
 
+/// From and before: an interval's bounds, or none.
+type Bounds = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// The bounds of an optional ISO-8601 `start/end` interval.
+fn bounds(interval: Option<&str>) -> Result<Bounds> {
+    match interval {
+        Some(i) => {
+            let (a, b) = parse_interval(i).map_err(|e| e.extend())?;
+            Ok((Some(a), Some(b)))
+        }
+        None => Ok((None, None)),
+    }
+}
+
+/// An `after` cursor of a list in time order: its time and the `ids` ids after it.
+fn timed_cursor(
+    tag: &str,
+    cursor: Option<&str>,
+    ids: usize,
+) -> Result<Option<(DateTime<Utc>, Vec<String>)>> {
+    let Some(cursor) = cursor else {
+        return Ok(None);
+    };
+    let bad =
+        || ApiError::bad_input(format!("after: {cursor:?} is not a cursor of this list")).extend();
+    let keyset = decode_cursor(tag, cursor)?;
+    let mut parts = keyset.splitn(ids + 1, '\n');
+    let time = parts.next().ok_or_else(bad)?;
+    let time = domain::reader::parse_time(time).map_err(|_| bad())?;
+    let rest: Vec<String> = parts.map(str::to_owned).collect();
+    if rest.len() != ids {
+        return Err(bad());
+    }
+    Ok(Some((time, rest)))
+}
+
 fn rows_of<R: DeserializeOwned + Personal>(
     personal: bool,
     values: Vec<serde_json::Value>,
@@ -271,13 +308,7 @@ impl FeedQuery {
         let (pool, caller) = request(ctx)?;
         let size = size(ctx, first)?;
         let f = filter.unwrap_or_default();
-        let (start_from, start_before) = match &f.interval {
-            Some(i) => {
-                let (a, b) = parse_interval(i).map_err(|e| e.extend())?;
-                (Some(a), Some(b))
-            }
-            None => (None, None),
-        };
+        let (start_from, start_before) = bounds(f.interval.as_deref())?;
         let filter = WorkitemFilter {
             start_from,
             start_before,
@@ -287,21 +318,8 @@ impl FeedQuery {
             media_types: f.media_types,
             results: f.results,
         };
-        let after = match after {
-            Some(c) => {
-                let keyset = decode_cursor("w", &c)?;
-                let bad = || {
-                    ApiError::bad_input(format!("after: {c:?} is not a cursor of this list"))
-                        .extend()
-                };
-                let (time, id) = keyset.split_once('\n').ok_or_else(bad)?;
-                Some((
-                    domain::reader::parse_time(time).map_err(|_| bad())?,
-                    id.to_owned(),
-                ))
-            }
-            None => None,
-        };
+        let after = timed_cursor("w", after.as_deref(), 1)?
+            .map(|(t, ids)| (t, ids.into_iter().collect::<String>()));
         let rows =
             feed::workitems_page(pool, &caller.scope, &filter, after.clone(), size as i64 + 1)
                 .await
@@ -364,13 +382,7 @@ impl FeedQuery {
         let (pool, caller) = request(ctx)?;
         let size = size(ctx, first)?;
         let f = filter.unwrap_or_default();
-        let (created_from, created_before) = match &f.interval {
-            Some(i) => {
-                let (a, b) = parse_interval(i).map_err(|e| e.extend())?;
-                (Some(a), Some(b))
-            }
-            None => (None, None),
-        };
+        let (created_from, created_before) = bounds(f.interval.as_deref())?;
         let filter = CampaignRecordFilter {
             campaign_ids: f.campaign_ids,
             statuses: f.statuses,
@@ -546,13 +558,7 @@ impl FeedQuery {
         let (pool, caller) = request(ctx)?;
         let size = size(ctx, first)?;
         let f = filter.unwrap_or_default();
-        let (from, before) = match &f.interval {
-            Some(i) => {
-                let (a, b) = parse_interval(i).map_err(|e| e.extend())?;
-                (Some(a), Some(b))
-            }
-            None => (None, None),
-        };
+        let (from, before) = bounds(f.interval.as_deref())?;
         let filter = feed::FlowMetricFilter {
             from,
             before,
@@ -560,24 +566,10 @@ impl FeedQuery {
             flow_ids: f.flow_ids,
             conversation_ids: f.conversation_ids,
         };
-        let after = match after {
-            Some(c) => {
-                let keyset = decode_cursor("fm", &c)?;
-                let bad = || {
-                    ApiError::bad_input(format!("after: {c:?} is not a cursor of this list"))
-                        .extend()
-                };
-                let mut parts = keyset.splitn(3, '\n');
-                let (Some(t), Some(conversation), Some(record)) =
-                    (parts.next(), parts.next(), parts.next())
-                else {
-                    return Err(bad());
-                };
-                let t = domain::reader::parse_time(t).map_err(|_| bad())?;
-                Some((t, conversation.to_owned(), record.to_owned()))
-            }
-            None => None,
-        };
+        let after = timed_cursor("fm", after.as_deref(), 2)?.map(|(t, mut ids)| {
+            let record = ids.pop().unwrap_or_default();
+            (t, ids.pop().unwrap_or_default(), record)
+        });
         let rows =
             feed::flow_metrics_page(pool, &caller.scope, &filter, after.clone(), size as i64 + 1)
                 .await
@@ -613,32 +605,11 @@ impl FeedQuery {
     ) -> Result<WorkitemEvaluationConnection> {
         let (pool, caller) = request(ctx)?;
         let size = size(ctx, first)?;
-        let (from, before) = match &interval {
-            Some(i) => {
-                let (a, b) = parse_interval(i).map_err(|e| e.extend())?;
-                (Some(a), Some(b))
-            }
-            None => (None, None),
-        };
-        let after = match after {
-            Some(c) => {
-                let keyset = decode_cursor("ev", &c)?;
-                let bad = || {
-                    ApiError::bad_input(format!("after: {c:?} is not a cursor of this list"))
-                        .extend()
-                };
-                let mut parts = keyset.splitn(3, '\n');
-                let (Some(t), Some(w), Some(e)) = (parts.next(), parts.next(), parts.next()) else {
-                    return Err(bad());
-                };
-                Some((
-                    domain::reader::parse_time(t).map_err(|_| bad())?,
-                    w.to_owned(),
-                    e.to_owned(),
-                ))
-            }
-            None => None,
-        };
+        let (from, before) = bounds(interval.as_deref())?;
+        let after = timed_cursor("ev", after.as_deref(), 2)?.map(|(t, mut ids)| {
+            let evaluation = ids.pop().unwrap_or_default();
+            (t, ids.pop().unwrap_or_default(), evaluation)
+        });
         let rows = feed::evaluations_page(
             pool,
             &caller.scope,
