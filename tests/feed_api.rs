@@ -824,3 +824,44 @@ async fn evaluations_list_workitem_evaluations_in_scope() {
         .await;
     assert_eq!(data["evaluations"]["edges"], json!([]));
 }
+
+#[tokio::test]
+async fn genesys_segments_and_participants_reach_the_feed_lookups() {
+    let server = start().await;
+    let mut doc = common::minimal(
+        "g-1",
+        "2026-11-02T08:00:00Z",
+        Some("2026-11-02T08:05:00Z"),
+        &["div-a"],
+    );
+    doc["participants"][0]["userId"] = json!("ag-1");
+    doc["participants"][0]["sessions"][0]["segments"][0]["queueId"] = json!("q-1");
+    server.import(&[doc]).await;
+    let data = server
+        .data(
+            &server.token(Some(&["*"])),
+            r#"{ conversation(id: "g-1") { participants { user { id userType agent { id customId } }
+                   sessions { segments { queueId queue { id name channel { id } } } } } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data["conversation"]["participants"],
+        json!([{
+            "user": {"id": "ag-1", "userType": "Agent", "agent": {"id": "ag-1", "customId": "A1"}},
+            "sessions": [{"segments": [{"queueId": "q-1", "queue": {"id": "q-1", "name": "Sales", "channel": {"id": "ch-1"}}}]}]
+        }])
+    );
+    // A division-only token sees the conversation but not the feed's lookups.
+    let data = server
+        .data(
+            &server.token(Some(&["div-a"])),
+            r#"{ conversation(id: "g-1") { participants { user { id } sessions { segments { queue { id } } } } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data["conversation"]["participants"],
+        json!([{"user": null, "sessions": [{"segments": [{"queue": null}]}]}])
+    );
+}
