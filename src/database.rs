@@ -56,6 +56,18 @@ impl Database {
         })
     }
 
+    /// A pool for serving requests on the same database, whose statements PostgreSQL cancels
+    /// after `statement_timeout` (the migrations ran on [`Database::pool`], without one).
+    pub async fn serving(
+        &self,
+        max_connections: u32,
+        statement_timeout: std::time::Duration,
+    ) -> anyhow::Result<PgPool> {
+        db::connect_serving(&self.url, max_connections, statement_timeout)
+            .await
+            .with_context(|| format!("cannot connect to PostgreSQL at {}", redact(&self.url)))
+    }
+
     /// Stops the local server, if this started one.
     pub async fn close(mut self) -> anyhow::Result<()> {
         self.pool.close().await;

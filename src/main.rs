@@ -104,6 +104,12 @@ enum Command {
     },
 }
 
+/// How long one SQL statement of a request may run: a little longer than the request itself,
+/// which is cancelled first and answered 504.
+fn statement_timeout(http: &HttpConfig) -> std::time::Duration {
+    http.request_timeout + std::time::Duration::from_secs(5)
+}
+
 fn parse_table(name: &str) -> Result<Table, String> {
     Table::from_name(name).ok_or_else(|| {
         format!(
@@ -324,9 +330,10 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let auth = args.auth().await?;
-            let db = Database::open(cli.database_url.as_deref(), &local, 16).await?;
+            let db = Database::open(cli.database_url.as_deref(), &local, 2).await?;
+            let serving = db.serving(16, statement_timeout(&args.http())).await?;
             server::run(
-                db.pool.clone(),
+                serving,
                 auth,
                 args.http(),
                 args.ingest(),
@@ -430,7 +437,8 @@ async fn main() -> anyhow::Result<()> {
                 &["conversations:read", "pii:read", "ingest:write"],
             )?;
             let limits = serve.limits.limits(Limits::demo());
-            server::run(db.pool.clone(), auth.clone(), serve.http(), serve.ingest(), limits, serve.listen, |addr| {
+            let serving = db.serving(16, statement_timeout(&serve.http())).await?;
+            server::run(serving, auth.clone(), serve.http(), serve.ingest(), limits, serve.listen, |addr| {
                 let graphiql = |token: &str| format!("http://{addr}/graphiql#token={token}");
                 println!(
                     "convgraph demo: {conversations} generated conversations ({in_units} given the business unit of their first queue) \

@@ -21,6 +21,26 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 /// Opens a pool on `url` with at most `max_connections` connections.
 pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
     let options = PgConnectOptions::from_str(url)?.application_name("convgraph");
+    pool(options, max_connections).await
+}
+
+/// Opens the pool that serves requests: PostgreSQL cancels any statement that runs longer than
+/// `statement_timeout`, so the SQL of a request the server gave up on does not run on.
+pub async fn connect_serving(
+    url: &str,
+    max_connections: u32,
+    statement_timeout: Duration,
+) -> Result<PgPool, sqlx::Error> {
+    let options = PgConnectOptions::from_str(url)?
+        .application_name("convgraph")
+        .options([(
+            "statement_timeout",
+            statement_timeout.as_millis().to_string(),
+        )]);
+    pool(options, max_connections).await
+}
+
+async fn pool(options: PgConnectOptions, max_connections: u32) -> Result<PgPool, sqlx::Error> {
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))

@@ -252,3 +252,24 @@ async fn test_database_url_connects_to_the_same_database() {
 
     assert_eq!(current, database.name());
 }
+
+#[tokio::test]
+async fn the_serving_pool_cancels_a_statement_that_outlives_its_timeout() {
+    let db = test_database().await;
+    let pool = db::connect_serving(db.url(), 2, Duration::from_millis(300))
+        .await
+        .expect("pool");
+    let error = sqlx::query("select pg_sleep(2)")
+        .execute(&pool)
+        .await
+        .expect_err("cancelled");
+    let code = error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .map(|c| c.into_owned());
+    assert_eq!(code.as_deref(), Some("57014"), "query_canceled: {error}");
+    sqlx::query("select pg_sleep(0.05)")
+        .execute(&pool)
+        .await
+        .expect("a short statement runs");
+}
