@@ -131,7 +131,7 @@ fn same_stats(served: Option<&Value>, raw: &Value) -> bool {
 }
 
 /// The metrics the generator emits.
-const METRICS: [&str; 24] = [
+const METRICS: [&str; 27] = [
     "nOffered",
     "nConnected",
     "nTransferred",
@@ -143,6 +143,9 @@ const METRICS: [&str; 24] = [
     "nFlow",
     "tAnswered",
     "tAbandon",
+    "tShortAbandon",
+    "tFlowOut",
+    "tVoicemail",
     "tAcd",
     "tAlert",
     "tNotResponding",
@@ -268,13 +271,13 @@ async fn documented_identities_hold() {
             + sums(&agents, "tHeldComplete", "sum")
             + sums(&agents, "tAcw", "sum")
     );
-    // Offered = answered + abandoned + flowed out, per queue (nothing flows out of a queue in
-    // the generated data).
+    // Offered = answered + abandoned + flowed out, per queue; short abandons are abandons.
     let queues = aggregates(
         &server,
         &token,
         json!({"interval": WHOLE, "groupBy": ["queueId"],
-               "metrics": ["nOffered", "tAnswered", "tAbandon", "oServiceLevel", "nOverSla"]}),
+               "metrics": ["nOffered", "tAnswered", "tAbandon", "tFlowOut", "tShortAbandon",
+                           "oServiceLevel", "nOverSla"]}),
     )
     .await;
     let mut by_queue: BTreeMap<&str, BTreeMap<&str, &Value>> = BTreeMap::new();
@@ -285,6 +288,7 @@ async fn documented_identities_hold() {
         m.get(name).and_then(|s| s["count"].as_i64()).unwrap_or(0)
     };
     let mut queues_checked = 0;
+    let (mut flowed_out, mut short) = (0, 0);
     for (group, m) in &by_queue {
         if group.contains("null") {
             continue;
@@ -292,9 +296,18 @@ async fn documented_identities_hold() {
         let offered = count(m, "nOffered");
         assert_eq!(
             offered,
-            count(m, "tAnswered") + count(m, "tAbandon"),
+            count(m, "tAnswered") + count(m, "tAbandon") + count(m, "tFlowOut"),
             "{group}"
         );
+        flowed_out += count(m, "tFlowOut");
+        short += count(m, "tShortAbandon");
+        assert!(count(m, "tShortAbandon") <= count(m, "tAbandon"), "{group}");
+        if let Some(longest) = m.get("tShortAbandon").and_then(|s| s["max"].as_f64()) {
+            assert!(
+                longest < 10_000.0,
+                "{group}: a short abandon of {longest} ms"
+            );
+        }
         let sl = m["oServiceLevel"];
         assert_eq!(
             sl["numerator"].as_f64(),
@@ -307,6 +320,10 @@ async fn documented_identities_hold() {
         queues_checked += 1;
     }
     assert!(queues_checked >= 3, "{queues_checked} queues");
+    assert!(
+        flowed_out > 0 && short > 0,
+        "the identity saw {flowed_out} flow-outs and {short} short abandons"
+    );
 }
 
 #[tokio::test]

@@ -6,6 +6,11 @@
 //! with the truth: the scope rule applied here, independently of the SQL, to the conversations as
 //! made, and every row of the visible ones as stored. Zero rows out of scope, zero rows in scope
 //! missing, aggregates included; without `pii:read`, every personal value is null.
+//!
+//! The aggregate siblings get the same treatment: feed rows (workitems, campaign records, agent
+//! states, flow metric records) are written into every place through `ingestRecords`, and each
+//! token's `workitemAggregates`, `campaignRecordAggregates`, `agentStateAggregates` and
+//! `flowAggregates` must count exactly the rows its scope shows, by the same rule stated here.
 
 mod common;
 
@@ -128,6 +133,15 @@ impl Token {
                 self.business_units,
                 &made.business_unit.into_iter().collect::<Vec<_>>(),
             )
+    }
+
+    /// Rows scoped by business unit alone (workitems, campaign records, agent states): a token
+    /// for everything, or one naming the unit.
+    fn sees_unit(&self, business_unit: Option<&str>) -> bool {
+        let all = |claim: Option<&[&str]>| claim.is_some_and(|ids| ids.contains(&"*"));
+        all(self.divisions)
+            || all(self.business_units)
+            || business_unit.is_some_and(|b| self.business_units.is_some_and(|u| u.contains(&b)))
     }
 
     fn mint(&self, server: &Server) -> String {
@@ -458,4 +472,129 @@ async fn personal_filters_need_pii_read_so_they_cannot_probe_values() {
         );
         assert!(body["data"].is_null(), "{body}");
     }
+}
+
+/// The feed's rows in every place (`p` its index in [`PLACES`]): a workitem and an agent state
+/// of an agent assigned to the place's business unit, a campaign of that unit with a record, and
+/// two flow metric records: one carrying the place's divisions, one carrying none but hanging on
+/// the analytics copy made in that place (visible with its conversation).
+async fn spread_feed(server: &Server, made: &[Made]) {
+    let writer = server.writer(Some(&["*"]), None);
+    let at = "2026-11-02T08:00:00Z";
+    let mut tables: Vec<(&str, Vec<Value>)> = vec![
+        ("Workitems", Vec::new()),
+        ("Campaigns", Vec::new()),
+        ("CampaignRecords", Vec::new()),
+        ("AgentBusinessUnitChanges", Vec::new()),
+        ("AgentStates", Vec::new()),
+        ("FlowMetrics", Vec::new()),
+    ];
+    for (p, (divisions, unit)) in PLACES.iter().enumerate() {
+        let rows = [
+            json!({"id": format!("w-{p}"), "businessUnitId": unit, "agentId": format!("ag-{p}"),
+                   "startTimeUTC": at}),
+            json!({"id": format!("cp-{p}"), "name": format!("Campaign {p}"),
+                   "businessUnitId": unit}),
+            json!({"id": format!("r-{p}"), "campaignId": format!("cp-{p}"), "createdAtUtc": at}),
+            json!({"agentId": format!("ag-{p}"), "businessUnitId": unit.unwrap_or("bu-none"),
+                   "assigned": unit.is_some(), "timestampUtc": "2026-10-01T00:00:00Z"}),
+            json!({"id": format!("st-{p}"), "agentId": format!("ag-{p}"), "state": "Idle",
+                   "startTimeUtc": at, "durationInSeconds": 60}),
+        ];
+        for ((_, list), row) in tables.iter_mut().zip(rows) {
+            list.push(row);
+        }
+        let flows = &mut tables[5].1;
+        flows.push(json!({"metric": "nFlow", "metricDate": at, "value": 1,
+                          "recordId": format!("fm-{p}-own"), "conversationId": "elsewhere",
+                          "divisionIds": divisions}));
+        let copy = &made[p].id;
+        flows.push(json!({"metric": "nFlow", "metricDate": at, "value": 1,
+                          "recordId": format!("fm-{p}-conversation"), "conversationId": copy,
+                          "divisionIds": []}));
+    }
+    for (table, rows) in tables {
+        let body = server
+            .data(
+                &writer,
+                "mutation($t: String!, $rows: [JSON!]!) {
+                   ingestRecords(table: $t, rows: $rows) { created rejected } }",
+                json!({"t": table, "rows": rows}),
+            )
+            .await;
+        let report = &body["ingestRecords"];
+        assert_eq!(report["rejected"], json!(0), "{table}: {body}");
+        assert_eq!(report["created"], json!(rows.len()), "{table}: {body}");
+    }
+}
+
+/// The count of `metric` a sibling serves over all time, in one bucket.
+async fn sibling_count(server: &Server, token: &str, root: &str, metric: &str) -> i64 {
+    let data = server
+        .data(
+            token,
+            &format!(
+                r#"{{ result: {root}(interval: "2000-01-01T00:00:00Z/2100-01-01T00:00:00Z",
+                       metrics: ["{metric}"]) {{ data {{ metrics {{ stats {{ count }} }} }} }} }}"#
+            ),
+            json!({}),
+        )
+        .await;
+    data["result"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .flat_map(|r| r["data"].as_array().expect("data").clone())
+        .flat_map(|d| d["metrics"].as_array().expect("metrics").clone())
+        .map(|m| m["stats"]["count"].as_i64().expect("count"))
+        .sum()
+}
+
+#[tokio::test]
+async fn every_token_counts_exactly_the_feed_rows_of_its_scope_in_every_sibling_aggregate() {
+    let server = Server::start(&[]).await;
+    let made = spread(&server).await;
+    spread_feed(&server, &made).await;
+    let mut counted = 0;
+    for token in TOKENS {
+        let bearer = token.mint(&server);
+        let what = token.name;
+        let units = PLACES
+            .iter()
+            .filter(|(_, unit)| token.sees_unit(*unit))
+            .count() as i64;
+        for (root, metric) in [
+            ("workitemAggregates", "nWorkitems"),
+            ("campaignRecordAggregates", "nRecords"),
+            ("agentStateAggregates", "nStates"),
+        ] {
+            let served = sibling_count(&server, &bearer, root, metric).await;
+            assert_eq!(served, units, "{what}: {root}");
+            counted += served;
+        }
+        // A flow record shows by its own divisions, or with its conversation.
+        let own = PLACES
+            .iter()
+            .filter(|(divisions, _)| {
+                token.sees(&Made {
+                    id: String::new(),
+                    divisions,
+                    business_unit: None,
+                })
+            })
+            .count();
+        let with_conversation = made
+            .iter()
+            .take(PLACES.len())
+            .filter(|m| token.sees(m))
+            .count();
+        let served = sibling_count(&server, &bearer, "flowAggregates", "nFlow").await;
+        assert_eq!(
+            served,
+            (own + with_conversation) as i64,
+            "{what}: flowAggregates"
+        );
+        counted += served;
+    }
+    assert!(counted > 50, "the siblings counted {counted} rows");
 }

@@ -270,7 +270,8 @@ pub const STORED_METRICS: &[Metric] = &[
     ),
     m(
         "tShortAbandon",
-        "Abandons shorter than the short-abandon threshold, as the source emits them.",
+        "Abandons shorter than the short-abandon threshold (10 s in generated data), as the \
+         source emits them; each is counted in tAbandon too.",
     ),
     m("tAcd", "Time in queue (ACD), answered or not."),
     m("tWait", "Time waiting in queue, as the source emits it."),
@@ -315,7 +316,13 @@ pub const STORED_METRICS: &[Metric] = &[
         "tFlowDisconnect",
         "Time in a flow, for sessions that disconnected in it.",
     ),
-    m("tFlowOut", "Time in a flow before flowing out to a queue."),
+    m(
+        "tFlowOut",
+        "Time before flowing out. In a queue: until an in-queue flow moved the interaction out \
+         unanswered (to voicemail, a callback or another queue), which is not an abandon, so \
+         per queue nOffered = count(tAnswered) + count(tAbandon) + count(tFlowOut). In a flow: \
+         until it left the flow for a queue.",
+    ),
     m(
         "tFlowOutcome",
         "Time from the start of a flow outcome to reaching it.",

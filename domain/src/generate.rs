@@ -21,6 +21,10 @@
 //!   agent session that connected;
 //! - `tAnswered` is the time from entering the queue to the agent answering (the acd segment);
 //! - an abandoned conversation has `tAbandon` on its acd session and no agent participant;
+//!   abandons shorter than [`SHORT_ABANDON_MS`] also have `tShortAbandon`; a voice caller who
+//!   waits past the in-queue voicemail offer flows out (`tFlowOut` on the acd session, then a
+//!   `voicemail` participant with `tVoicemail`), so per queue `nOffered` = answered + abandoned
+//!   + flowed out;
 //! - `conversationEnd` is the end of the last segment; conversations still in progress (about 1%,
 //!   all on the last day) have no `conversationEnd`, open last segments and no metric emitted
 //!   after the cut-off.
@@ -1266,7 +1270,8 @@ impl Conv<'_> {
         p
     }
 
-    /// The queue leg, from `t1` (entering the queue) to `t2` (answered or abandoned).
+    /// The queue leg, from `t1` (entering the queue) to `t2` (answered, abandoned or flowed
+    /// out).
     #[allow(clippy::too_many_arguments)]
     fn acd_participant(
         &mut self,
@@ -1276,9 +1281,13 @@ impl Conv<'_> {
         peer: &str,
         t1: i64,
         t2: i64,
-        answered_by: Option<usize>,
+        exit: QueueExit,
         voice: Option<(&str, &str)>,
     ) -> Part {
+        let answered_by = match exit {
+            QueueExit::Answered(agent) => Some(agent),
+            QueueExit::Abandoned | QueueExit::FlowedOut => None,
+        };
         let name = self.u.queues[queue].name.clone();
         let mut p = self.participant("acd", name);
         let mut s = self.session(media, direction);
@@ -1332,12 +1341,19 @@ impl Conv<'_> {
         let wait = t2 - t1;
         s.metrics.push(met("nOffered", 1, t1));
         s.metrics.push(met("tAcd", wait, t2));
-        match answered_by {
-            None => {
+        match exit {
+            QueueExit::Abandoned => {
                 seg.set("disconnectType", "peer");
                 s.metrics.push(met("tAbandon", wait, t2));
+                if wait < SHORT_ABANDON_MS {
+                    s.metrics.push(met("tShortAbandon", wait, t2));
+                }
             }
-            Some(_) => {
+            QueueExit::FlowedOut => {
+                seg.set("disconnectType", "transfer");
+                s.metrics.push(met("tFlowOut", wait, t2));
+            }
+            QueueExit::Answered(_) => {
                 seg.set("disconnectType", "transfer");
                 if wait > sla_ms(media) {
                     s.metrics.push(met("nOverSla", 1, t2));
@@ -1445,6 +1461,18 @@ impl Conv<'_> {
         } else {
             2 * SEC + self.exponential((15.0 + 45.0 * load) * SEC as f64, 0, 30 * MIN)
         };
+        // Of the callers who give up, one in six hangs up at the queue's greeting (a short
+        // abandon), and one who would have waited past the in-queue flow's voicemail offer
+        // takes it (a flow-out). Drawn from the entry time, not from the stream, so that the
+        // rest of the conversation stays as it was.
+        let h = mix64(t1 as u64 ^ SALT_QUEUE_EXIT);
+        let wait = if abandon && h % 6 == 0 {
+            2 * SEC + ((h >> 8) % (8 * SEC as u64)) as i64
+        } else {
+            wait
+        };
+        let flow_out = abandon && wait > VOICEMAIL_OFFER_MS;
+        let wait = if flow_out { VOICEMAIL_OFFER_MS } else { wait };
         let t2 = t1 + wait;
 
         let mut customer = self.customer_participant(&cust, "customer");
@@ -1471,6 +1499,11 @@ impl Conv<'_> {
         self.root.push(("selfServed", false.into()));
 
         if abandon {
+            let exit = if flow_out {
+                QueueExit::FlowedOut
+            } else {
+                QueueExit::Abandoned
+            };
             let acd = self.acd_participant(
                 queue,
                 "voice",
@@ -1478,13 +1511,28 @@ impl Conv<'_> {
                 &cs.id,
                 t1,
                 t2,
-                None,
+                exit,
                 Some((&tel, &dnis)),
             );
-            cs.segments = self.customer_session_segments(t0, t2, &[], None, "endpoint");
+            let mut end = t2;
+            let mut parts = vec![acd];
+            if flow_out {
+                end = t2 + 15 * SEC + ((h >> 16) % (90 * SEC as u64)) as i64;
+                let mut vm = self.participant("voicemail", "Voicemail".to_owned());
+                let mut s = self.session("voice", "inbound");
+                self.voice_fields(&mut s, &tel, &dnis);
+                s.set("peerId", cs.id.clone());
+                s.segments
+                    .push(Seg::new("interact", t2, end).with("disconnectType", "peer"));
+                s.metrics.push(met("tVoicemail", end - t2, end));
+                vm.sessions.push(s);
+                parts.push(vm);
+            }
+            cs.segments = self.customer_session_segments(t0, end, &[], None, "endpoint");
             self.add_voice_stat(&mut cs);
             customer.sessions.push(cs);
-            self.parts.extend([customer, ivr, acd]);
+            self.parts.extend([customer, ivr]);
+            self.parts.extend(parts);
             return;
         }
 
@@ -1496,7 +1544,7 @@ impl Conv<'_> {
             &cs.id,
             t1,
             t2,
-            Some(agent),
+            QueueExit::Answered(agent),
             Some((&tel, &dnis)),
         );
         let mut parts = vec![acd];
@@ -1571,7 +1619,7 @@ impl Conv<'_> {
                     &cs.id,
                     t3,
                     t4,
-                    Some(b),
+                    QueueExit::Answered(b),
                     Some((&tel, &dnis)),
                 );
                 later.push(acd2);
@@ -1855,7 +1903,7 @@ impl Conv<'_> {
             &cs.id,
             ts,
             t2,
-            Some(agent),
+            QueueExit::Answered(agent),
             None,
         );
         cs.set("peerId", acd.sessions[0].id.clone());
@@ -2004,7 +2052,16 @@ impl Conv<'_> {
         };
 
         if abandon {
-            let acd = self.acd_participant(queue, media, "inbound", &cs.id, t1, t2, None, None);
+            let acd = self.acd_participant(
+                queue,
+                media,
+                "inbound",
+                &cs.id,
+                t1,
+                t2,
+                QueueExit::Abandoned,
+                None,
+            );
             cs.segments = vec![subject_of(
                 Seg::new("interact", t0, t2).with("disconnectType", "endpoint"),
             )];
@@ -2013,7 +2070,16 @@ impl Conv<'_> {
             return;
         }
         let agent = self.u.pick_agent(&mut self.rng, self.division, None);
-        let acd = self.acd_participant(queue, media, "inbound", &cs.id, t1, t2, Some(agent), None);
+        let acd = self.acd_participant(
+            queue,
+            media,
+            "inbound",
+            &cs.id,
+            t1,
+            t2,
+            QueueExit::Answered(agent),
+            None,
+        );
         let alert = self.alert_ms(false).min(wait - 200);
         let talk = match media {
             "chat" => self.talk_ms(agent, 540.0, 0.5, 2 * HOUR),
@@ -2498,6 +2564,24 @@ pub const TENANT_TIME_ZONE: &str = "Europe/Budapest";
 const SALT_BUZZ_UNIVERSE: u64 = 0x5EED_0000_0000_0005;
 const SALT_FEED: u64 = 0x5EED_0000_0000_0006;
 const SALT_DECLINE: u64 = 0x5EED_0000_0000_0007;
+const SALT_QUEUE_EXIT: u64 = 0x5EED_0000_0000_0008;
+
+/// Abandons shorter than this are short abandons (`tShortAbandon`, counted in `tAbandon` too).
+pub const SHORT_ABANDON_MS: i64 = 10 * SEC;
+/// After this long in a voice queue, the in-queue flow offers voicemail: a caller who takes it
+/// flows out of the queue (`tFlowOut`) to a voicemail participant.
+const VOICEMAIL_OFFER_MS: i64 = 2 * MIN;
+
+/// How a queue leg ends.
+#[derive(Clone, Copy)]
+enum QueueExit {
+    /// Answered by this agent.
+    Answered(usize),
+    /// The customer hung up in the queue.
+    Abandoned,
+    /// The in-queue flow moved it out unanswered (to voicemail).
+    FlowedOut,
+}
 
 /// Channel media groups: (Genesys media, channel type, bot-step media group). Callbacks go
 /// through the voice channel.
@@ -2820,6 +2904,14 @@ impl<'d> Leg<'d> {
         self.participant.get("userId").and_then(Value::as_str)
     }
 
+    /// Whether the session emitted the metric `name`.
+    fn emitted(&self, name: &str) -> bool {
+        self.session
+            .get("metrics")
+            .and_then(Value::as_array)
+            .is_some_and(|ms| ms.iter().any(|m| m["name"] == name))
+    }
+
     /// The end of the leg: its last segment's, unless that one is still open.
     fn end(&self) -> Option<i64> {
         self.segments.last().and_then(|s| s.end)
@@ -3103,7 +3195,8 @@ impl Generator {
     ///   conversation session (the leg's holds), the agent's states around it (Idle before,
     ///   Busy over it, now and then a login before or a break or logout after, a RONA break
     ///   after a missed one) and, when it ran a script, collected data;
-    /// - a queue segment per queue leg (`AgentConnected` or `CustomerDisconnected`), now and
+    /// - a queue segment per queue leg (`AgentConnected`, `CustomerDisconnected` or, for a
+    ///   flow-out to voicemail, `QueueTimedOut`), now and
     ///   then a rejected enqueue attempt before the first;
     /// - bot segments for the IVR (one per flow outcome) and routing-flow legs, and captured
     ///   data for the intent and language the IVR or the email subject gave;
@@ -3459,6 +3552,7 @@ impl Feed<'_> {
             let reason = match (seg.end, seg.str("disconnectType")) {
                 (None, _) => None,
                 (Some(_), Some("peer")) => Some("CustomerDisconnected"),
+                (Some(_), _) if leg.emitted("tFlowOut") => Some("QueueTimedOut"),
                 (Some(_), _) => Some("AgentConnected"),
             };
             let row = RowB::new()

@@ -4,7 +4,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use domain::ConversationGraph;
 use domain::buzzeasy::{ReadOptions, Record, Table, read_row};
-use domain::generate::{DAYS, Generator, TENANT_TIME_ZONE, Universe};
+use domain::generate::{DAYS, Generator, SHORT_ABANDON_MS, TENANT_TIME_ZONE, Universe};
 use domain::genesys::parse_analytics;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -238,12 +238,15 @@ impl SessionView<'_> {
 fn metrics_agree_with_segments() {
     let g = Generator::new(99, start());
     let mut checked_handles = 0;
+    let (mut short_abandons, mut flow_outs) = (0, 0);
     for i in 0..2_000 {
         let doc = g.conversation(i);
         let graph = parse(&doc);
         let views = sessions(&graph);
         let ctx = || format!("conversation {i}\n{doc:#}");
         let mut abandoned = false;
+        let mut flowed_out = false;
+        let mut voicemails = 0;
         for s in &views {
             for m in &s.metrics {
                 assert!(m.emit_date.is_some(), "{}", ctx());
@@ -315,8 +318,33 @@ fn metrics_agree_with_segments() {
                         abandoned = true;
                         assert_eq!(abandon, queue[0].0, "{}", ctx());
                         assert_eq!(s.segments[0].disconnect_type.as_deref(), Some("peer"));
+                        // A short abandon is an abandon too, under the threshold.
+                        let short = s.metric("tShortAbandon");
+                        if abandon < SHORT_ABANDON_MS {
+                            assert_eq!(short, Some(abandon), "{}", ctx());
+                            short_abandons += 1;
+                        } else {
+                            assert_eq!(short, None, "{}", ctx());
+                        }
+                    } else {
+                        assert_eq!(s.metric("tShortAbandon"), None, "{}", ctx());
+                    }
+                    if let Some(out) = s.metric("tFlowOut") {
+                        flowed_out = true;
+                        assert_eq!(out, queue[0].0, "{}", ctx());
+                        assert_eq!(s.metric("tAbandon"), None, "{}", ctx());
+                        assert_eq!(s.segments[0].disconnect_type.as_deref(), Some("transfer"));
                     }
                     assert_eq!(s.metric("nOffered"), Some(1), "{}", ctx());
+                }
+                "voicemail" => {
+                    voicemails += 1;
+                    assert_eq!(
+                        s.metric_values("tVoicemail"),
+                        s.spans("interact"),
+                        "{}",
+                        ctx()
+                    );
                 }
                 "ivr" | "workflow" => {
                     let flow = s.spans(if s.purpose == "ivr" {
@@ -331,7 +359,13 @@ fn metrics_agree_with_segments() {
                 _ => {}
             }
         }
-        if abandoned {
+        if flowed_out {
+            flow_outs += 1;
+            assert_eq!(voicemails, 1, "a flow-out leaves a voicemail: {}", ctx());
+        } else {
+            assert_eq!(voicemails, 0, "{}", ctx());
+        }
+        if abandoned || flowed_out {
             assert!(
                 graph
                     .participants
@@ -374,6 +408,10 @@ fn metrics_agree_with_segments() {
         }
     }
     assert!(checked_handles > 1_000, "{checked_handles}");
+    assert!(
+        short_abandons >= 5 && flow_outs >= 5,
+        "{short_abandons} short abandons, {flow_outs} flow-outs"
+    );
 }
 
 #[derive(Default)]
@@ -674,6 +712,13 @@ struct LegView {
     segments: Vec<(String, i64, Option<i64>, Value)>,
 }
 
+/// Whether a document's session emitted the metric `name`.
+fn emitted(session: &Value, name: &str) -> bool {
+    session["metrics"]
+        .as_array()
+        .is_some_and(|ms| ms.iter().any(|m| m["name"] == name))
+}
+
 fn doc_ms(v: &Value) -> Option<i64> {
     ms(v)
 }
@@ -802,6 +847,7 @@ struct FeedMix {
     held: usize,
     queue_segments: usize,
     abandoned: usize,
+    flowed_out: usize,
     rejected_attempts: usize,
     bot_segments: usize,
     captured: usize,
@@ -1027,6 +1073,10 @@ fn the_feed_agrees_with_its_conversations() {
                 (Some(_), Some("peer")) => {
                     assert_eq!(reason, Some("CustomerDisconnected"));
                     mix.abandoned += 1;
+                }
+                (Some(_), _) if emitted(&leg.session, "tFlowOut") => {
+                    assert_eq!(reason, Some("QueueTimedOut"), "{}", ctx());
+                    mix.flowed_out += 1;
                 }
                 (Some(_), _) => assert_eq!(reason, Some("AgentConnected"), "{}", ctx()),
             }
