@@ -4,7 +4,7 @@
 
 use async_graphql::{Context, ErrorExtensions, InputObject, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, SecondsFormat, Utc};
-use db::aggregate::{AggregateQuery, AggregateRow, conversation_aggregates};
+use db::aggregate::{AggregateQuery, AggregateRow, StatsRow, conversation_aggregates};
 use domain::aggregate::{DERIVED_METRICS, Dimension, Granularity, STORED_METRICS, buckets, metric};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -248,66 +248,20 @@ impl Plan {
     }
 
     fn results(&self, rows: Vec<AggregateRow>) -> Vec<AggregateResult> {
-        type Cell = BTreeMap<String, AggregateRow>;
-        let mut groups: BTreeMap<Vec<Option<String>>, BTreeMap<usize, Cell>> = BTreeMap::new();
-        for row in rows {
-            let key: Vec<Option<String>> = self
-                .query
-                .group_by
-                .iter()
-                .map(|d| row.group.get(d).cloned().flatten())
-                .collect();
-            groups
-                .entry(key)
-                .or_default()
-                .entry(row.bucket)
-                .or_default()
-                .insert(row.metric.clone(), row);
-        }
-        groups
-            .into_iter()
-            .map(|(key, buckets)| AggregateResult {
-                group: Json(
-                    self.query
-                        .group_by
-                        .iter()
-                        .map(|d| d.name().to_owned())
-                        .zip(key)
-                        .collect(),
-                ),
-                data: buckets
-                    .into_iter()
-                    .filter_map(|(bucket, cell)| {
-                        let metrics: Vec<AggregateMetricData> = self
-                            .wanted
-                            .iter()
-                            .filter_map(|name| {
-                                let stats = if name == "oServiceLevel" {
-                                    service_level(&cell)?
-                                } else {
-                                    summary(cell.get(name)?)
-                                };
-                                Some(AggregateMetricData {
-                                    metric: name.clone(),
-                                    stats,
-                                })
-                            })
-                            .collect();
-                        (!metrics.is_empty()).then(|| AggregateInterval {
-                            interval: self.interval(bucket),
-                            metrics,
-                        })
-                    })
-                    .collect(),
-            })
-            .filter(|r| !r.data.is_empty())
-            .collect()
-    }
-
-    fn interval(&self, bucket: usize) -> String {
-        let b = &self.query.boundaries;
-        let at = |i: usize| b.get(i).map(utc).unwrap_or_default();
-        format!("{}/{}", at(bucket), at(bucket + 1))
+        shape(
+            &self.query.group_by,
+            |d| d.name(),
+            &self.wanted,
+            &self.query.boundaries,
+            rows,
+            |name, cell| {
+                if name == "oServiceLevel" {
+                    service_level(cell)
+                } else {
+                    cell.get(name).map(summary)
+                }
+            },
+        )
     }
 }
 
@@ -318,7 +272,72 @@ fn utc(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-fn summary(row: &AggregateRow) -> StatisticalSummary {
+/// The rows of one bucket and group, by metric name.
+pub(crate) type Cell<D> = BTreeMap<String, StatsRow<D>>;
+
+/// The rows as Genesys answers: one result per group (keyed in `group_by`'s order, each named
+/// by `name`), its buckets in time order, each bucket's metrics in the order `wanted` asks,
+/// each computed from the bucket's cell by `stats` (none: the metric is left out there).
+pub(crate) fn shape<D: Ord + Copy>(
+    group_by: &[D],
+    name: impl Fn(D) -> &'static str,
+    wanted: &[String],
+    boundaries: &[DateTime<Utc>],
+    rows: Vec<StatsRow<D>>,
+    stats: impl Fn(&str, &Cell<D>) -> Option<StatisticalSummary>,
+) -> Vec<AggregateResult> {
+    let mut groups: BTreeMap<Vec<Option<String>>, BTreeMap<usize, Cell<D>>> = BTreeMap::new();
+    for row in rows {
+        let key = group_by
+            .iter()
+            .map(|d| row.group.get(d).cloned().flatten())
+            .collect();
+        groups
+            .entry(key)
+            .or_default()
+            .entry(row.bucket)
+            .or_default()
+            .insert(row.metric.clone(), row);
+    }
+    let interval = |bucket: usize| {
+        let at = |i: usize| boundaries.get(i).map(utc).unwrap_or_default();
+        format!("{}/{}", at(bucket), at(bucket + 1))
+    };
+    groups
+        .into_iter()
+        .map(|(key, buckets)| AggregateResult {
+            group: Json(
+                group_by
+                    .iter()
+                    .map(|d| name(*d).to_owned())
+                    .zip(key)
+                    .collect(),
+            ),
+            data: buckets
+                .into_iter()
+                .filter_map(|(bucket, cell)| {
+                    let metrics: Vec<AggregateMetricData> = wanted
+                        .iter()
+                        .filter_map(|metric| {
+                            Some(AggregateMetricData {
+                                metric: metric.clone(),
+                                stats: stats(metric, &cell)?,
+                            })
+                        })
+                        .collect();
+                    (!metrics.is_empty()).then(|| AggregateInterval {
+                        interval: interval(bucket),
+                        metrics,
+                    })
+                })
+                .collect(),
+        })
+        .filter(|r| !r.data.is_empty())
+        .collect()
+}
+
+/// Count, sum, min, max and mean of one metric in one bucket and group.
+pub(crate) fn summary<D>(row: &StatsRow<D>) -> StatisticalSummary {
     let f = |v: Option<i64>| v.map(|v| v as f64);
     StatisticalSummary {
         count: Some(row.count),
@@ -334,7 +353,7 @@ fn summary(row: &AggregateRow) -> StatisticalSummary {
 }
 
 /// Answered within target over answered plus abandoned, in one bucket and group.
-fn service_level(cell: &BTreeMap<String, AggregateRow>) -> Option<StatisticalSummary> {
+fn service_level(cell: &Cell<Dimension>) -> Option<StatisticalSummary> {
     let n = |name: &str| cell.get(name).map_or(0, |r| r.count);
     let answered = n("tAnswered");
     let denominator = answered + n("tAbandon");

@@ -8,15 +8,12 @@
 //! The response types are those of `crate::aggregates`: a dashboard's selection reads every
 //! aggregate alike.
 
-use async_graphql::{Context, ErrorExtensions as _, InputObject, Json, Object, Result};
-use chrono::{DateTime, SecondsFormat, Utc};
+use async_graphql::{Context, ErrorExtensions as _, InputObject, Object, Result};
 use db::aggregate::{SiblingQuery, SiblingRow, sibling_aggregates};
 use domain::aggregate::{Granularity, Sibling, buckets};
 use std::collections::BTreeMap;
 
-use crate::aggregates::{
-    AggregateInterval, AggregateMetricData, AggregateResult, MetricDefinition, StatisticalSummary,
-};
+use crate::aggregates::{AggregateResult, MetricDefinition, shape, summary};
 use crate::conversations::{parse_interval, request};
 use crate::error::ApiError;
 
@@ -423,82 +420,14 @@ impl Plan {
         })
     }
 
-    /// The rows as Genesys answers: one result per group, its buckets in time order, each
-    /// bucket's metrics in the order asked.
     fn results(&self, rows: Vec<SiblingRow>) -> Vec<AggregateResult> {
-        type Cell = BTreeMap<String, SiblingRow>;
-        let mut groups: BTreeMap<Vec<Option<String>>, BTreeMap<usize, Cell>> = BTreeMap::new();
-        for row in rows {
-            let key: Vec<Option<String>> = self
-                .query
-                .group_by
-                .iter()
-                .map(|d| row.group.get(d).cloned().flatten())
-                .collect();
-            groups
-                .entry(key)
-                .or_default()
-                .entry(row.bucket)
-                .or_default()
-                .insert(row.metric.clone(), row);
-        }
-        groups
-            .into_iter()
-            .map(|(key, buckets)| AggregateResult {
-                group: Json(
-                    self.query
-                        .group_by
-                        .iter()
-                        .map(|d| (*d).to_owned())
-                        .zip(key)
-                        .collect(),
-                ),
-                data: buckets
-                    .into_iter()
-                    .filter_map(|(bucket, cell)| {
-                        let metrics: Vec<AggregateMetricData> = self
-                            .wanted
-                            .iter()
-                            .filter_map(|name| {
-                                Some(AggregateMetricData {
-                                    metric: name.clone(),
-                                    stats: summary(cell.get(name)?),
-                                })
-                            })
-                            .collect();
-                        (!metrics.is_empty()).then(|| AggregateInterval {
-                            interval: self.interval(bucket),
-                            metrics,
-                        })
-                    })
-                    .collect(),
-            })
-            .filter(|r| !r.data.is_empty())
-            .collect()
-    }
-
-    fn interval(&self, bucket: usize) -> String {
-        let b = &self.query.boundaries;
-        let at = |i: usize| b.get(i).map(utc).unwrap_or_default();
-        format!("{}/{}", at(bucket), at(bucket + 1))
-    }
-}
-
-fn utc(t: &DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-fn summary(row: &SiblingRow) -> StatisticalSummary {
-    let f = |v: Option<i64>| v.map(|v| v as f64);
-    StatisticalSummary {
-        count: Some(row.count),
-        sum: f(row.sum),
-        min: f(row.min),
-        max: f(row.max),
-        mean: row
-            .sum
-            .filter(|_| row.count > 0)
-            .map(|s| s as f64 / row.count as f64),
-        ..Default::default()
+        shape(
+            &self.query.group_by,
+            |d| d,
+            &self.wanted,
+            &self.query.boundaries,
+            rows,
+            |name, cell| cell.get(name).map(summary),
+        )
     }
 }

@@ -24,19 +24,23 @@ pub struct AggregateQuery {
     pub filter: BTreeMap<Dimension, Vec<String>>,
 }
 
-/// The stats of one metric in one bucket and group.
+/// The stats of one metric in one bucket and group, the group keyed by `D`: a [`Dimension`]
+/// of the conversation aggregates or a sibling's dimension name.
 #[derive(Debug, Clone, PartialEq)]
-pub struct AggregateRow {
+pub struct StatsRow<D> {
     /// Index of the bucket: `[boundaries[bucket], boundaries[bucket + 1])`.
     pub bucket: usize,
-    /// The grouped dimensions' values (absent when the fact has none).
-    pub group: BTreeMap<Dimension, Option<String>>,
+    /// The grouped dimensions' values (absent when the fact or row has none).
+    pub group: BTreeMap<D, Option<String>>,
     pub metric: String,
     pub count: i64,
     pub sum: Option<i64>,
     pub min: Option<i64>,
     pub max: Option<i64>,
 }
+
+/// A row of `conversationAggregates`.
+pub type AggregateRow = StatsRow<Dimension>;
 
 /// The dimensions `metric_rollup` keeps.
 const ROLLED_UP: [Dimension; 7] = [
@@ -378,19 +382,8 @@ pub struct SiblingQuery {
     pub filter: BTreeMap<&'static str, Vec<String>>,
 }
 
-/// The stats of one metric in one bucket and group of a sibling.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SiblingRow {
-    /// Index of the bucket: `[boundaries[bucket], boundaries[bucket + 1])`.
-    pub bucket: usize,
-    /// The grouped dimensions' values (absent when the row has none).
-    pub group: BTreeMap<&'static str, Option<String>>,
-    pub metric: String,
-    pub count: i64,
-    pub sum: Option<i64>,
-    pub min: Option<i64>,
-    pub max: Option<i64>,
-}
+/// A row of a sibling's aggregates.
+pub type SiblingRow = StatsRow<&'static str>;
 
 /// Count, sum, min and max of a sibling's metrics per bucket and group, within `scope` as the
 /// row reads apply it (`db::feed`): workitems by their business unit, campaign records by their
