@@ -65,8 +65,8 @@ struct Args {
     /// Print the table only; leave BENCHMARKS.md alone.
     #[arg(long)]
     no_write: bool,
-    /// Only the scenarios whose name contains one of these words (dashboard, conversation,
-    /// export), comma-separated.
+    /// Only the scenarios whose name contains one of these words (dashboard, aggregate,
+    /// workitem, conversation, export), comma-separated.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// A note for the BENCHMARKS.md section (what else ran on the machine…); repeatable.
@@ -145,7 +145,8 @@ async fn main() -> anyhow::Result<()> {
     let (window_from, window_to) = dashboard.window();
     let all: Vec<Arc<dyn Scenario>> = vec![
         Arc::new(dashboard),
-        Arc::new(scenarios::DayByQueue::new(&data)),
+        Arc::new(scenarios::DayByQueue::conversations(&data)),
+        Arc::new(scenarios::DayByQueue::workitems(&data)),
         Arc::new(scenarios::FullConversation::new(&selection, &data)),
         Arc::new(scenarios::ExportWalk::new(
             &selection,

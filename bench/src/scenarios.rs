@@ -295,21 +295,24 @@ impl Scenario for Dashboard {
 // ---------------------------------------------------------------------------------------------
 
 /// The wallboard numbers of a day: 24 hours in 30-minute buckets by queue, a random day of the
-/// data set each time.
+/// data set each time, from `conversationAggregates` or a sibling.
 pub struct DayByQueue {
+    label: &'static str,
+    query: &'static str,
+    floor_sql: &'static str,
     first_day: DateTime<Utc>,
     days: u64,
 }
 
-const DAY_BY_QUEUE: &str = r#"query Wallboard($interval: String!) {
-  conversationAggregates(interval: $interval, granularity: "PT30M", groupBy: ["queueId"],
+const CONVERSATIONS_BY_QUEUE: &str = r#"query Wallboard($interval: String!) {
+  result: conversationAggregates(interval: $interval, granularity: "PT30M", groupBy: ["queueId"],
       metrics: ["nOffered", "tAnswered", "tAbandon", "tTalk", "tAcw", "tHandle", "oServiceLevel"]) {
     group data { interval metrics { metric stats { count sum min max numerator denominator } } }
   }
 }"#;
 
 /// The floor: the same numbers by one hand-written statement over the same facts.
-const DAY_BY_QUEUE_FLOOR: &str = "
+const CONVERSATIONS_BY_QUEUE_FLOOR: &str = "
     select date_bin('30 minutes', emit_date, $1) as bucket, queue_id, name,
            count(*), sum(value)::bigint, min(value), max(value)
     from metric_facts
@@ -317,15 +320,66 @@ const DAY_BY_QUEUE_FLOOR: &str = "
       and name = any('{nOffered,tAnswered,tAbandon,tTalk,tAcw,tHandle,nOverSla}')
     group by 1, 2, 3";
 
+const WORKITEMS_BY_QUEUE: &str = r#"query Wallboard($interval: String!) {
+  result: workitemAggregates(interval: $interval, granularity: "PT30M", groupBy: ["queueId"],
+      metrics: ["nWorkitems", "nHandled", "nMissed", "tActive", "tWrapUp", "tHandle"]) {
+    group data { interval metrics { metric stats { count sum min max } } }
+  }
+}"#;
+
+/// The floor: the same numbers from the workitems, one row per bucket and queue.
+const WORKITEMS_BY_QUEUE_FLOOR: &str = "
+    select date_bin('30 minutes', start_time, $1) as bucket, queue_id, count(*),
+           count(*) filter (where lower(result) = 'handled'),
+           count(*) filter (where lower(result) = 'missed'),
+           sum(active_duration_in_seconds), min(active_duration_in_seconds),
+           max(active_duration_in_seconds), sum(wrap_up_duration), min(wrap_up_duration),
+           max(wrap_up_duration),
+           sum(coalesce(active_duration_in_seconds, 0) + coalesce(wrap_up_duration, 0))
+    from workitems
+    where start_time >= $1 and start_time < $2
+    group by 1, 2";
+
 impl DayByQueue {
-    pub fn new(data: &DataSet) -> Self {
+    /// `conversationAggregates`: 7 metrics.
+    pub fn conversations(data: &DataSet) -> Self {
+        Self::new(
+            "aggregate: 24 h by queue, 30-minute buckets, 7 metrics",
+            CONVERSATIONS_BY_QUEUE,
+            CONVERSATIONS_BY_QUEUE_FLOOR,
+            data,
+        )
+    }
+
+    /// `workitemAggregates`: 6 metrics.
+    pub fn workitems(data: &DataSet) -> Self {
+        Self::new(
+            "workitem aggregate: 24 h by queue, 30-minute buckets, 6 metrics",
+            WORKITEMS_BY_QUEUE,
+            WORKITEMS_BY_QUEUE_FLOOR,
+            data,
+        )
+    }
+
+    fn new(
+        label: &'static str,
+        query: &'static str,
+        floor_sql: &'static str,
+        data: &DataSet,
+    ) -> Self {
         let first_day = data
             .first_start
             .date_naive()
             .and_hms_opt(0, 0, 0)
             .map_or(data.first_start, |t| t.and_utc());
         let days = (data.last_start - first_day).num_days().max(1) as u64;
-        DayByQueue { first_day, days }
+        DayByQueue {
+            label,
+            query,
+            floor_sql,
+            first_day,
+            days,
+        }
     }
 
     fn day(&self, pick: u64) -> (DateTime<Utc>, DateTime<Utc>) {
@@ -335,14 +389,13 @@ impl DayByQueue {
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct AggregateData {
-    conversation_aggregates: Vec<IgnoredAny>,
+    result: Vec<IgnoredAny>,
 }
 
 impl Scenario for DayByQueue {
     fn name(&self) -> String {
-        "aggregate: 24 h by queue, 30-minute buckets, 7 metrics".into()
+        self.label.into()
     }
 
     fn gateway(
@@ -354,12 +407,9 @@ impl Scenario for DayByQueue {
             let (from, to) = self.day(pick);
             let interval = format!("{}/{}", rfc3339(from), rfc3339(to));
             let data: AggregateData = http
-                .post(DAY_BY_QUEUE, json!({ "interval": interval }))
+                .post(self.query, json!({ "interval": interval }))
                 .await?;
-            anyhow::ensure!(
-                !data.conversation_aggregates.is_empty(),
-                "no queue had data on {interval}"
-            );
+            anyhow::ensure!(!data.result.is_empty(), "no queue had data on {interval}");
             Ok(Outcome {
                 requests: 1,
                 parts: Vec::new(),
@@ -374,12 +424,12 @@ impl Scenario for DayByQueue {
     ) -> BoxFuture<'static, anyhow::Result<Outcome>> {
         Box::pin(async move {
             let (from, to) = self.day(pick);
-            let rows = sqlx::query(DAY_BY_QUEUE_FLOOR)
+            let rows = sqlx::query(self.floor_sql)
                 .bind(from)
                 .bind(to)
                 .fetch_all(&pool)
                 .await?;
-            anyhow::ensure!(!rows.is_empty(), "the floor found no facts");
+            anyhow::ensure!(!rows.is_empty(), "the floor found no rows");
             Ok(Outcome {
                 requests: 1,
                 parts: Vec::new(),
