@@ -555,3 +555,59 @@ async fn a_conversation_in_two_divisions_counts_once_under_a_filter_naming_both(
         );
     }
 }
+
+/// The buckets, metrics and stats are built in one pass (`api::plain`), not field by field:
+/// aliases, `__typename`, fragments, `@skip` / `@include` and a field selected twice must still
+/// answer as GraphQL says.
+#[tokio::test]
+async fn buckets_answer_aliases_fragments_directives_and_repeated_fields() {
+    let mut doc = common::minimal(
+        "selections",
+        "2026-11-02T08:00:00Z",
+        Some("2026-11-02T08:01:00Z"),
+        &["div-a"],
+    );
+    doc["participants"][0]["sessions"][0]["metrics"] =
+        json!([{"name": "tTalk", "value": 60000, "emitDate": "2026-11-02T08:01:00Z"}]);
+    let server = Server::start(&[doc]).await;
+    let token = server.token(Some(ALL));
+    let query = r#"
+        fragment Totals on StatisticalSummary { n: count total: sum }
+        fragment Elsewhere on AggregateResult { group }
+        query($interval: String!, $no: Boolean!) {
+          conversationAggregates(interval: $interval, metrics: ["tTalk"]) {
+            ...Elsewhere
+            data {
+              __typename
+              when: interval
+              ... on AggregateInterval { metrics { __typename metric stats { ...Totals max } } }
+              ... { interval @skip(if: $no) }
+              metrics { stats { __typename count mean @include(if: $no) } first: metric }
+            }
+          }
+        }"#;
+    let data = server
+        .data(
+            &token,
+            query,
+            json!({"interval": "2026-11-02T08:00:00Z/2026-11-02T08:15:00Z", "no": true}),
+        )
+        .await;
+    assert_eq!(
+        data,
+        json!({"conversationAggregates": [{
+            "group": {},
+            "data": [{
+                "__typename": "AggregateInterval",
+                "when": "2026-11-02T08:00:00.000Z/2026-11-02T08:15:00.000Z",
+                "metrics": [{
+                    "__typename": "AggregateMetricData",
+                    "metric": "tTalk",
+                    "stats": {"n": 1, "total": 60000.0, "max": 60000.0,
+                              "__typename": "StatisticalSummary", "count": 1, "mean": 60000.0},
+                    "first": "tTalk"
+                }]
+            }]
+        }]})
+    );
+}

@@ -2,7 +2,11 @@
 //! per time bucket and group, shaped like the Genesys conversation aggregates response
 //! (`results { group data { interval metrics { metric stats { count sum min max … } } } }`).
 
-use async_graphql::{Context, ErrorExtensions, InputObject, Json, Object, Result, SimpleObject};
+use async_graphql::parser::types::SelectionSet;
+use async_graphql::{
+    Context, ErrorExtensions, InputObject, Json, Object, OutputType, QueryEnv, Result,
+    SimpleObject, Value,
+};
 use chrono::{DateTime, SecondsFormat, Utc};
 use db::aggregate::{AggregateQuery, AggregateRow, StatsRow, conversation_aggregates};
 use domain::aggregate::{DERIVED_METRICS, Dimension, Granularity, STORED_METRICS, buckets, metric};
@@ -10,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::conversations::{parse_interval, request};
 use crate::error::ApiError;
+use crate::plain::{self, Plain};
 
 #[derive(Default)]
 pub struct AggregateQueryRoot;
@@ -146,19 +151,62 @@ pub struct AggregateResult {
     pub(crate) data: Vec<AggregateInterval>,
 }
 
-/// One bucket of one group.
-#[derive(SimpleObject)]
+/// One bucket of one group. Resolved in one pass ([`plain`]): an aggregate answers thousands.
 pub struct AggregateInterval {
-    /// The bucket, ISO-8601 `start/end` in UTC.
     pub(crate) interval: String,
     pub(crate) metrics: Vec<AggregateMetricData>,
 }
 
-/// One metric in one bucket.
-#[derive(SimpleObject)]
+/// One metric in one bucket, resolved in one pass.
 pub struct AggregateMetricData {
     pub(crate) metric: String,
     pub(crate) stats: StatisticalSummary,
+}
+
+/// One bucket of one group.
+#[derive(SimpleObject)]
+#[graphql(name = "AggregateInterval")]
+#[allow(dead_code, reason = "describes AggregateInterval in the schema; never built")]
+struct AggregateIntervalType {
+    /// The bucket, ISO-8601 `start/end` in UTC.
+    interval: String,
+    metrics: Vec<AggregateMetricData>,
+}
+
+/// One metric in one bucket.
+#[derive(SimpleObject)]
+#[graphql(name = "AggregateMetricData")]
+#[allow(dead_code, reason = "describes AggregateMetricData in the schema; never built")]
+struct AggregateMetricDataType {
+    metric: String,
+    stats: StatisticalSummary,
+}
+
+plain_output!(AggregateInterval, AggregateIntervalType);
+plain_output!(AggregateMetricData, AggregateMetricDataType);
+
+impl Plain for AggregateInterval {
+    fn value(&self, env: &QueryEnv, set: &SelectionSet) -> Value {
+        plain::object(env, set, &Self::type_name(), &mut |env, field| {
+            match field.name.node.as_str() {
+                "interval" => Value::String(self.interval.clone()),
+                "metrics" => plain::list(env, &field.selection_set.node, &self.metrics),
+                _ => Value::Null,
+            }
+        })
+    }
+}
+
+impl Plain for AggregateMetricData {
+    fn value(&self, env: &QueryEnv, set: &SelectionSet) -> Value {
+        plain::object(env, set, &Self::type_name(), &mut |env, field| {
+            match field.name.node.as_str() {
+                "metric" => Value::String(self.metric.clone()),
+                "stats" => self.stats.value(env, &field.selection_set.node),
+                _ => Value::Null,
+            }
+        })
+    }
 }
 
 /// The stats of a metric. `n` and `t` metrics have count, sum, min, max and mean (`t` metrics in
@@ -176,6 +224,24 @@ pub struct StatisticalSummary {
     pub(crate) denominator: Option<f64>,
     /// numerator / denominator.
     pub(crate) ratio: Option<f64>,
+}
+
+impl Plain for StatisticalSummary {
+    fn value(&self, env: &QueryEnv, set: &SelectionSet) -> Value {
+        plain::object(env, set, &Self::type_name(), &mut |_, field| {
+            match field.name.node.as_str() {
+                "count" => plain::int(self.count),
+                "sum" => plain::float(self.sum),
+                "min" => plain::float(self.min),
+                "max" => plain::float(self.max),
+                "mean" => plain::float(self.mean),
+                "numerator" => plain::float(self.numerator),
+                "denominator" => plain::float(self.denominator),
+                "ratio" => plain::float(self.ratio),
+                _ => Value::Null,
+            }
+        })
+    }
 }
 
 /// A checked request: the SQL query and what to make of its rows.

@@ -16,6 +16,7 @@ pub mod ingest;
 pub mod limits;
 pub mod loader;
 pub mod metrics;
+mod plain;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 use axum::Router;
