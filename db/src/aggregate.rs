@@ -329,9 +329,10 @@ pub type SiblingRow = StatsRow<&'static str>;
 /// Count, sum, min and max of a sibling's metrics per bucket and group, within `scope` as the
 /// row reads apply it (`db::feed`): workitems by their business unit, campaign records by their
 /// campaign's, agent states by the business units their agent was assigned to, flow metric
-/// records by their divisions or their conversation's visibility. Each is one statement that
-/// unpivots a row into its metric values (`lateral values`) and groups them; a dimension not
-/// grouped by is null in every row, so it does not split the groups.
+/// records by their divisions or their conversation's visibility. Each is one statement.
+/// Workitems, the largest, aggregate each metric's value in one pass over the rows, grouped by
+/// the dimensions asked only; the others unpivot a row into its metric values (`lateral values`)
+/// and group them, a dimension not grouped by null in every row so that it does not split them.
 pub async fn sibling_aggregates(
     pool: &PgPool,
     scope: &Scope,
@@ -353,87 +354,111 @@ pub async fn sibling_aggregates(
 // double precision, as `floor(s * 1000 + 0.5)`), and no value unless positive. Written out in
 // each statement as `nullif(greatest(floor(x * 1000 + 0.5), 0), 0)::bigint`.
 
+/// Each workitem metric's value for one workitem `w` (null: the workitem emits none).
+const WORKITEM_METRICS: [(&str, &str); 11] = [
+    ("nWorkitems", "1::bigint"),
+    ("nHandled", "case when lower(w.result) = 'handled' then 1::bigint end"),
+    ("nMissed", "case when lower(w.result) = 'missed' then 1::bigint end"),
+    ("nRejected", "case when lower(w.result) = 'rejected' then 1::bigint end"),
+    ("nAbandoned", "case when lower(w.result) = 'abandoned' then 1::bigint end"),
+    ("nCancelled", "case when lower(w.result) = 'cancelled' then 1::bigint end"),
+    ("tActive", "nullif(greatest(floor(w.active_duration_in_seconds * 1000 + 0.5), 0), 0)::bigint"),
+    ("tPreview", "nullif(greatest(floor(w.preview_duration * 1000 + 0.5), 0), 0)::bigint"),
+    ("tWrapUp", "nullif(greatest(floor(w.wrap_up_duration * 1000 + 0.5), 0), 0)::bigint"),
+    (
+        "tHandle",
+        "nullif(coalesce(nullif(greatest(floor(w.active_duration_in_seconds * 1000 + 0.5), 0), 0), 0)
+                + coalesce(nullif(greatest(floor(w.wrap_up_duration * 1000 + 0.5), 0), 0), 0),
+                0)::bigint",
+    ),
+    ("tLookup", "nullif(greatest(floor(w.lookup_duration * 1000 + 0.5), 0), 0)::bigint"),
+];
+
+/// The columns of the workitem dimensions.
+const WORKITEM_DIMENSIONS: [(&str, &str); 5] = [
+    ("agentId", "w.agent_id"),
+    ("queueId", "w.queue_id"),
+    ("mediaType", "w.media_type"),
+    ("businessUnitId", "w.business_unit_id"),
+    ("result", "w.result"),
+];
+
+/// Workitems in one pass: each asked metric is four aggregates over its value (`count` counts
+/// the workitems that have one), grouped by the dimensions asked only, instead of unpivoting
+/// each workitem into its eleven metric values first (`lateral values`) and grouping those.
 async fn workitem_aggregates(
     pool: &PgPool,
     scope: &Scope,
     q: &SiblingQuery,
 ) -> Result<Vec<SiblingRow>, sqlx::Error> {
-    let by = |d: &str| q.group_by.contains(&d);
-    let only = |d: &str| q.filter.get(d).cloned();
-    let rows = sqlx::query!(
-        r#"select width_bucket(w.start_time, $1::timestamptz[]) as "bucket!",
-                  case when $7 then w.agent_id end as agent_id,
-                  case when $8 then w.queue_id end as queue_id,
-                  case when $9 then w.media_type end as media_type,
-                  case when $10 then w.business_unit_id end as business_unit_id,
-                  case when $11 then w.result end as result,
-                  v.name as "name!",
-                  count(*) as "count!",
-                  sum(v.value)::bigint as sum, min(v.value) as min, max(v.value) as max
-           from workitems w
-           cross join lateral (select
-               nullif(greatest(floor(w.active_duration_in_seconds * 1000 + 0.5), 0), 0)::bigint
-                   as active,
-               nullif(greatest(floor(w.preview_duration * 1000 + 0.5), 0), 0)::bigint as preview,
-               nullif(greatest(floor(w.wrap_up_duration * 1000 + 0.5), 0), 0)::bigint as wrap_up,
-               nullif(greatest(floor(w.lookup_duration * 1000 + 0.5), 0), 0)::bigint as lookup,
-               lower(w.result) as result
-           ) ms
-           cross join lateral (values
-               ('nWorkitems', 1::bigint),
-               ('nHandled', case when ms.result = 'handled' then 1::bigint end),
-               ('nMissed', case when ms.result = 'missed' then 1::bigint end),
-               ('nRejected', case when ms.result = 'rejected' then 1::bigint end),
-               ('nAbandoned', case when ms.result = 'abandoned' then 1::bigint end),
-               ('nCancelled', case when ms.result = 'cancelled' then 1::bigint end),
-               ('tActive', ms.active),
-               ('tPreview', ms.preview),
-               ('tWrapUp', ms.wrap_up),
-               ('tHandle', nullif(coalesce(ms.active, 0) + coalesce(ms.wrap_up, 0), 0)),
-               ('tLookup', ms.lookup)
-           ) v(name, value)
-           where w.start_time >= $2 and w.start_time < $3
-             and v.name = any($4) and v.value is not null
-             and ($5 or w.business_unit_id = any($6))
-             and ($12::text[] is null or w.agent_id = any($12))
-             and ($13::text[] is null or w.queue_id = any($13))
-             and ($14::text[] is null or w.media_type = any($14))
-             and ($15::text[] is null or w.business_unit_id = any($15))
-             and ($16::text[] is null or w.result = any($16))
-           group by 1, 2, 3, 4, 5, 6, 7
-           order by 1, 7"#,
-        &q.boundaries,
-        q.from,
-        q.to,
-        &q.metrics,
-        scope.is_all(),
-        &scope.business_unit_ids(),
-        by("agentId"),
-        by("queueId"),
-        by("mediaType"),
-        by("businessUnitId"),
-        by("result"),
-        only("agentId") as Option<Vec<String>>,
-        only("queueId") as Option<Vec<String>>,
-        only("mediaType") as Option<Vec<String>>,
-        only("businessUnitId") as Option<Vec<String>>,
-        only("result") as Option<Vec<String>>,
-    )
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
+    let metrics: Vec<(&str, &str)> = WORKITEM_METRICS
         .into_iter()
-        .map(|r| {
-            let values = [
-                ("agentId", r.agent_id),
-                ("queueId", r.queue_id),
-                ("mediaType", r.media_type),
-                ("businessUnitId", r.business_unit_id),
-                ("result", r.result),
-            ];
-            sibling_row(q, r.bucket, values, r.name, r.count, [r.sum, r.min, r.max])
-        })
-        .collect())
+        .filter(|(name, _)| q.metrics.iter().any(|m| m == name))
+        .collect();
+    let dimensions: Vec<(&'static str, &str)> = q
+        .group_by
+        .iter()
+        .filter_map(|d| WORKITEM_DIMENSIONS.into_iter().find(|(name, _)| name == d))
+        .collect();
+    let mut sql = QueryBuilder::<Postgres>::new("select width_bucket(w.start_time, ");
+    sql.push_bind(&q.boundaries).push("::timestamptz[])");
+    for (_, column) in &dimensions {
+        sql.push(", ").push(column);
+    }
+    for (_, value) in &metrics {
+        sql.push(format_args!(
+            ", count({value}), sum({value})::bigint, min({value}), max({value})"
+        ));
+    }
+    sql.push(" from workitems w where w.start_time >= ")
+        .push_bind(q.from)
+        .push(" and w.start_time < ")
+        .push_bind(q.to);
+    if !scope.is_all() {
+        sql.push(" and w.business_unit_id = any(")
+            .push_bind(scope.business_unit_ids())
+            .push(")");
+    }
+    for (d, values) in &q.filter {
+        if let Some((_, column)) = WORKITEM_DIMENSIONS.into_iter().find(|(name, _)| name == d) {
+            sql.push(" and ")
+                .push(column)
+                .push(" = any(")
+                .push_bind(values)
+                .push(")");
+        }
+    }
+    sql.push(" group by 1");
+    for i in 0..dimensions.len() {
+        sql.push(", ").push(i + 2);
+    }
+    let rows = sql.build().persistent(false).fetch_all(pool).await?;
+    let mut out = Vec::new();
+    for row in &rows {
+        let bucket: i32 = row.try_get(0)?;
+        let mut group = BTreeMap::new();
+        for (i, (name, _)) in dimensions.iter().enumerate() {
+            group.insert(*name, row.try_get(1 + i)?);
+        }
+        for (i, (name, _)) in metrics.iter().enumerate() {
+            let at = 1 + dimensions.len() + 4 * i;
+            let count: i64 = row.try_get(at)?;
+            // A metric no workitem of the group emitted is left out, as for the others.
+            if count > 0 {
+                out.push(SiblingRow {
+                    // width_bucket counts from 1 for the first bucket.
+                    bucket: (bucket.max(1) - 1) as usize,
+                    group: group.clone(),
+                    metric: (*name).to_owned(),
+                    count,
+                    sum: row.try_get(at + 1)?,
+                    min: row.try_get(at + 2)?,
+                    max: row.try_get(at + 3)?,
+                });
+            }
+        }
+    }
+    Ok(out)
 }
 
 async fn flow_aggregates(
