@@ -11,12 +11,6 @@ use domain::buzzeasy::Table;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// mimalloc instead of the system allocator: a GraphQL response is built from many small
-/// allocations (a value per field), which glibc's malloc and free spent about a quarter of the
-/// server's time on (perf, the wallboard aggregate of the benchmark).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "convgraph",
