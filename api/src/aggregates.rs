@@ -166,7 +166,10 @@ pub struct AggregateMetricData {
 /// One bucket of one group.
 #[derive(SimpleObject)]
 #[graphql(name = "AggregateInterval")]
-#[allow(dead_code, reason = "describes AggregateInterval in the schema; never built")]
+#[allow(
+    dead_code,
+    reason = "describes AggregateInterval in the schema; never built"
+)]
 struct AggregateIntervalType {
     /// The bucket, ISO-8601 `start/end` in UTC.
     interval: String,
@@ -176,7 +179,10 @@ struct AggregateIntervalType {
 /// One metric in one bucket.
 #[derive(SimpleObject)]
 #[graphql(name = "AggregateMetricData")]
-#[allow(dead_code, reason = "describes AggregateMetricData in the schema; never built")]
+#[allow(
+    dead_code,
+    reason = "describes AggregateMetricData in the schema; never built"
+)]
 struct AggregateMetricDataType {
     metric: String,
     stats: StatisticalSummary,
@@ -187,25 +193,31 @@ plain_output!(AggregateMetricData, AggregateMetricDataType);
 
 impl Plain for AggregateInterval {
     fn value(&self, env: &QueryEnv, set: &SelectionSet) -> Value {
-        plain::object(env, set, &Self::type_name(), &mut |env, field| {
-            match field.name.node.as_str() {
+        plain::object(
+            env,
+            set,
+            &Self::type_name(),
+            &mut |env, field| match field.name.node.as_str() {
                 "interval" => Value::String(self.interval.clone()),
                 "metrics" => plain::list(env, &field.selection_set.node, &self.metrics),
                 _ => Value::Null,
-            }
-        })
+            },
+        )
     }
 }
 
 impl Plain for AggregateMetricData {
     fn value(&self, env: &QueryEnv, set: &SelectionSet) -> Value {
-        plain::object(env, set, &Self::type_name(), &mut |env, field| {
-            match field.name.node.as_str() {
+        plain::object(
+            env,
+            set,
+            &Self::type_name(),
+            &mut |env, field| match field.name.node.as_str() {
                 "metric" => Value::String(self.metric.clone()),
                 "stats" => self.stats.value(env, &field.selection_set.node),
                 _ => Value::Null,
-            }
-        })
+            },
+        )
     }
 }
 
@@ -228,8 +240,11 @@ pub struct StatisticalSummary {
 
 impl Plain for StatisticalSummary {
     fn value(&self, env: &QueryEnv, set: &SelectionSet) -> Value {
-        plain::object(env, set, &Self::type_name(), &mut |_, field| {
-            match field.name.node.as_str() {
+        plain::object(
+            env,
+            set,
+            &Self::type_name(),
+            &mut |_, field| match field.name.node.as_str() {
                 "count" => plain::int(self.count),
                 "sum" => plain::float(self.sum),
                 "min" => plain::float(self.min),
@@ -239,8 +254,8 @@ impl Plain for StatisticalSummary {
                 "denominator" => plain::float(self.denominator),
                 "ratio" => plain::float(self.ratio),
                 _ => Value::Null,
-            }
-        })
+            },
+        )
     }
 }
 
