@@ -159,6 +159,12 @@ pub async fn refresh_rollup_backlog(pool: &PgPool) -> Result<u64, sqlx::Error> {
     Ok(days)
 }
 
+/// The index into the boundaries of a `width_bucket` result, which counts from 1 for the first
+/// bucket (the statements keep rows within the boundaries).
+fn bucket_index(width_bucket: i32) -> usize {
+    (width_bucket.max(1) - 1) as usize
+}
+
 /// What a statement reads: the rollup's 15-minute sums, or the facts themselves.
 #[derive(Debug, Clone, Copy)]
 enum Source {
@@ -290,8 +296,7 @@ async fn aggregate(
                 group.insert(*d, row.try_get(2 + i)?);
             }
             Ok(AggregateRow {
-                // width_bucket counts from 1 for the first bucket.
-                bucket: (bucket.max(1) - 1) as usize,
+                bucket: bucket_index(bucket),
                 group,
                 metric: row.try_get(1)?,
                 count: row.try_get(2 + n)?,
@@ -446,8 +451,7 @@ async fn workitem_aggregates(
             // A metric no workitem of the group emitted is left out, as for the others.
             if count > 0 {
                 out.push(SiblingRow {
-                    // width_bucket counts from 1 for the first bucket.
-                    bucket: (bucket.max(1) - 1) as usize,
+                    bucket: bucket_index(bucket),
                     group: group.clone(),
                     metric: (*name).to_owned(),
                     count,
@@ -697,8 +701,7 @@ fn sibling_row<const N: usize>(
     [sum, min, max]: [Option<i64>; 3],
 ) -> SiblingRow {
     SiblingRow {
-        // width_bucket counts from 1 for the first bucket.
-        bucket: (bucket.max(1) - 1) as usize,
+        bucket: bucket_index(bucket),
         group: values
             .into_iter()
             .filter(|(d, _)| q.group_by.contains(d))
