@@ -2,17 +2,14 @@
 //! filters, ordering and keyset cursors, forwards (`first` / `after`) and backwards (`last` /
 //! `before`).
 
-use async_graphql::{Context, Enum, ErrorExtensions, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, ErrorExtensions, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
-use db::read::{self, ConversationCursor, ConversationFilter, ConversationPage, OrderKey};
-use domain::graph::ConversationRow;
+use db::select::{ConversationFilter, Keyset, List, OrderKey, Walk};
 use sqlx::PgPool;
 
 use crate::auth::{Caller, PII_READ};
 use crate::error::ApiError;
-use crate::graph::Conversation;
-use crate::loader::{Family, Member, visible};
-use std::sync::Arc;
+use crate::objects::{ConversationConnectionShape, ConversationShape, Object as One, Page};
 
 const DEFAULT_PAGE: i32 = 25;
 
@@ -24,17 +21,8 @@ pub struct ConversationQuery;
 impl ConversationQuery {
     /// A conversation by id; null when it does not exist or is outside your scope (the two are
     /// indistinguishable on purpose).
-    async fn conversation(
-        &self,
-        ctx: &Context<'_>,
-        id: async_graphql::ID,
-    ) -> Result<Option<Conversation>> {
-        let (pool, caller) = request(ctx)?;
-        let row = read::conversation(pool, &caller.scope, &id)
-            .await
-            .map_err(ApiError::db)?;
-        let rows = visible(caller.may_read_personal(), row.into_iter().collect());
-        Ok(Member::all(&Family::new(rows)).pop().map(Conversation))
+    async fn conversation(&self, id: async_graphql::ID) -> Result<Option<One<ConversationShape>>> {
+        Ok(Some(One::new(id.0)))
     }
 
     /// Conversations in your scope that match `filter`, a page at a time, in `orderBy` order
@@ -62,8 +50,8 @@ impl ConversationQuery {
         last: Option<i32>,
         #[graphql(desc = "End before this cursor (a `startCursor` or edge cursor).")]
         before: Option<String>,
-    ) -> Result<ConversationConnection> {
-        let (pool, caller) = request(ctx)?;
+    ) -> Result<Page<ConversationConnectionShape>> {
+        let (_, caller) = request(ctx)?;
         let order = order_by.unwrap_or_default();
         let filter = filter
             .unwrap_or_default()
@@ -74,37 +62,14 @@ impl ConversationQuery {
             .map_or(crate::Limits::DEFAULT_MAX_PAGE_SIZE, |limits| {
                 limits.max_page_size
             });
-        let walk =
-            Walk::new(order, first, after, last, before, max_page).map_err(|e| e.extend())?;
-        let page = ConversationPage {
-            key: order.field.key(),
-            descending: walk.descending,
-            cursor: walk.cursor.as_ref(),
-            limit: i64::from(walk.size) + 1,
-        };
-        let mut rows = read::conversations(pool, &caller.scope, &filter, &page)
-            .await
-            .map_err(ApiError::db)?;
-        let more = rows.len() > walk.size as usize;
-        rows.truncate(walk.size as usize);
-        if walk.backward {
-            rows.reverse();
-        }
-        Ok(ConversationConnection {
-            family: Family::new(visible(caller.may_read_personal(), rows)),
-            has_next_page: if walk.backward {
-                walk.cursor.is_some()
-            } else {
-                more
+        let walk = walk(order, first, after, last, before, max_page).map_err(|e| e.extend())?;
+        Ok(Page::new(
+            List::Conversations {
+                filter: Box::new(filter),
+                key: order.field.key(),
             },
-            has_previous_page: if walk.backward {
-                more
-            } else {
-                walk.cursor.is_some()
-            },
-            filter,
-            key: order.field.key(),
-        })
+            walk,
+        ))
     }
 }
 
@@ -276,122 +241,40 @@ pub fn parse_interval(
 }
 
 /// How one request walks the list: which way the SQL goes, from where, how far.
-struct Walk {
-    size: i32,
-    cursor: Option<ConversationCursor>,
-    /// `last` / `before`: the SQL walks against the order and the page is reversed.
-    backward: bool,
-    descending: bool,
-}
-
-impl Walk {
-    fn new(
-        order: ConversationOrder,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-        max_page: usize,
-    ) -> std::result::Result<Self, ApiError> {
-        let backward = last.is_some() || before.is_some();
-        if backward && (first.is_some() || after.is_some()) {
-            return Err(ApiError::bad_input(
-                "page with first/after or with last/before, not both",
-            ));
-        }
-        let (name, size, cursor_name, cursor) = if backward {
-            ("last", last, "before", before)
-        } else {
-            ("first", first, "after", after)
-        };
-        let size = size.unwrap_or(DEFAULT_PAGE);
-        if !usize::try_from(size).is_ok_and(|size| (1..=max_page).contains(&size)) {
-            return Err(ApiError::bad_input(format!(
-                "{name} must be between 1 and {max_page}, got {size}"
-            )));
-        }
-        let cursor = cursor
-            .map(|c| decode_cursor(cursor_name, order.field, &c))
-            .transpose()?;
-        Ok(Walk {
-            size,
-            cursor,
-            backward,
-            descending: (order.direction == OrderDirection::Desc) != backward,
-        })
+fn walk(
+    order: ConversationOrder,
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+    max_page: usize,
+) -> std::result::Result<Walk, ApiError> {
+    let backward = last.is_some() || before.is_some();
+    if backward && (first.is_some() || after.is_some()) {
+        return Err(ApiError::bad_input(
+            "page with first/after or with last/before, not both",
+        ));
     }
-}
-
-/// A page of conversations.
-pub struct ConversationConnection {
-    /// The page's conversations: one family, so each relation loads once for the page.
-    family: Arc<Family<ConversationRow>>,
-    has_next_page: bool,
-    has_previous_page: bool,
-    filter: ConversationFilter,
-    key: OrderKey,
-}
-
-/// An edge: a conversation and its cursor.
-#[derive(SimpleObject)]
-pub struct ConversationEdge {
-    /// Where this conversation stands in the list: pass it as `after` or `before`.
-    pub cursor: String,
-    /// The conversation.
-    pub node: Conversation,
-}
-
-/// Where a page stands in its list.
-#[derive(SimpleObject)]
-pub struct PageInfo {
-    /// More items follow this page (going forwards, exact; going backwards, true when the page
-    /// was asked for `before` a cursor).
-    pub has_next_page: bool,
-    /// Items precede this page (going backwards, exact; going forwards, true when the page was
-    /// asked for `after` a cursor).
-    pub has_previous_page: bool,
-    /// The cursor of the first item of the page.
-    pub start_cursor: Option<String>,
-    /// The cursor of the last item of the page.
-    pub end_cursor: Option<String>,
-}
-
-/// A page of conversations: edges (or just nodes), where it stands, and the total.
-#[Object]
-impl ConversationConnection {
-    /// How many conversations the filter selects in your scope. Counted only when asked for.
-    async fn total_count(&self, ctx: &Context<'_>) -> Result<i64> {
-        let (pool, caller) = request(ctx)?;
-        read::count_conversations(pool, &caller.scope, &self.filter, self.key)
-            .await
-            .map_err(ApiError::db)
+    let (name, size, cursor_name, cursor) = if backward {
+        ("last", last, "before", before)
+    } else {
+        ("first", first, "after", after)
+    };
+    let size = size.unwrap_or(DEFAULT_PAGE);
+    if !usize::try_from(size).is_ok_and(|size| (1..=max_page).contains(&size)) {
+        return Err(ApiError::bad_input(format!(
+            "{name} must be between 1 and {max_page}, got {size}"
+        )));
     }
-    /// Where this page stands: whether more follow or precede it, and the cursors to get them.
-    async fn page_info(&self) -> PageInfo {
-        PageInfo {
-            has_next_page: self.has_next_page,
-            has_previous_page: self.has_previous_page,
-            start_cursor: self.family.rows.first().map(|r| cursor_of(self.key, r)),
-            end_cursor: self.family.rows.last().map(|r| cursor_of(self.key, r)),
-        }
-    }
-    /// The page's conversations with their cursors (use `nodes` when you need no cursors).
-    async fn edges(&self) -> Vec<ConversationEdge> {
-        Member::all(&self.family)
-            .into_iter()
-            .map(|member| ConversationEdge {
-                cursor: cursor_of(self.key, member.row()),
-                node: Conversation(member),
-            })
-            .collect()
-    }
-    /// The conversations of the page, without cursors.
-    async fn nodes(&self) -> Vec<Conversation> {
-        Member::all(&self.family)
-            .into_iter()
-            .map(Conversation)
-            .collect()
-    }
+    let cursor = cursor
+        .map(|c| decode_cursor(cursor_name, order.field, &c))
+        .transpose()?;
+    Ok(Walk {
+        size: i64::from(size),
+        cursor,
+        backward,
+        descending: (order.direction == OrderDirection::Desc) != backward,
+    })
 }
 
 fn key_tag(key: OrderKey) -> &'static str {
@@ -401,25 +284,11 @@ fn key_tag(key: OrderKey) -> &'static str {
     }
 }
 
-/// An opaque cursor: the order key, its time and the id (the keyset), hex-encoded.
-fn cursor_of(key: OrderKey, row: &ConversationRow) -> String {
-    let time = match key {
-        OrderKey::Start => row.conversation_start,
-        OrderKey::End => row.conversation_end,
-    };
-    let time = time.map(|t| t.to_rfc3339()).unwrap_or_default();
-    hex(&format!(
-        "{}\n{time}\n{}",
-        key_tag(key),
-        row.conversation_id
-    ))
-}
-
 fn decode_cursor(
     name: &str,
     field: ConversationOrderField,
     cursor: &str,
-) -> std::result::Result<ConversationCursor, ApiError> {
+) -> std::result::Result<Keyset, ApiError> {
     let bad = || {
         ApiError::bad_input(format!(
             "{name}: {cursor:?} is not a cursor of a list in this order"
@@ -434,14 +303,10 @@ fn decode_cursor(
         return Err(bad());
     }
     let time = domain::reader::parse_time(time).map_err(|_| bad())?;
-    Ok(ConversationCursor {
-        time,
-        id: id.to_owned(),
+    Ok(Keyset {
+        time: Some(time),
+        ids: vec![id.to_owned()],
     })
-}
-
-fn hex(s: &str) -> String {
-    s.bytes().map(|b| format!("{b:02x}")).collect()
 }
 
 fn unhex(s: &str) -> Option<String> {

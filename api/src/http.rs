@@ -38,7 +38,7 @@ use axum::extract::{FromRequest, Query, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use tracing::Instrument as _;
@@ -47,7 +47,6 @@ use crate::AppState;
 use crate::auth::{self, AuthError, Caller};
 use crate::error::ApiError;
 use crate::limits::{self, Limits};
-use crate::loader;
 use futures::FutureExt as _;
 use std::panic::AssertUnwindSafe;
 
@@ -241,14 +240,73 @@ fn is_request_error(response: &async_graphql::Response) -> bool {
 }
 
 /// A GraphQL response as the spec shapes it: no `data` key after a request error.
-#[derive(Serialize)]
 struct Body<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
     data: Option<&'a Value>,
-    #[serde(skip_serializing_if = "<[ServerError]>::is_empty")]
     errors: &'a [ServerError],
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     extensions: &'a BTreeMap<String, Value>,
+}
+
+impl Body<'_> {
+    /// The body as JSON. A root field answered by a pushed-down read holds its JSON, as
+    /// PostgreSQL built it, in a `Value::Binary`: it is written as it is, not re-encoded.
+    fn write(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        out.push(b'{');
+        let mut first = true;
+        let mut key = |out: &mut Vec<u8>, name: &str| {
+            if !std::mem::take(&mut first) {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"\"");
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b"\":");
+        };
+        if let Some(data) = self.data {
+            key(out, "data");
+            write_value(out, data)?;
+        }
+        if !self.errors.is_empty() {
+            key(out, "errors");
+            serde_json::to_writer(&mut *out, self.errors)?;
+        }
+        if !self.extensions.is_empty() {
+            key(out, "extensions");
+            serde_json::to_writer(&mut *out, self.extensions)?;
+        }
+        out.push(b'}');
+        Ok(())
+    }
+}
+
+/// `value` as JSON, with `Value::Binary` written verbatim: only the pushed-down reads
+/// ([`crate::objects`]) make one, and it holds the JSON of their answer.
+pub fn write_value(out: &mut Vec<u8>, value: &Value) -> serde_json::Result<()> {
+    match value {
+        Value::Binary(json) => out.extend_from_slice(json),
+        Value::List(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, item)?;
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => {
+            out.push(b'{');
+            for (i, (name, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                serde_json::to_writer(&mut *out, name.as_str())?;
+                out.push(b':');
+                write_value(out, item)?;
+            }
+            out.push(b'}');
+        }
+        scalar => serde_json::to_writer(&mut *out, scalar)?,
+    }
+    Ok(())
 }
 
 fn graphql_response(response: async_graphql::Response, media: MediaType) -> Response {
@@ -258,8 +316,9 @@ fn graphql_response(response: async_graphql::Response, media: MediaType) -> Resp
         errors: &response.errors,
         extensions: &response.extensions,
     };
-    let bytes = match serde_json::to_vec(&body) {
-        Ok(bytes) => bytes,
+    let mut bytes = Vec::new();
+    match body.write(&mut bytes) {
+        Ok(()) => {}
         Err(e) => {
             let error = ApiError::internal(e);
             return error_response(
@@ -650,8 +709,16 @@ fn batch_response(responses: &[async_graphql::Response], media: MediaType) -> Re
             extensions: &response.extensions,
         })
         .collect();
-    match serde_json::to_vec(&bodies) {
-        Ok(bytes) => (
+    let mut bytes = vec![b'['];
+    let written = bodies.iter().enumerate().try_for_each(|(i, body)| {
+        if i > 0 {
+            bytes.push(b',');
+        }
+        body.write(&mut bytes)
+    });
+    bytes.push(b']');
+    match written {
+        Ok(()) => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, media.content_type())],
             bytes,
@@ -715,12 +782,10 @@ async fn prepare(state: &AppState, request: Request) -> Result<Operations, Refus
             };
             Refusal::new(StatusCode::BAD_REQUEST, e.code, message)
         })?;
-        let loaders = loader::loaders(state.pool.clone(), &caller);
         Ok(request
             .data(state.pool.clone())
             .data(caller.clone())
-            .data(state.ingest)
-            .data(loaders))
+            .data(state.ingest))
     };
     Ok(match operations {
         Operations::Single(request) => Operations::Single(Box::new(attach(*request, None)?)),

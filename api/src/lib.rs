@@ -9,14 +9,14 @@ pub mod conversations;
 pub mod error;
 pub mod feed;
 pub mod feed_aggregates;
-pub mod graph;
 mod graphiql;
 pub mod http;
 pub mod ingest;
 pub mod limits;
-pub mod loader;
 pub mod metrics;
+pub mod objects;
 mod plain;
+pub mod select;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 use axum::Router;

@@ -2,12 +2,12 @@
 //! conversation graph, and the private local server used when no database is given.
 
 pub mod aggregate;
-pub mod feed;
 pub mod graph;
 pub mod ingest;
 pub mod local;
-pub mod read;
 pub mod records;
+pub mod select;
+pub mod sql;
 pub mod testing;
 
 use sqlx::PgPool;

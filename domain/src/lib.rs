@@ -6,6 +6,7 @@ pub mod row;
 
 pub mod aggregate;
 pub mod buzzeasy;
+pub mod catalog;
 pub mod error;
 pub mod facts;
 pub mod flow_metrics;

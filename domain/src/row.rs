@@ -31,9 +31,9 @@ macro_rules! row {
     (
         $(#[$meta:meta])*
         pub struct $name:ident {
-            keys { $( $(#[$kmeta:meta])* $key:ident : $kty:ty $([$kflag:ident])? ),* $(,)? }
+            keys { $( $(#[doc = $kdoc:literal])* $key:ident : $kty:ty $([$kflag:ident])? ),* $(,)? }
             fields {
-                $( $(#[$fmeta:meta])* $src:literal => $field:ident : $kind:ident $([$fflag:ident])? ),*
+                $( $(#[doc = $fdoc:literal])* $src:literal => $field:ident : $kind:ident $([$fflag:ident])? ),*
                 $(,)?
             }
         }
@@ -44,8 +44,8 @@ macro_rules! row {
         #[cfg_attr(feature = "graphql", graphql(visible = false))]
         #[serde(default)]
         pub struct $name {
-            $( $(#[$kmeta])* pub $key: $kty, )*
-            $( $(#[$fmeta])* pub $field: field_type!($kind), )*
+            $( $(#[doc = $kdoc])* pub $key: $kty, )*
+            $( $(#[doc = $fdoc])* pub $field: field_type!($kind), )*
             /// Source fields without a column of their own, as sent. Empty for callers without
             /// the permission to read personal data, since they may hold some.
             #[cfg_attr(feature = "graphql", graphql(skip))]
@@ -71,6 +71,25 @@ macro_rules! row {
                     .map(|((_, column), _)| *column)
                     .collect()
             }
+
+            /// Every column of the table but `extra`, in declaration order (keys first): what
+            /// the catalogue ([`crate::catalog`]) serves and the GraphQL type lists.
+            pub const COLUMNS: &'static [$crate::catalog::Column] = &[
+                $( $crate::catalog::Column {
+                    name: stringify!($key),
+                    kind: <$kty as $crate::catalog::ColumnType>::KIND,
+                    required: <$kty as $crate::catalog::ColumnType>::REQUIRED,
+                    doc: &[$($kdoc),*],
+                    personal: is_personal!($($kflag)?),
+                }, )*
+                $( $crate::catalog::Column {
+                    name: stringify!($field),
+                    kind: <field_type!($kind) as $crate::catalog::ColumnType>::KIND,
+                    required: false,
+                    doc: &[$($fdoc),*],
+                    personal: is_personal!($($fflag)?),
+                }, )*
+            ];
 
             /// The columns marked `[personal]`.
             pub const PERSONAL: &'static [&'static str] = &[
@@ -104,6 +123,16 @@ macro_rules! row {
 macro_rules! personal {
     (personal, $e:expr) => {
         $e
+    };
+}
+
+/// `true` for the marker `personal`, `false` without a marker.
+macro_rules! is_personal {
+    () => {
+        false
+    };
+    (personal) => {
+        true
     };
 }
 

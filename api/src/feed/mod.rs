@@ -1,133 +1,32 @@
 //! The roots of the Buzzeasy feed and the flow metrics: `workitem(id:)`, `workitems`,
 //! `evaluations`, `campaign(id:)`, `campaigns`, `campaignRecords`, `flowMetrics`, and the lookups
 //! `queues`, `channels`, `users`, `agents`, `businessUnits`, `botSteps`, `divisions`: Relay
-//! connections with keyset cursors, `first` / `after`.
+//! connections with keyset cursors, `first` / `after`. Each answers with one pushed-down
+//! statement ([`crate::objects`]).
 
-pub mod loaders;
-pub mod types;
-
-use async_graphql::{Context, ErrorExtensions as _, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, ErrorExtensions as _, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
-use db::feed::{self, CampaignRecordFilter, Lookup, WorkitemFilter};
-use domain::Personal;
-use domain::buzzeasy::*;
-use serde::de::DeserializeOwned;
+use db::select::{
+    CampaignRecordFilter, EvaluationFilter, FlowMetricFilter, Keyset, List, Lookup, Walk,
+    WorkitemFilter,
+};
 
-use crate::conversations::{PageInfo, parse_interval, request};
+use crate::conversations::parse_interval;
 use crate::error::ApiError;
-use crate::graph::Division;
-use crate::loader::{Family, Member, visible};
-pub use types::*;
+use crate::objects::*;
 
 const DEFAULT_PAGE: i32 = 25;
 
-/// A page of a list being made: its items with their cursors, and where it stands.
-pub struct Paged<T> {
-    items: Vec<(String, T)>,
-    page_info: PageInfo,
-}
-
-/// A connection type and its edge type, for one node type.
-macro_rules! connection {
-    ($(#[$meta:meta])* $conn:ident, $edge:ident, $node:ty) => {
-        $(#[$meta])*
-        #[derive(SimpleObject)]
-        pub struct $conn {
-            /// The page's items with their cursors.
-            pub edges: Vec<$edge>,
-            /// Where this page stands: pass `endCursor` as `after` for the next one.
-            pub page_info: PageInfo,
-        }
-
-        /// An item of a page and its cursor.
-        #[derive(SimpleObject)]
-        pub struct $edge {
-            /// Where this item stands in the list: pass it as `after`.
-            pub cursor: String,
-            pub node: $node,
-        }
-
-        impl From<Paged<$node>> for $conn {
-            fn from(paged: Paged<$node>) -> Self {
-                Self {
-                    edges: paged
-                        .items
-                        .into_iter()
-                        .map(|(cursor, node)| $edge { cursor, node })
-                        .collect(),
-                    page_info: paged.page_info,
-                }
-            }
-        }
-    };
-}
-
-connection!(
-    /// A page of workitems.
-    WorkitemConnection, WorkitemEdge, Workitem);
-connection!(
-    /// A page of campaigns.
-    CampaignConnection, CampaignEdge, Campaign);
-connection!(
-    /// A page of campaign records.
-    CampaignRecordConnection, CampaignRecordEdge, CampaignRecord);
-connection!(
-    /// A page of queues.
-    QueueConnection, QueueEdge, Queue);
-connection!(
-    /// A page of channels.
-    ChannelConnection, ChannelEdge, Channel);
-connection!(
-    /// A page of users.
-    UserConnection, UserEdge, User);
-connection!(
-    /// A page of agents.
-    AgentConnection, AgentEdge, Agent);
-connection!(
-    /// A page of business units.
-    BusinessUnitConnection, BusinessUnitEdge, BusinessUnit);
-connection!(
-    /// A page of bot steps.
-    BotStepConnection, BotStepEdge, BotStep);
-connection!(
-    /// A page of divisions.
-    DivisionConnection, DivisionEdge, Division);
-connection!(
-    /// A page of workitem evaluations.
-    WorkitemEvaluationConnection, WorkitemEvaluationEdge, WorkitemEvaluation);
-connection!(
-    /// A page of flow metric records.
-    FlowMetricConnection, FlowMetricEdge, FlowMetric);
-
-/// A page made of `rows` (one more than asked for when more follow), their cursors and nodes.
-fn page<R, T>(
-    mut rows: Vec<R>,
-    size: usize,
-    after: bool,
-    cursor: impl Fn(&R) -> String,
-    node: impl Fn(Member<R>) -> T,
-) -> Paged<T>
-where
-    R: Send + Sync + 'static,
-{
-    let has_next_page = rows.len() > size;
-    rows.truncate(size);
-    let cursors: Vec<String> = rows.iter().map(&cursor).collect();
-    let family = Family::new(rows);
-    let items: Vec<(String, T)> = cursors
-        .iter()
-        .cloned()
-        .zip(Member::all(&family).into_iter().map(node))
-        .collect();
-    Paged {
-        page_info: PageInfo {
-            has_next_page,
-            has_previous_page: after,
-            start_cursor: cursors.first().cloned(),
-            end_cursor: cursors.last().cloned(),
-        },
-        items,
-    }
+/// How a request walks a list forwards: `first` rows after the cursor `after` (of `list`).
+fn walk(ctx: &Context<'_>, list: &List, first: Option<i32>, after: Option<&str>) -> Result<Walk> {
+    let size = size(ctx, first)?;
+    let cursor = after.map(|c| decode_cursor(list, c)).transpose()?;
+    Ok(Walk {
+        size: size as i64,
+        cursor,
+        backward: false,
+        descending: false,
+    })
 }
 
 /// The page size asked for, within the configured maximum.
@@ -144,16 +43,9 @@ fn size(ctx: &Context<'_>, first: Option<i32>) -> Result<usize> {
     }
 }
 
-fn hex(s: &str) -> String {
-    s.bytes().map(|b| format!("{b:02x}")).collect()
-}
-
-/// A cursor of a list: the list's tag and the keyset, hex-encoded.
-fn cursor(tag: &str, keyset: &str) -> String {
-    hex(&format!("{tag}\n{keyset}"))
-}
-
-fn decode_cursor(tag: &str, cursor: &str) -> Result<String> {
+/// The keyset of an `after` cursor of `list`: its tag, then (for lists in time order) a time,
+/// then the ids, one per line, hex-encoded.
+fn decode_cursor(list: &List, cursor: &str) -> Result<Keyset> {
     let bad =
         || ApiError::bad_input(format!("after: {cursor:?} is not a cursor of this list")).extend();
     if cursor.len() % 2 != 0 || cursor.len() > 4096 {
@@ -166,10 +58,28 @@ fn decode_cursor(tag: &str, cursor: &str) -> Result<String> {
     let text = bytes
         .and_then(|b| String::from_utf8(b).ok())
         .ok_or_else(bad)?;
-    match text.split_once('\n') {
-        Some((t, keyset)) if t == tag => Ok(keyset.to_owned()),
-        _ => Err(bad()),
+    let keyset = match text.split_once('\n') {
+        Some((t, keyset)) if t == list.tag() => keyset,
+        _ => return Err(bad()),
+    };
+    if !list.timed() {
+        return Ok(Keyset {
+            time: None,
+            ids: vec![keyset.to_owned()],
+        });
     }
+    let ids = list.cursor_ids();
+    let mut parts = keyset.splitn(ids + 1, '\n');
+    let time = parts.next().ok_or_else(bad)?;
+    let time = domain::reader::parse_time(time).map_err(|_| bad())?;
+    let rest: Vec<String> = parts.map(str::to_owned).collect();
+    if rest.len() != ids {
+        return Err(bad());
+    }
+    Ok(Keyset {
+        time: Some(time),
+        ids: rest,
+    })
 }
 
 /// From and before: an interval's bounds, or none.
@@ -186,38 +96,30 @@ fn bounds(interval: Option<&str>) -> Result<Bounds> {
     }
 }
 
-/// An `after` cursor of a list in time order: its time and the `ids` ids after it.
-fn timed_cursor(
-    tag: &str,
-    cursor: Option<&str>,
-    ids: usize,
-) -> Result<Option<(DateTime<Utc>, Vec<String>)>> {
-    let Some(cursor) = cursor else {
-        return Ok(None);
-    };
-    let bad =
-        || ApiError::bad_input(format!("after: {cursor:?} is not a cursor of this list")).extend();
-    let keyset = decode_cursor(tag, cursor)?;
-    let mut parts = keyset.splitn(ids + 1, '\n');
-    let time = parts.next().ok_or_else(bad)?;
-    let time = domain::reader::parse_time(time).map_err(|_| bad())?;
-    let rest: Vec<String> = parts.map(str::to_owned).collect();
-    if rest.len() != ids {
-        return Err(bad());
-    }
-    Ok(Some((time, rest)))
+/// A page of `list`.
+fn page<S: Shape>(
+    ctx: &Context<'_>,
+    list: List,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<Page<S>> {
+    let walk = walk(ctx, &list, first, after.as_deref())?;
+    Ok(Page::new(list, walk))
 }
 
-fn rows_of<R: DeserializeOwned + Personal>(
-    personal: bool,
-    values: Vec<serde_json::Value>,
-) -> Result<Vec<R>> {
-    let rows = values
-        .into_iter()
-        .map(serde_json::from_value)
-        .collect::<Result<Vec<R>, _>>()
-        .map_err(|e| ApiError::internal(e).extend())?;
-    Ok(visible(personal, rows))
+/// A page of a lookup in id order, deleted rows only when asked for.
+fn lookup<S: Shape>(
+    ctx: &Context<'_>,
+    lookup: Lookup,
+    first: Option<i32>,
+    after: Option<String>,
+    include_deleted: Option<bool>,
+) -> Result<Page<S>> {
+    let list = List::Lookup {
+        lookup,
+        include_deleted: include_deleted.unwrap_or(false),
+    };
+    page(ctx, list, first, after)
 }
 
 /// Which workitems to list.
@@ -254,30 +156,6 @@ pub struct FlowMetricFilterInput {
     pub conversation_ids: Option<Vec<String>>,
 }
 
-/// A lookup root: a page of the lookup in id order.
-macro_rules! lookup_root {
-    ($ctx:expr, $lookup:expr, $row:ty, $node:ident, $tag:literal, $id:ident, $first:expr, $after:expr, $deleted:expr) => {{
-        let (pool, caller) = request($ctx)?;
-        let size = size($ctx, $first)?;
-        let after = $after
-            .as_deref()
-            .map(|c| decode_cursor($tag, c))
-            .transpose()?;
-        let values = feed::lookup_page(
-            pool,
-            &caller.scope,
-            $lookup,
-            after.as_deref(),
-            size as i64 + 1,
-            $deleted.unwrap_or(false),
-        )
-        .await
-        .map_err(ApiError::db)?;
-        let rows: Vec<$row> = rows_of(caller.may_read_personal(), values)?;
-        Ok(page(rows, size, after.is_some(), |r| cursor($tag, &r.$id), $node).into())
-    }};
-}
-
 /// The Buzzeasy roots.
 #[derive(Default)]
 pub struct FeedQuery;
@@ -285,13 +163,8 @@ pub struct FeedQuery;
 #[Object]
 impl FeedQuery {
     /// A workitem by id; null when it does not exist or is outside your scope.
-    async fn workitem(&self, ctx: &Context<'_>, id: async_graphql::ID) -> Result<Option<Workitem>> {
-        let (pool, caller) = request(ctx)?;
-        let rows = feed::workitems_by_id(pool, &caller.scope, &[id.0])
-            .await
-            .map_err(ApiError::db)?;
-        let rows = visible(caller.may_read_personal(), rows);
-        Ok(Member::all(&Family::new(rows)).pop().map(Workitem))
+    async fn workitem(&self, id: async_graphql::ID) -> Result<Option<Object<WorkitemShape>>> {
+        Ok(Some(Object::new(id.0)))
     }
 
     /// Workitems in your scope that match `filter`, oldest first.
@@ -304,9 +177,7 @@ impl FeedQuery {
         #[graphql(desc = "Start after this cursor (an `endCursor` or edge cursor).")] after: Option<
             String,
         >,
-    ) -> Result<WorkitemConnection> {
-        let (pool, caller) = request(ctx)?;
-        let size = size(ctx, first)?;
+    ) -> Result<Page<WorkitemConnectionShape>> {
         let f = filter.unwrap_or_default();
         let (start_from, start_before) = bounds(f.interval.as_deref())?;
         let filter = WorkitemFilter {
@@ -318,33 +189,12 @@ impl FeedQuery {
             media_types: f.media_types,
             results: f.results,
         };
-        let after = timed_cursor("w", after.as_deref(), 1)?
-            .map(|(t, ids)| (t, ids.into_iter().collect::<String>()));
-        let rows =
-            feed::workitems_page(pool, &caller.scope, &filter, after.clone(), size as i64 + 1)
-                .await
-                .map_err(ApiError::db)?;
-        let rows = visible(caller.may_read_personal(), rows);
-        Ok(page(
-            rows,
-            size,
-            after.is_some(),
-            |w| {
-                let time = w.start_time.map(|t| t.to_rfc3339()).unwrap_or_default();
-                cursor("w", &format!("{time}\n{}", w.workitem_id))
-            },
-            Workitem,
-        )
-        .into())
+        page(ctx, List::Workitems(filter), first, after)
     }
 
     /// A campaign by id; null when it does not exist or is outside your scope.
-    async fn campaign(&self, ctx: &Context<'_>, id: async_graphql::ID) -> Result<Option<Campaign>> {
-        let (pool, caller) = request(ctx)?;
-        let rows = feed::campaigns_by_id(pool, &caller.scope, &[id.0])
-            .await
-            .map_err(ApiError::db)?;
-        Ok(Member::all(&Family::new(rows)).pop().map(Campaign))
+    async fn campaign(&self, id: async_graphql::ID) -> Result<Option<Object<CampaignShape>>> {
+        Ok(Some(Object::new(id.0)))
     }
 
     /// Campaigns in your scope, by id.
@@ -356,18 +206,8 @@ impl FeedQuery {
         after: Option<String>,
         #[graphql(desc = "Include campaigns marked deleted (default false).")]
         include_deleted: Option<bool>,
-    ) -> Result<CampaignConnection> {
-        lookup_root!(
-            ctx,
-            Lookup::Campaigns,
-            CampaignRow,
-            Campaign,
-            "cp",
-            campaign_id,
-            first,
-            after,
-            include_deleted
-        )
+    ) -> Result<Page<CampaignConnectionShape>> {
+        lookup(ctx, Lookup::Campaigns, first, after, include_deleted)
     }
 
     /// Campaign records in your scope that match `filter`, by id.
@@ -378,9 +218,7 @@ impl FeedQuery {
         filter: Option<CampaignRecordFilterInput>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<CampaignRecordConnection> {
-        let (pool, caller) = request(ctx)?;
-        let size = size(ctx, first)?;
+    ) -> Result<Page<CampaignRecordConnectionShape>> {
         let f = filter.unwrap_or_default();
         let (created_from, created_before) = bounds(f.interval.as_deref())?;
         let filter = CampaignRecordFilter {
@@ -389,28 +227,7 @@ impl FeedQuery {
             created_from,
             created_before,
         };
-        let after = after
-            .as_deref()
-            .map(|c| decode_cursor("r", c))
-            .transpose()?;
-        let rows = feed::campaign_records_page(
-            pool,
-            &caller.scope,
-            &filter,
-            after.as_deref(),
-            size as i64 + 1,
-        )
-        .await
-        .map_err(ApiError::db)?;
-        let rows = visible(caller.may_read_personal(), rows);
-        Ok(page(
-            rows,
-            size,
-            after.is_some(),
-            |r| cursor("r", &r.record_id),
-            CampaignRecord,
-        )
-        .into())
+        page(ctx, List::CampaignRecords(filter), first, after)
     }
 
     /// Queues in your scope (by their channel's business unit), by id.
@@ -421,18 +238,8 @@ impl FeedQuery {
         first: Option<i32>,
         after: Option<String>,
         include_deleted: Option<bool>,
-    ) -> Result<QueueConnection> {
-        lookup_root!(
-            ctx,
-            Lookup::Queues,
-            QueueRow,
-            Queue,
-            "q",
-            queue_id,
-            first,
-            after,
-            include_deleted
-        )
+    ) -> Result<Page<QueueConnectionShape>> {
+        lookup(ctx, Lookup::Queues, first, after, include_deleted)
     }
 
     /// Channels in your scope (by their business unit), by id.
@@ -443,18 +250,8 @@ impl FeedQuery {
         first: Option<i32>,
         after: Option<String>,
         include_deleted: Option<bool>,
-    ) -> Result<ChannelConnection> {
-        lookup_root!(
-            ctx,
-            Lookup::Channels,
-            ChannelRow,
-            Channel,
-            "ch",
-            channel_id,
-            first,
-            after,
-            include_deleted
-        )
+    ) -> Result<Page<ChannelConnectionShape>> {
+        lookup(ctx, Lookup::Channels, first, after, include_deleted)
     }
 
     /// Users assigned to a business unit in your scope (at any time), by id.
@@ -465,18 +262,8 @@ impl FeedQuery {
         first: Option<i32>,
         after: Option<String>,
         include_deleted: Option<bool>,
-    ) -> Result<UserConnection> {
-        lookup_root!(
-            ctx,
-            Lookup::Users,
-            UserRow,
-            User,
-            "u",
-            user_id,
-            first,
-            after,
-            include_deleted
-        )
+    ) -> Result<Page<UserConnectionShape>> {
+        lookup(ctx, Lookup::Users, first, after, include_deleted)
     }
 
     /// Agents assigned to a business unit in your scope (at any time), by id.
@@ -487,18 +274,8 @@ impl FeedQuery {
         first: Option<i32>,
         after: Option<String>,
         include_deleted: Option<bool>,
-    ) -> Result<AgentConnection> {
-        lookup_root!(
-            ctx,
-            Lookup::Agents,
-            AgentRow,
-            Agent,
-            "a",
-            agent_id,
-            first,
-            after,
-            include_deleted
-        )
+    ) -> Result<Page<AgentConnectionShape>> {
+        lookup(ctx, Lookup::Agents, first, after, include_deleted)
     }
 
     /// The business units in your scope, by id.
@@ -509,18 +286,8 @@ impl FeedQuery {
         first: Option<i32>,
         after: Option<String>,
         include_deleted: Option<bool>,
-    ) -> Result<BusinessUnitConnection> {
-        lookup_root!(
-            ctx,
-            Lookup::BusinessUnits,
-            BusinessUnitRow,
-            BusinessUnit,
-            "bu",
-            business_unit_id,
-            first,
-            after,
-            include_deleted
-        )
+    ) -> Result<Page<BusinessUnitConnectionShape>> {
+        lookup(ctx, Lookup::BusinessUnits, first, after, include_deleted)
     }
 
     /// Bot steps that conversations in your scope went through, by id.
@@ -531,18 +298,8 @@ impl FeedQuery {
         first: Option<i32>,
         after: Option<String>,
         include_deleted: Option<bool>,
-    ) -> Result<BotStepConnection> {
-        lookup_root!(
-            ctx,
-            Lookup::BotSteps,
-            BotStepRow,
-            BotStep,
-            "bs",
-            bot_step_id,
-            first,
-            after,
-            include_deleted
-        )
+    ) -> Result<Page<BotStepConnectionShape>> {
+        lookup(ctx, Lookup::BotSteps, first, after, include_deleted)
     }
 
     /// Flow metric records in your scope (by their divisions, or their conversation) that match
@@ -554,41 +311,17 @@ impl FeedQuery {
         filter: Option<FlowMetricFilterInput>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<FlowMetricConnection> {
-        let (pool, caller) = request(ctx)?;
-        let size = size(ctx, first)?;
+    ) -> Result<Page<FlowMetricConnectionShape>> {
         let f = filter.unwrap_or_default();
         let (from, before) = bounds(f.interval.as_deref())?;
-        let filter = feed::FlowMetricFilter {
+        let filter = FlowMetricFilter {
             from,
             before,
             metrics: f.metrics,
             flow_ids: f.flow_ids,
             conversation_ids: f.conversation_ids,
         };
-        let after = timed_cursor("fm", after.as_deref(), 2)?.map(|(t, mut ids)| {
-            let record = ids.pop().unwrap_or_default();
-            (t, ids.pop().unwrap_or_default(), record)
-        });
-        let rows =
-            feed::flow_metrics_page(pool, &caller.scope, &filter, after.clone(), size as i64 + 1)
-                .await
-                .map_err(ApiError::db)?;
-        let rows = visible(caller.may_read_personal(), rows);
-        Ok(page(
-            rows,
-            size,
-            after.is_some(),
-            |m| {
-                let t = m.metric_date.map(|t| t.to_rfc3339()).unwrap_or_default();
-                cursor(
-                    "fm",
-                    &format!("{t}\n{}\n{}", m.conversation_id, m.record_id),
-                )
-            },
-            FlowMetric,
-        )
-        .into())
+        page(ctx, List::FlowMetrics(filter), first, after)
     }
 
     /// Quality evaluations of workitems in your scope, in the order they started: those started
@@ -602,40 +335,14 @@ impl FeedQuery {
         evaluator_ids: Option<Vec<String>>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<WorkitemEvaluationConnection> {
-        let (pool, caller) = request(ctx)?;
-        let size = size(ctx, first)?;
+    ) -> Result<Page<WorkitemEvaluationConnectionShape>> {
         let (from, before) = bounds(interval.as_deref())?;
-        let after = timed_cursor("ev", after.as_deref(), 2)?.map(|(t, mut ids)| {
-            let evaluation = ids.pop().unwrap_or_default();
-            (t, ids.pop().unwrap_or_default(), evaluation)
-        });
-        let rows = feed::evaluations_page(
-            pool,
-            &caller.scope,
+        let filter = EvaluationFilter {
             from,
             before,
-            evaluator_ids.as_deref(),
-            after.clone(),
-            size as i64 + 1,
-        )
-        .await
-        .map_err(ApiError::db)?;
-        let rows = visible(caller.may_read_personal(), rows);
-        Ok(page(
-            rows,
-            size,
-            after.is_some(),
-            |e| {
-                let t = e.started_at.map(|t| t.to_rfc3339()).unwrap_or_default();
-                cursor(
-                    "ev",
-                    &format!("{t}\n{}\n{}", e.workitem_id, e.evaluation_id),
-                )
-            },
-            WorkitemEvaluation,
-        )
-        .into())
+            evaluator_ids,
+        };
+        page(ctx, List::Evaluations(filter), first, after)
     }
 
     /// The Genesys divisions in your scope, by id.
@@ -645,31 +352,7 @@ impl FeedQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<DivisionConnection> {
-        let (pool, caller) = request(ctx)?;
-        let size = size(ctx, first)?;
-        let after = after
-            .as_deref()
-            .map(|c| decode_cursor("d", c))
-            .transpose()?;
-        let mut rows = feed::divisions_page(pool, &caller.scope, after.as_deref(), size as i64 + 1)
-            .await
-            .map_err(ApiError::db)?;
-        let has_next_page = rows.len() > size;
-        rows.truncate(size);
-        let items: Vec<(String, Division)> = rows
-            .into_iter()
-            .map(|d| (cursor("d", &d.division_id), Division(d)))
-            .collect();
-        Ok(Paged {
-            page_info: PageInfo {
-                has_next_page,
-                has_previous_page: after.is_some(),
-                start_cursor: items.first().map(|e| e.0.clone()),
-                end_cursor: items.last().map(|e| e.0.clone()),
-            },
-            items,
-        }
-        .into())
+    ) -> Result<Page<DivisionConnectionShape>> {
+        page(ctx, List::Divisions, first, after)
     }
 }

@@ -1,0 +1,336 @@
+//! A GraphQL selection as the read planner takes it ([`db::select::Selection`]): the fields of
+//! each object under their response keys, in order, through fragment spreads and inline
+//! fragments, a key selected twice merged into one entry (its sub-selections merged), and the
+//! values of relation arguments with variables substituted. `@skip` and `@include` were already
+//! applied by async-graphql before execution; validation has checked every name and type.
+
+use async_graphql::parser::types::{Field, Selection as QuerySelection, SelectionSet};
+use async_graphql::{ContextSelectionSet, Name, Positioned, QueryEnv, Value};
+use db::select::{
+    ArgumentValue, EdgeValue, Entry, PageInfoValue, PageSelection, PageValue, Reader, Selection,
+    Value as Output,
+};
+use domain::catalog::{self, Argument, Column, Connection, ObjectType, Relation};
+use sqlx::PgPool;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use crate::auth::Caller;
+use crate::conversations::parse_interval;
+use crate::error::ApiError;
+
+/// The fields of one response key: the same field selected once or several times.
+type Group<'a> = (&'a Name, Vec<&'a Positioned<Field>>);
+
+/// The pool and who reads, for a root field.
+pub fn reader<'a>(ctx: &ContextSelectionSet<'a>) -> Result<(&'a PgPool, Reader<'a>), ApiError> {
+    let pool = ctx
+        .data::<PgPool>()
+        .map_err(|_| ApiError::internal("no pool in the request"))?;
+    let caller = ctx
+        .data::<Caller>()
+        .map_err(|_| ApiError::internal("no caller in the request"))?;
+    Ok((
+        pool,
+        Reader {
+            scope: &caller.scope,
+            personal: caller.may_read_personal(),
+        },
+    ))
+}
+
+/// The root fields that answer under `field`'s response key, merged: `None` when `field` is not
+/// the first of them (async-graphql keeps the first answer under a key and drops the others,
+/// so the first answers for all).
+pub fn root_selection<'a>(
+    ctx: &ContextSelectionSet<'a>,
+    field: &'a Positioned<Field>,
+) -> Option<Vec<&'a Positioned<Field>>> {
+    let env: &'a QueryEnv = ctx.query_env;
+    let root = &env.operation.node.selection_set.node;
+    let mut fields = Vec::new();
+    collect(env, root, None, &mut fields);
+    let key = field.node.response_key();
+    let same: Vec<&'a Positioned<Field>> = fields
+        .into_iter()
+        .filter(|f| f.node.response_key().node == key.node)
+        .collect();
+    match same.first() {
+        Some(first) if std::ptr::eq(*first, field) => Some(same),
+        Some(_) => None,
+        None => Some(vec![field]),
+    }
+}
+
+/// Every field of `set` (through fragments that apply to `type_name`; any with `None`).
+fn collect<'a>(
+    env: &'a QueryEnv,
+    set: &'a SelectionSet,
+    type_name: Option<&str>,
+    out: &mut Vec<&'a Positioned<Field>>,
+) {
+    for selection in &set.items {
+        match &selection.node {
+            QuerySelection::Field(field) => out.push(field),
+            QuerySelection::FragmentSpread(spread) => {
+                if let Some(fragment) = env.fragments.get(&spread.node.fragment_name.node)
+                    && applies(&fragment.node.type_condition.node.on.node, type_name)
+                {
+                    collect(env, &fragment.node.selection_set.node, type_name, out);
+                }
+            }
+            QuerySelection::InlineFragment(fragment) => {
+                let on = fragment
+                    .node
+                    .type_condition
+                    .as_ref()
+                    .map(|c| &c.node.on.node);
+                if on.is_none_or(|on| applies(on, type_name)) {
+                    collect(env, &fragment.node.selection_set.node, type_name, out);
+                }
+            }
+        }
+    }
+}
+
+/// Whether a fragment on `on` applies to an object of `type_name`: these types implement no
+/// interface and belong to no union, so only a fragment on the type itself does.
+fn applies(on: &str, type_name: Option<&str>) -> bool {
+    type_name.is_none_or(|t| t == on)
+}
+
+/// The fields of `fields`' selection sets for an object of `type_name`, grouped by response
+/// key in the order the keys first appear.
+fn groups<'a>(
+    env: &'a QueryEnv,
+    fields: &[&'a Positioned<Field>],
+    type_name: &str,
+) -> Vec<Group<'a>> {
+    let mut all = Vec::new();
+    for field in fields {
+        collect(
+            env,
+            &field.node.selection_set.node,
+            Some(type_name),
+            &mut all,
+        );
+    }
+    let mut out: Vec<Group<'a>> = Vec::new();
+    for field in all {
+        let key = &field.node.response_key().node;
+        match out.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, same)) => same.push(field),
+            None => out.push((key, vec![field])),
+        }
+    }
+    out
+}
+
+/// What a field name of an object type reads.
+enum Target {
+    Column(&'static Column),
+    Duration(&'static Column, &'static Column),
+    Extra,
+    Relation(&'static Relation),
+}
+
+/// Field name -> what it reads, per object type, from the catalogue (built once).
+fn index(object: &ObjectType) -> &'static HashMap<String, Target> {
+    static INDEX: OnceLock<HashMap<&'static str, HashMap<String, Target>>> = OnceLock::new();
+    let all = INDEX.get_or_init(|| {
+        catalog::OBJECTS
+            .iter()
+            .map(|o| {
+                let table = o.table();
+                let column = |name: &str| {
+                    table
+                        .column(name)
+                        .unwrap_or_else(|| panic!("{}: no column {name}", o.name))
+                };
+                let mut fields = HashMap::new();
+                for field in o.fields {
+                    match field {
+                        catalog::Field::Columns => {
+                            for c in table.columns {
+                                fields.insert(c.field_name(), Target::Column(c));
+                            }
+                        }
+                        catalog::Field::Alias {
+                            name, column: c, ..
+                        } => {
+                            fields.insert(name.to_string(), Target::Column(column(c)));
+                        }
+                        catalog::Field::Duration {
+                            name, start, end, ..
+                        } => {
+                            fields.insert(
+                                name.to_string(),
+                                Target::Duration(column(start), column(end)),
+                            );
+                        }
+                        catalog::Field::Extra => {
+                            fields.insert("extra".into(), Target::Extra);
+                        }
+                        catalog::Field::Relation(r) => {
+                            fields.insert(r.name.to_string(), Target::Relation(r));
+                        }
+                    }
+                }
+                (o.name, fields)
+            })
+            .collect()
+    });
+    &all[object.name]
+}
+
+/// The selection of an object of type `object` made by the merged `fields`.
+pub fn object(
+    ctx: &ContextSelectionSet<'_>,
+    object: &'static ObjectType,
+    fields: &[&Positioned<Field>],
+) -> Result<Selection, ApiError> {
+    build(ctx.query_env, object, fields)
+}
+
+fn build(
+    env: &QueryEnv,
+    object: &'static ObjectType,
+    fields: &[&Positioned<Field>],
+) -> Result<Selection, ApiError> {
+    let index = index(object);
+    let mut entries = Vec::new();
+    for (key, same) in groups(env, fields, object.name) {
+        let name = same[0].node.name.node.as_str();
+        let value = if name == "__typename" {
+            Output::Typename
+        } else {
+            match index.get(name) {
+                Some(Target::Column(c)) => Output::Column(c),
+                Some(Target::Duration(start, end)) => Output::Duration { start, end },
+                Some(Target::Extra) => Output::Extra,
+                Some(Target::Relation(relation)) => {
+                    let target = catalog::object(relation.target).ok_or_else(|| {
+                        ApiError::internal(format!("no catalogue type {}", relation.target))
+                    })?;
+                    Output::Relation {
+                        relation,
+                        argument: argument(env, relation, same[0])?,
+                        selection: build(env, target, &same)?,
+                    }
+                }
+                // Validation refuses unknown fields before execution.
+                None => {
+                    return Err(ApiError::internal(format!(
+                        "{}.{name} is not in the catalogue",
+                        object.name
+                    )));
+                }
+            }
+        };
+        entries.push(Entry {
+            key: key.to_string(),
+            value,
+        });
+    }
+    Ok(Selection { object, entries })
+}
+
+/// The value of a relation's argument, variables substituted.
+fn argument(
+    env: &QueryEnv,
+    relation: &Relation,
+    field: &Positioned<Field>,
+) -> Result<Option<ArgumentValue>, ApiError> {
+    let Some(argument) = &relation.argument else {
+        return Ok(None);
+    };
+    let value = field
+        .node
+        .get_argument(argument.name())
+        .map(|v| v.node.clone().into_const_with(|name| variable(env, &name)))
+        .transpose()?;
+    match (argument, value) {
+        (_, None | Some(Value::Null)) => Ok(None),
+        (Argument::Overlap { name, .. }, Some(Value::String(interval))) => {
+            let (from, to) = parse_interval(&interval)
+                .map_err(|e| ApiError::bad_input(format!("{}({name}:): {e}", relation.name)))?;
+            Ok(Some(ArgumentValue::Interval(from, to)))
+        }
+        (Argument::Overlap { name, .. }, Some(other)) => Err(ApiError::bad_input(format!(
+            "{}({name}:) takes a string, not {other}",
+            relation.name
+        ))),
+    }
+}
+
+/// A variable's value: given, or its default.
+fn variable(env: &QueryEnv, name: &Name) -> Result<Value, ApiError> {
+    if let Some(value) = env.variables.get(name) {
+        return Ok(value.clone());
+    }
+    env.operation
+        .node
+        .variable_definitions
+        .iter()
+        .find(|d| d.node.name.node == *name)
+        .and_then(|d| d.node.default_value().cloned())
+        .map_or(Ok(Value::Null), Ok)
+}
+
+/// The selection of a page (a connection of `connection`'s type) made by the merged `fields`.
+pub fn page(
+    ctx: &ContextSelectionSet<'_>,
+    connection: &'static Connection,
+    fields: &[&Positioned<Field>],
+) -> Result<PageSelection, ApiError> {
+    let env = ctx.query_env;
+    let node = catalog::object(connection.node)
+        .ok_or_else(|| ApiError::internal(format!("no catalogue type {}", connection.node)))?;
+    let edge = connection.edge();
+    let mut entries = Vec::new();
+    for (key, same) in groups(env, fields, connection.name) {
+        let value = match same[0].node.name.node.as_str() {
+            "__typename" => PageValue::Typename,
+            "totalCount" => PageValue::TotalCount,
+            "nodes" => PageValue::Nodes(build(env, node, &same)?),
+            "pageInfo" => {
+                let mut info = Vec::new();
+                for (key, fields) in groups(env, &same, "PageInfo") {
+                    let value = match fields[0].node.name.node.as_str() {
+                        "__typename" => PageInfoValue::Typename,
+                        "hasNextPage" => PageInfoValue::HasNextPage,
+                        "hasPreviousPage" => PageInfoValue::HasPreviousPage,
+                        "startCursor" => PageInfoValue::StartCursor,
+                        "endCursor" => PageInfoValue::EndCursor,
+                        other => return Err(not_in_schema("PageInfo", other)),
+                    };
+                    info.push((key.to_string(), value));
+                }
+                PageValue::PageInfo(info)
+            }
+            "edges" => {
+                let mut edges = Vec::new();
+                for (key, fields) in groups(env, &same, &edge) {
+                    let value = match fields[0].node.name.node.as_str() {
+                        "__typename" => EdgeValue::Typename,
+                        "cursor" => EdgeValue::Cursor,
+                        "node" => EdgeValue::Node(build(env, node, &fields)?),
+                        other => return Err(not_in_schema(&edge, other)),
+                    };
+                    edges.push((key.to_string(), value));
+                }
+                PageValue::Edges(edges)
+            }
+            other => return Err(not_in_schema(connection.name, other)),
+        };
+        entries.push((key.to_string(), value));
+    }
+    Ok(PageSelection {
+        connection,
+        entries,
+    })
+}
+
+fn not_in_schema(type_name: &str, field: &str) -> ApiError {
+    ApiError::internal(format!("{type_name}.{field} is not in the catalogue"))
+}

@@ -1,0 +1,571 @@
+//! The roots of a read: one object by id, or a page of a list with its filter, keyset order,
+//! cursors, `pageInfo` and (for conversations) `totalCount`, all in the one statement.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+
+use super::{Reader, Selection, Statement, run};
+
+/// The object of `selection`'s type whose one-column key is `id`, as JSON (`null` when it is
+/// missing or out of scope: the two are indistinguishable).
+pub async fn by_id(
+    pool: &PgPool,
+    reader: &Reader<'_>,
+    selection: &Selection,
+    id: &str,
+) -> Result<String, sqlx::Error> {
+    let table = selection.object.table();
+    let [key] = table.key else {
+        panic!("{}: by id needs a one-column key", table.name);
+    };
+    let mut s = Statement::new(reader);
+    s.sql.push("select coalesce((select ");
+    s.object(selection, "t", None);
+    s.sql
+        .push(" from ")
+        .ident(table.name)
+        .push(" t where t.")
+        .ident(key)
+        .push(" = ");
+    s.sql.push_bind(id.to_owned());
+    s.restrict(table, "t");
+    s.sql.push("), 'null'::json)::text");
+    run(pool, s).await
+}
+
+/// Which conversations a list shows. Every field narrows the list; values inside one list are
+/// alternatives. A conversation matches a child filter (purposes, media types, queues, …) when
+/// at least one of its participants, sessions or segments matches it.
+#[derive(Debug, Clone, Default)]
+pub struct ConversationFilter {
+    /// Conversations that start at or after this instant.
+    pub start_from: Option<DateTime<Utc>>,
+    /// Conversations that start before this instant.
+    pub start_before: Option<DateTime<Utc>>,
+    pub division_ids: Option<Vec<String>>,
+    pub business_unit_ids: Option<Vec<String>>,
+    pub originating_directions: Option<Vec<String>>,
+    pub external_tags: Option<Vec<String>>,
+    /// Duration bounds in milliseconds (ended conversations only).
+    pub min_duration_ms: Option<i64>,
+    pub max_duration_ms: Option<i64>,
+    pub purposes: Option<Vec<String>>,
+    pub user_ids: Option<Vec<String>>,
+    pub media_types: Option<Vec<String>>,
+    pub directions: Option<Vec<String>>,
+    pub anis: Option<Vec<String>>,
+    pub dnises: Option<Vec<String>>,
+    pub queue_ids: Option<Vec<String>>,
+    pub wrap_up_codes: Option<Vec<String>>,
+    pub disconnect_types: Option<Vec<String>>,
+    pub segment_types: Option<Vec<String>>,
+    /// Abandoned (a session has a `tAbandon` metric) or not.
+    pub abandoned: Option<bool>,
+}
+
+/// The time a conversation list is ordered by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OrderKey {
+    /// `conversation_start`; conversations without one are not listed.
+    #[default]
+    Start,
+    /// `conversation_end`; conversations still in progress are not listed.
+    End,
+}
+
+/// Which workitems a list shows: every field narrows it, values of one list are alternatives.
+#[derive(Debug, Clone, Default)]
+pub struct WorkitemFilter {
+    pub start_from: Option<DateTime<Utc>>,
+    pub start_before: Option<DateTime<Utc>>,
+    pub agent_ids: Option<Vec<String>>,
+    pub queue_ids: Option<Vec<String>>,
+    pub business_unit_ids: Option<Vec<String>>,
+    pub media_types: Option<Vec<String>>,
+    pub results: Option<Vec<String>>,
+}
+
+/// Which campaign records a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct CampaignRecordFilter {
+    pub campaign_ids: Option<Vec<String>>,
+    pub statuses: Option<Vec<String>>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_before: Option<DateTime<Utc>>,
+}
+
+/// Which flow metric records a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct FlowMetricFilter {
+    pub from: Option<DateTime<Utc>>,
+    pub before: Option<DateTime<Utc>>,
+    pub metrics: Option<Vec<String>>,
+    pub flow_ids: Option<Vec<String>>,
+    pub conversation_ids: Option<Vec<String>>,
+}
+
+/// Which workitem evaluations a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct EvaluationFilter {
+    pub from: Option<DateTime<Utc>>,
+    pub before: Option<DateTime<Utc>>,
+    pub evaluator_ids: Option<Vec<String>>,
+}
+
+/// The lookup tables listed by the roots, a page at a time in id order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    BusinessUnits,
+    Agents,
+    Users,
+    Channels,
+    Queues,
+    BotSteps,
+    Campaigns,
+}
+
+/// A list root: which rows, in which order.
+#[derive(Debug, Clone)]
+pub enum List {
+    Conversations {
+        filter: Box<ConversationFilter>,
+        key: OrderKey,
+    },
+    Workitems(WorkitemFilter),
+    CampaignRecords(CampaignRecordFilter),
+    FlowMetrics(FlowMetricFilter),
+    Evaluations(EvaluationFilter),
+    Lookup {
+        lookup: Lookup,
+        include_deleted: bool,
+    },
+    Divisions,
+}
+
+impl List {
+    /// The table and its keyset: the cursor's tag, then the columns it orders by (a time first
+    /// when `timed`).
+    fn keyset(&self) -> (&'static str, &'static str, &'static [&'static str], bool) {
+        match self {
+            List::Conversations {
+                key: OrderKey::Start,
+                ..
+            } => (
+                "conversations",
+                "s",
+                &["conversation_start", "conversation_id"],
+                true,
+            ),
+            List::Conversations {
+                key: OrderKey::End, ..
+            } => (
+                "conversations",
+                "e",
+                &["conversation_end", "conversation_id"],
+                true,
+            ),
+            List::Workitems(_) => ("workitems", "w", &["start_time", "workitem_id"], true),
+            List::CampaignRecords(_) => ("campaign_records", "r", &["record_id"], false),
+            List::FlowMetrics(_) => (
+                "flow_metrics",
+                "fm",
+                &["metric_date", "conversation_id", "record_id"],
+                true,
+            ),
+            List::Evaluations(_) => (
+                "workitem_evaluations",
+                "ev",
+                &["started_at", "workitem_id", "evaluation_id"],
+                true,
+            ),
+            List::Lookup { lookup, .. } => match lookup {
+                Lookup::BusinessUnits => ("business_units", "bu", &["business_unit_id"], false),
+                Lookup::Agents => ("agents", "a", &["agent_id"], false),
+                Lookup::Users => ("users", "u", &["user_id"], false),
+                Lookup::Channels => ("channels", "ch", &["channel_id"], false),
+                Lookup::Queues => ("queues", "q", &["queue_id"], false),
+                Lookup::BotSteps => ("bot_steps", "bs", &["bot_step_id"], false),
+                Lookup::Campaigns => ("campaigns", "cp", &["campaign_id"], false),
+            },
+            List::Divisions => ("divisions", "d", &["division_id"], false),
+        }
+    }
+
+    /// The cursor tag of the list (its cursors carry it, so one list's cursor is refused by
+    /// another).
+    pub fn tag(&self) -> &'static str {
+        self.keyset().1
+    }
+
+    /// How many values a cursor of this list holds after its time (when timed).
+    pub fn cursor_ids(&self) -> usize {
+        let (_, _, columns, timed) = self.keyset();
+        columns.len() - usize::from(timed)
+    }
+
+    pub fn timed(&self) -> bool {
+        self.keyset().3
+    }
+
+    /// Appends ` and …` for the list's filter on the row `t`.
+    fn filter(&self, s: &mut Statement) {
+        let (_, _, columns, timed) = self.keyset();
+        if timed {
+            s.sql.push(" and t.").ident(columns[0]).push(" is not null");
+        }
+        match self {
+            List::Conversations { filter: f, .. } => conversation_filter(s, f),
+            List::Workitems(f) => {
+                range(s, "start_time", f.start_from, f.start_before);
+                any(s, "agent_id", &f.agent_ids);
+                any(s, "queue_id", &f.queue_ids);
+                any(s, "business_unit_id", &f.business_unit_ids);
+                any(s, "media_type", &f.media_types);
+                any(s, "result", &f.results);
+            }
+            List::CampaignRecords(f) => {
+                any(s, "campaign_id", &f.campaign_ids);
+                any(s, "status", &f.statuses);
+                range(s, "created_at", f.created_from, f.created_before);
+            }
+            List::FlowMetrics(f) => {
+                range(s, "metric_date", f.from, f.before);
+                any(s, "metric", &f.metrics);
+                any(s, "flow_id", &f.flow_ids);
+                any(s, "conversation_id", &f.conversation_ids);
+            }
+            List::Evaluations(f) => {
+                range(s, "started_at", f.from, f.before);
+                any(s, "created_by", &f.evaluator_ids);
+            }
+            List::Lookup {
+                include_deleted, ..
+            } => {
+                if !include_deleted {
+                    s.sql.push(" and t.deleted_at is null");
+                }
+            }
+            List::Divisions => {}
+        }
+    }
+}
+
+/// `from <= t.column < before`, each bound when given.
+fn range(
+    s: &mut Statement,
+    column: &str,
+    from: Option<DateTime<Utc>>,
+    before: Option<DateTime<Utc>>,
+) {
+    if let Some(from) = from {
+        s.sql
+            .push(" and t.")
+            .ident(column)
+            .push(" >= ")
+            .push_bind(from);
+    }
+    if let Some(before) = before {
+        s.sql
+            .push(" and t.")
+            .ident(column)
+            .push(" < ")
+            .push_bind(before);
+    }
+}
+
+/// `t.column = any(values)` when given.
+fn any(s: &mut Statement, column: &str, values: &Option<Vec<String>>) {
+    if let Some(values) = values {
+        s.sql
+            .push(" and t.")
+            .ident(column)
+            .push(" = any(")
+            .push_bind(values.clone())
+            .push(")");
+    }
+}
+
+/// `exists` a row of `table` of the conversation whose `column` is one of `values`.
+fn child_has(s: &mut Statement, table: &str, column: &str, values: &Option<Vec<String>>) {
+    if let Some(values) = values {
+        s.sql.push(" and exists (select from ").ident(table);
+        s.sql
+            .push(" x where x.conversation_id = t.conversation_id and x.")
+            .ident(column);
+        s.sql.push(" = any(").push_bind(values.clone()).push("))");
+    }
+}
+
+fn conversation_filter(s: &mut Statement, f: &ConversationFilter) {
+    range(s, "conversation_start", f.start_from, f.start_before);
+    if let Some(divisions) = &f.division_ids {
+        s.sql
+            .push(" and t.division_ids && ")
+            .push_bind(divisions.clone());
+    }
+    any(s, "business_unit_id", &f.business_unit_ids);
+    any(s, "originating_direction", &f.originating_directions);
+    any(s, "external_tag", &f.external_tags);
+    if let Some(ms) = f.min_duration_ms {
+        s.sql
+            .push(" and t.conversation_end - t.conversation_start >= ");
+        s.sql.push_bind(ms).push(" * interval '1 millisecond'");
+    }
+    if let Some(ms) = f.max_duration_ms {
+        s.sql
+            .push(" and t.conversation_end - t.conversation_start <= ");
+        s.sql.push_bind(ms).push(" * interval '1 millisecond'");
+    }
+    child_has(s, "participants", "purpose", &f.purposes);
+    child_has(s, "participants", "user_id", &f.user_ids);
+    child_has(s, "sessions", "media_type", &f.media_types);
+    child_has(s, "sessions", "direction", &f.directions);
+    child_has(s, "sessions", "ani", &f.anis);
+    child_has(s, "sessions", "dnis", &f.dnises);
+    child_has(s, "segments", "queue_id", &f.queue_ids);
+    child_has(s, "segments", "wrap_up_code", &f.wrap_up_codes);
+    child_has(s, "segments", "disconnect_type", &f.disconnect_types);
+    child_has(s, "segments", "segment_type", &f.segment_types);
+    if let Some(abandoned) = f.abandoned {
+        s.sql.push(if abandoned { " and " } else { " and not " });
+        s.sql.push(
+            "exists (select from session_metrics m \
+             where m.conversation_id = t.conversation_id and m.name = 'tAbandon')",
+        );
+    }
+}
+
+/// A position in a list: the keyset of its last (or, going backwards, first) row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keyset {
+    /// The time, for lists ordered by one.
+    pub time: Option<DateTime<Utc>>,
+    /// The other key values, in order.
+    pub ids: Vec<String>,
+}
+
+/// How one request walks a list.
+#[derive(Debug, Clone)]
+pub struct Walk {
+    /// Rows in the page.
+    pub size: i64,
+    /// Rows strictly past this position, in the direction the SQL walks.
+    pub cursor: Option<Keyset>,
+    /// `last` / `before`: the SQL walks against the order and the page is reversed.
+    pub backward: bool,
+    /// The SQL walks the keys downwards.
+    pub descending: bool,
+}
+
+/// What a page answers with, entry by entry.
+#[derive(Debug, Clone)]
+pub struct PageSelection {
+    pub connection: &'static domain::catalog::Connection,
+    pub entries: Vec<(String, PageValue)>,
+}
+
+#[derive(Debug, Clone)]
+pub enum PageValue {
+    Typename,
+    TotalCount,
+    PageInfo(Vec<(String, PageInfoValue)>),
+    Edges(Vec<(String, EdgeValue)>),
+    Nodes(Selection),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum PageInfoValue {
+    Typename,
+    HasNextPage,
+    HasPreviousPage,
+    StartCursor,
+    EndCursor,
+}
+
+#[derive(Debug, Clone)]
+pub enum EdgeValue {
+    Typename,
+    Cursor,
+    Node(Selection),
+}
+
+/// A page of `list` as JSON: the connection object `selection` asks for.
+pub async fn page(
+    pool: &PgPool,
+    reader: &Reader<'_>,
+    list: &List,
+    walk: &Walk,
+    selection: &PageSelection,
+) -> Result<String, sqlx::Error> {
+    let (table_name, tag, columns, timed) = list.keyset();
+    let table = domain::catalog::table(table_name)
+        .unwrap_or_else(|| panic!("list of unknown table {table_name}"));
+    let direction = if walk.descending { "desc" } else { "asc" };
+    let order: Vec<String> = columns
+        .iter()
+        .map(|c| format!("t.{c} {direction}"))
+        .collect();
+    let order = order.join(", ");
+
+    let mut s = Statement::new(reader);
+    let size = s.sql.bind(walk.size);
+    s.sql
+        .push("with page as materialized (select t.*, row_number() over (order by ");
+    s.sql
+        .push(&order)
+        .push(") as n__ from ")
+        .ident(table.name)
+        .push(" t where true");
+    s.restrict(table, "t");
+    list.filter(&mut s);
+    if let Some(cursor) = &walk.cursor {
+        s.sql.push(" and (");
+        s.sql.push(
+            &columns
+                .iter()
+                .map(|c| format!("t.{c}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+        s.sql.push(if walk.descending { ") < (" } else { ") > (" });
+        let mut values = columns.iter();
+        if timed {
+            values.next();
+            s.sql.push_bind(cursor.time);
+        }
+        for (i, _) in values.enumerate() {
+            if timed || i > 0 {
+                s.sql.push(", ");
+            }
+            s.sql
+                .push_bind(cursor.ids.get(i).cloned().unwrap_or_default());
+        }
+        s.sql.push(")");
+    }
+    s.sql
+        .push(" order by ")
+        .push(&order)
+        .push(" limit ")
+        .push(&size)
+        .push(" + 1) select ");
+
+    let output = if walk.backward { "desc" } else { "asc" };
+    let cursor_expression = cursor(tag, columns, timed);
+    let more = format!("(select count(*) > {size} from page)");
+    let given = if walk.cursor.is_some() {
+        "true"
+    } else {
+        "false"
+    };
+    let (has_next, has_previous) = if walk.backward {
+        (given.to_owned(), more)
+    } else {
+        (more, given.to_owned())
+    };
+
+    s.sql.push("json_build_object(");
+    for (i, (key, value)) in selection.entries.iter().enumerate() {
+        if i > 0 {
+            s.sql.push(", ");
+        }
+        s.sql.key(key).push(", ");
+        match value {
+            PageValue::Typename => {
+                s.sql.key(selection.connection.name);
+            }
+            PageValue::TotalCount => {
+                s.sql
+                    .push("(select count(*) from ")
+                    .ident(table.name)
+                    .push(" t where true");
+                s.restrict(table, "t");
+                list.filter(&mut s);
+                s.sql.push(")");
+            }
+            PageValue::PageInfo(entries) => {
+                s.sql.push("json_build_object(");
+                for (j, (key, value)) in entries.iter().enumerate() {
+                    if j > 0 {
+                        s.sql.push(", ");
+                    }
+                    s.sql.key(key).push(", ");
+                    match value {
+                        PageInfoValue::Typename => {
+                            s.sql.key("PageInfo");
+                        }
+                        PageInfoValue::HasNextPage => {
+                            s.sql.push(&has_next);
+                        }
+                        PageInfoValue::HasPreviousPage => {
+                            s.sql.push(&has_previous);
+                        }
+                        PageInfoValue::StartCursor | PageInfoValue::EndCursor => {
+                            let first =
+                                matches!(value, PageInfoValue::StartCursor) != walk.backward;
+                            s.sql.push("(select ").push(&cursor_expression);
+                            s.sql.push(" from page t where t.n__ <= ").push(&size);
+                            s.sql
+                                .push(" order by t.n__ ")
+                                .push(if first { "asc" } else { "desc" });
+                            s.sql.push(" limit 1)");
+                        }
+                    }
+                }
+                s.sql.push(")");
+            }
+            PageValue::Edges(entries) => {
+                s.sql.push("coalesce((select json_agg(json_build_object(");
+                for (j, (key, value)) in entries.iter().enumerate() {
+                    if j > 0 {
+                        s.sql.push(", ");
+                    }
+                    s.sql.key(key).push(", ");
+                    match value {
+                        EdgeValue::Typename => {
+                            s.sql.key(&selection.connection.edge());
+                        }
+                        EdgeValue::Cursor => {
+                            s.sql.push(&cursor_expression);
+                        }
+                        EdgeValue::Node(node) => s.object(node, "t", None),
+                    }
+                }
+                s.sql.push(") order by t.n__ ").push(output);
+                s.sql
+                    .push(") from page t where t.n__ <= ")
+                    .push(&size)
+                    .push("), '[]'::json)");
+            }
+            PageValue::Nodes(node) => {
+                s.sql.push("coalesce((select json_agg(");
+                s.object(node, "t", None);
+                s.sql.push(" order by t.n__ ").push(output);
+                s.sql
+                    .push(") from page t where t.n__ <= ")
+                    .push(&size)
+                    .push("), '[]'::json)");
+            }
+        }
+    }
+    s.sql.push(")::text");
+    run(pool, s).await
+}
+
+/// The SQL of a row's cursor: the list's tag and its keyset, one per line, hex-encoded.
+fn cursor(tag: &str, columns: &[&str], timed: bool) -> String {
+    let parts: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if timed && i == 0 {
+                format!("coalesce(to_json(t.{c}) #>> '{{}}', '')")
+            } else {
+                format!("t.{c}")
+            }
+        })
+        .collect();
+    format!(
+        "encode(convert_to('{tag}' || chr(10) || {}, 'UTF8'), 'hex')",
+        parts.join(" || chr(10) || ")
+    )
+}
