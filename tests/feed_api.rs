@@ -229,7 +229,7 @@ async fn a_workitem_reads_its_relations_and_they_read_it_back() {
             r#"{ workitem(id: "w-1") {
                 id result notes activeDurationInSeconds startTime
                 agent { id name customId user { id emailAddress userType }
-                        workitems { id } states { state durationInSeconds }
+                        workitems { edges { node { id } } } states { state durationInSeconds }
                         businessUnitHistory { businessUnitId assigned timestamp } }
                 queue { id name routingMode channel { id channelType businessUnit { id name } } }
                 businessUnit { id name }
@@ -249,7 +249,7 @@ async fn a_workitem_reads_its_relations_and_they_read_it_back() {
             "agent": {
                 "id": "ag-1", "name": "Anna Agent", "customId": "A1",
                 "user": {"id": "ag-1", "emailAddress": "anna@example.com", "userType": "Agent"},
-                "workitems": [{"id": "w-1"}],
+                "workitems": {"edges": [{"node": {"id": "w-1"}}]},
                 "states": [{"state": "Idle", "durationInSeconds": 7320.0}, {"state": "Busy", "durationInSeconds": 600.0}],
                 "businessUnitHistory": [{"businessUnitId": "bu-1", "assigned": true, "timestamp": "2026-10-01T00:00:00+00:00"}]
             },
@@ -324,9 +324,9 @@ async fn campaigns_read_their_records_and_records_their_campaign() {
         .data(
             &token,
             r#"{ campaign(id: "cp-1") { id name campaignType
-                   records { id status customerFirstName customerPhone createdAt campaign { id }
+                   records { edges { node { id status customerFirstName customerPhone createdAt campaign { id }
                              customFields { name value } phoneNumbers { phoneNumber }
-                             registration { campaignId primaryPhoneNumber } } }
+                             registration { campaignId primaryPhoneNumber } } } } }
                  campaignRecords(filter: {statuses: ["New"]}) { edges { node { id campaign { name } } } } }"#,
             json!({}),
         )
@@ -334,12 +334,12 @@ async fn campaigns_read_their_records_and_records_their_campaign() {
     assert_eq!(
         data,
         json!({
-            "campaign": {"id": "cp-1", "name": "Renewals", "campaignType": "Preview", "records": [{
+            "campaign": {"id": "cp-1", "name": "Renewals", "campaignType": "Preview", "records": {"edges": [{"node": {
                 "id": "r-1", "status": "Closed", "customerFirstName": "Dora", "customerPhone": "+3622",
                 "createdAt": "2026-11-01T10:00:00+00:00", "campaign": {"id": "cp-1"},
                 "customFields": [{"name": "plan", "value": "gold"}], "phoneNumbers": [{"phoneNumber": "+3633"}],
                 "registration": {"campaignId": "cp-1", "primaryPhoneNumber": "+3622"}
-            }]},
+            }}]}},
             "campaignRecords": {"edges": [{"node": {"id": "r-2", "campaign": {"name": "Callbacks"}}}]}
         })
     );
@@ -462,7 +462,7 @@ async fn personal_data_of_the_feed_needs_pii_read() {
         .data(
             &no_pii,
             r#"{ workitem(id: "w-1") { notes agent { name customId } evaluations { evaluator { name emailAddress } } }
-                 campaign(id: "cp-1") { records { customerFirstName customerPhone phoneNumbers { phoneNumber } customFields { value } } }
+                 campaign(id: "cp-1") { records { edges { node { customerFirstName customerPhone phoneNumbers { phoneNumber } customFields { value } } } } }
                  conversation(id: "c-1") { customerPhoneNumber capturedData { value } } }"#,
             json!({}),
         )
@@ -472,8 +472,8 @@ async fn personal_data_of_the_feed_needs_pii_read() {
         json!({
             "workitem": {"notes": null, "agent": {"name": null, "customId": "A1"},
                          "evaluations": [{"evaluator": {"name": null, "emailAddress": null}}]},
-            "campaign": {"records": [{"customerFirstName": null, "customerPhone": null,
-                                      "phoneNumbers": [{"phoneNumber": ""}], "customFields": [{"value": null}]}]},
+            "campaign": {"records": {"edges": [{"node": {"customerFirstName": null, "customerPhone": null,
+                                      "phoneNumbers": [{"phoneNumber": ""}], "customFields": [{"value": null}]}}]}},
             "conversation": {"customerPhoneNumber": null, "capturedData": [{"value": null}]}
         })
     );
@@ -863,5 +863,99 @@ async fn genesys_segments_and_participants_reach_the_feed_lookups() {
     assert_eq!(
         data["conversation"]["participants"],
         json!([{"user": null, "sessions": [{"segments": [{"queue": null}]}]}])
+    );
+}
+
+#[tokio::test]
+async fn an_agents_workitems_page_like_the_root_list_with_cursors_that_resume() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let page = |table: &str, rows: Vec<Value>| {
+        let path = dir.path().join(format!("{table}.json"));
+        let body = json!({"@odata.context": format!("x/$metadata#{table}"), "value": rows});
+        std::fs::write(&path, body.to_string()).expect("write");
+        path
+    };
+    let time = |i: usize| format!("2026-11-02T08:{i:02}:00Z");
+    let files = [
+        page("Agents", vec![json!({"id": "a1"}), json!({"id": "a2"})]),
+        page(
+            "AgentBusinessUnitChanges",
+            vec![
+                json!({"agentId": "a1", "businessUnitId": "bu", "timestampUtc": "2026-10-01T00:00:00Z", "assigned": true}),
+            ],
+        ),
+        page(
+            "Workitems",
+            (0..25)
+                .map(|i| {
+                    json!({"id": format!("w{i:02}"), "agentId": format!("a{}", i % 2 + 1),
+            "businessUnitId": if i == 4 { "bu-other" } else { "bu" }, "startTimeUTC": time(i)})
+                })
+                .collect(),
+        ),
+    ];
+    let server = Server::start(&[]).await;
+    let report = convgraph::import::import_paths(
+        server.db.pool(),
+        &files,
+        &convgraph::import::ImportOptions::default(),
+    )
+    .await
+    .expect("import");
+    assert!(report.rejected.is_empty(), "{report}");
+    let token = unit_token(&server, &["bu"]);
+    const PAGE: &str = r#"query($after: String) { agent: agents(first: 1) { edges { node { id
+        workitems(first: 5, after: $after) { edges { cursor node { id } }
+            pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } } } }"#;
+
+    let mut after = Value::Null;
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    loop {
+        let data = server.data(&token, PAGE, json!({"after": after})).await;
+        let agent = &data["agent"]["edges"][0]["node"];
+        assert_eq!(agent["id"], "a1");
+        let page = &agent["workitems"];
+        let edges = page["edges"].as_array().expect("edges");
+        let info = &page["pageInfo"];
+        assert_eq!(info["hasPreviousPage"], json!(pages > 0));
+        assert_eq!(info["startCursor"], edges[0]["cursor"]);
+        assert_eq!(info["endCursor"], edges[edges.len() - 1]["cursor"]);
+        seen.extend(
+            edges
+                .iter()
+                .map(|e| e["node"]["id"].as_str().expect("id").to_owned()),
+        );
+        pages += 1;
+        if info["hasNextPage"] == json!(false) {
+            break;
+        }
+        after = info["endCursor"].clone();
+    }
+    // a1's workitems are the even ones, oldest first; w04 belongs to a business unit the token
+    // cannot see.
+    let expected: Vec<String> = (0..25)
+        .filter(|i| i % 2 == 0 && *i != 4)
+        .map(|i| format!("w{i:02}"))
+        .collect();
+    assert_eq!(seen, expected);
+    assert_eq!(pages, 3);
+
+    let (_, body) = server
+        .query(
+            Some(&token),
+            r#"{ agents { edges { node { workitems(after: "nonsense") { edges { cursor } } } } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{body}"
+    );
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("not a cursor of this list")),
+        "{body}"
     );
 }

@@ -57,6 +57,12 @@ shapes! {
     FlowMetricConnectionShape = "FlowMetricConnection";
 }
 
+/// What a page's `first` says of itself.
+const PAGE_SIZE_DESCRIPTION: &str =
+    "Page size (default 25; at most 500 unless configured otherwise).";
+/// What a page's `after` says of itself.
+const AFTER_DESCRIPTION: &str = "Start after this cursor (an `endCursor` or edge cursor).";
+
 /// The object of type `S` whose key is `id` (null when missing or out of scope).
 pub struct Object<S: Shape> {
     id: String,
@@ -213,15 +219,29 @@ fn register(registry: &mut Registry) {
                     );
                 }
                 Field::Relation(relation) => {
-                    let ty = if relation.many {
-                        format!("[{}!]!", relation.target)
-                    } else {
-                        relation.target.to_string()
+                    let ty = match &relation.argument {
+                        Some(Argument::Page { connection, .. }) => format!("{connection}!"),
+                        _ if relation.many => format!("[{}!]!", relation.target),
+                        _ => relation.target.to_string(),
                     };
                     let mut meta = meta_field(relation.name, ty, Some(relation.description.into()));
-                    if let Some(Argument::Overlap { name, .. }) = &relation.argument {
-                        meta.args
-                            .insert(name.to_string(), input_value(name, "String"));
+                    match &relation.argument {
+                        Some(Argument::Overlap { name, .. }) => {
+                            meta.args
+                                .insert(name.to_string(), input_value(name, "String", None));
+                        }
+                        Some(Argument::Page { .. }) => {
+                            meta.args.insert(
+                                "first".into(),
+                                input_value("first", "Int", Some(PAGE_SIZE_DESCRIPTION)),
+                            );
+                            meta.args.insert(
+                                "after".into(),
+                                input_value("after", "String", Some(AFTER_DESCRIPTION)),
+                            );
+                            meta.compute_complexity = Some(page_complexity);
+                        }
+                        None => {}
                     }
                     fields.insert(relation.name.to_string(), meta);
                 }
@@ -380,10 +400,10 @@ fn meta_field(name: &str, ty: String, description: Option<String>) -> MetaField 
     }
 }
 
-fn input_value(name: &str, ty: &str) -> MetaInputValue {
+fn input_value(name: &str, ty: &str, description: Option<&str>) -> MetaInputValue {
     MetaInputValue {
         name: name.to_string(),
-        description: None,
+        description: description.map(str::to_string),
         ty: ty.to_string(),
         deprecation: Deprecation::NoDeprecated,
         default_value: None,
@@ -393,4 +413,16 @@ fn input_value(name: &str, ty: &str) -> MetaInputValue {
         is_secret: false,
         directive_invocations: Vec::new(),
     }
+}
+
+/// The complexity of a relation that is a connection: its page (`first`, default 25) times
+/// what a node selects, as the list roots count it.
+fn page_complexity(
+    ctx: &async_graphql::VisitorContext<'_>,
+    definitions: &[Positioned<async_graphql::parser::types::VariableDefinition>],
+    field: &QueryField,
+    child: usize,
+) -> ServerResult<usize> {
+    let size: Option<i32> = ctx.param_value(definitions, field, "first", None)?;
+    Ok(crate::limits::page_complexity(size, 25, child))
 }

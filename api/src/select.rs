@@ -7,10 +7,10 @@
 use async_graphql::parser::types::{Field, Selection as QuerySelection, SelectionSet};
 use async_graphql::{ContextSelectionSet, Name, Positioned, QueryEnv, Value};
 use db::select::{
-    ArgumentValue, EdgeValue, Entry, PageInfoValue, PageSelection, PageValue, Reader, Selection,
-    Value as Output,
+    ArgumentValue, EdgeValue, Entry, Keyset, NestedWalk, PageInfoValue, PageSelection, PageValue,
+    Reader, Selection, Value as Output,
 };
-use domain::catalog::{self, Argument, Column, Connection, ObjectType, Relation};
+use domain::catalog::{self, Argument, Column, Connection, ObjectType, Order, Relation};
 use sqlx::PgPool;
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -208,16 +208,28 @@ fn build(
                 Some(Target::Column(c)) => Output::Column(c),
                 Some(Target::Duration(start, end)) => Output::Duration { start, end },
                 Some(Target::Extra) => Output::Extra,
-                Some(Target::Relation(relation)) => {
-                    let target = catalog::object(relation.target).ok_or_else(|| {
-                        ApiError::internal(format!("no catalogue type {}", relation.target))
-                    })?;
-                    Output::Relation {
-                        relation,
-                        argument: argument(env, relation, same[0])?,
-                        selection: build(env, target, &same)?,
+                Some(Target::Relation(relation)) => match &relation.argument {
+                    Some(Argument::Page { connection, order }) => {
+                        let connection = catalog::connection(connection).ok_or_else(|| {
+                            ApiError::internal(format!("no catalogue connection {connection}"))
+                        })?;
+                        Output::Page {
+                            relation,
+                            walk: nested_walk(env, relation, order, same[0])?,
+                            selection: build_page(env, connection, &same)?,
+                        }
                     }
-                }
+                    _ => {
+                        let target = catalog::object(relation.target).ok_or_else(|| {
+                            ApiError::internal(format!("no catalogue type {}", relation.target))
+                        })?;
+                        Output::Relation {
+                            relation,
+                            argument: argument(env, relation, same[0])?,
+                            selection: build(env, target, &same)?,
+                        }
+                    }
+                },
                 // Validation refuses unknown fields before execution.
                 None => {
                     return Err(ApiError::internal(format!(
@@ -250,7 +262,7 @@ fn argument(
         .map(|v| v.node.clone().into_const_with(|name| variable(env, &name)))
         .transpose()?;
     match (argument, value) {
-        (_, None | Some(Value::Null)) => Ok(None),
+        (Argument::Page { .. }, _) | (_, None | Some(Value::Null)) => Ok(None),
         (Argument::Overlap { name, .. }, Some(Value::String(interval))) => {
             let (from, to) = parse_interval(&interval)
                 .map_err(|e| ApiError::bad_input(format!("{}({name}:): {e}", relation.name)))?;
@@ -277,13 +289,70 @@ fn variable(env: &QueryEnv, name: &Name) -> Result<Value, ApiError> {
         .map_or(Ok(Value::Null), Ok)
 }
 
+/// An argument's value, variables substituted; `None` when absent or null.
+fn argument_value(
+    env: &QueryEnv,
+    field: &Positioned<Field>,
+    name: &str,
+) -> Result<Option<Value>, ApiError> {
+    let value = field
+        .node
+        .get_argument(name)
+        .map(|v| v.node.clone().into_const_with(|n| variable(env, &n)))
+        .transpose()?;
+    Ok(value.filter(|v| *v != Value::Null))
+}
+
+/// How a relation that is a connection is paged: `first` (default 25, at most the configured
+/// page size, which the document check enforces) rows after the cursor `after`.
+fn nested_walk(
+    env: &QueryEnv,
+    relation: &Relation,
+    order: &Order,
+    field: &Positioned<Field>,
+) -> Result<NestedWalk, ApiError> {
+    let size = match argument_value(env, field, "first")? {
+        None => 25,
+        Some(Value::Number(n)) => n.as_i64().filter(|n| *n >= 1).ok_or_else(|| {
+            ApiError::bad_input(format!(
+                "{}(first:) must be at least 1, not {n}",
+                relation.name
+            ))
+        })?,
+        Some(other) => {
+            return Err(ApiError::bad_input(format!(
+                "{}(first:) takes an Int, not {other}",
+                relation.name
+            )));
+        }
+    };
+    let after = match argument_value(env, field, "after")? {
+        None => None,
+        Some(Value::String(cursor)) => Some(decode_keyset(order, &cursor)?),
+        Some(other) => {
+            return Err(ApiError::bad_input(format!(
+                "{}(after:) takes a String, not {other}",
+                relation.name
+            )));
+        }
+    };
+    Ok(NestedWalk { size, after })
+}
+
 /// The selection of a page (a connection of `connection`'s type) made by the merged `fields`.
 pub fn page(
     ctx: &ContextSelectionSet<'_>,
     connection: &'static Connection,
     fields: &[&Positioned<Field>],
 ) -> Result<PageSelection, ApiError> {
-    let env = ctx.query_env;
+    build_page(ctx.query_env, connection, fields)
+}
+
+fn build_page(
+    env: &QueryEnv,
+    connection: &'static Connection,
+    fields: &[&Positioned<Field>],
+) -> Result<PageSelection, ApiError> {
     let node = catalog::object(connection.node)
         .ok_or_else(|| ApiError::internal(format!("no catalogue type {}", connection.node)))?;
     let edge = connection.edge();
@@ -333,4 +402,41 @@ pub fn page(
 
 fn not_in_schema(type_name: &str, field: &str) -> ApiError {
     ApiError::internal(format!("{type_name}.{field} is not in the catalogue"))
+}
+
+/// The keyset of an `after` cursor of a list in `order`: its tag, then (for lists in time
+/// order) a time, then the ids, one per line, hex-encoded.
+pub fn decode_keyset(order: &Order, cursor: &str) -> Result<Keyset, ApiError> {
+    let bad = || ApiError::bad_input(format!("after: {cursor:?} is not a cursor of this list"));
+    if cursor.len() % 2 != 0 || cursor.len() > 4096 {
+        return Err(bad());
+    }
+    let bytes: Option<Vec<u8>> = (0..cursor.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(cursor.get(i..i + 2)?, 16).ok())
+        .collect();
+    let text = bytes
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(bad)?;
+    let keyset = match text.split_once('\n') {
+        Some((tag, keyset)) if tag == order.tag => keyset,
+        _ => return Err(bad()),
+    };
+    if !order.timed {
+        return Ok(Keyset {
+            time: None,
+            ids: vec![keyset.to_owned()],
+        });
+    }
+    let mut parts = keyset.splitn(order.ids() + 1, '\n');
+    let time = parts.next().ok_or_else(bad)?;
+    let time = domain::reader::parse_time(time).map_err(|_| bad())?;
+    let ids: Vec<String> = parts.map(str::to_owned).collect();
+    if ids.len() != order.ids() {
+        return Err(bad());
+    }
+    Ok(Keyset {
+        time: Some(time),
+        ids,
+    })
 }

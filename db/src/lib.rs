@@ -25,7 +25,9 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Er
 }
 
 /// Opens the pool that serves requests: PostgreSQL cancels any statement that runs longer than
-/// `statement_timeout`, so the SQL of a request the server gave up on does not run on.
+/// `statement_timeout`, so the SQL of a request the server gave up on does not run on. JIT
+/// compilation is off: a pushed-down read is a large statement of cheap index lookups, whose
+/// estimated cost can pass `jit_above_cost` while compiling it costs more than running it.
 pub async fn connect_serving(
     url: &str,
     max_connections: u32,
@@ -33,10 +35,13 @@ pub async fn connect_serving(
 ) -> Result<PgPool, sqlx::Error> {
     let options = PgConnectOptions::from_str(url)?
         .application_name("convgraph")
-        .options([(
-            "statement_timeout",
-            statement_timeout.as_millis().to_string(),
-        )]);
+        .options([
+            (
+                "statement_timeout",
+                statement_timeout.as_millis().to_string(),
+            ),
+            ("jit", "off".to_owned()),
+        ]);
     pool(options, max_connections).await
 }
 

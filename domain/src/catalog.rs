@@ -254,9 +254,45 @@ pub enum Link {
     AnyOf(&'static [Link]),
 }
 
+/// The keyset order of a list: its cursor tag and the columns it orders by, a time first when
+/// `timed`. A cursor is the tag and the keyset of a row, one per line, hex-encoded.
+#[derive(Debug)]
+pub struct Order {
+    pub tag: &'static str,
+    pub columns: &'static [&'static str],
+    pub timed: bool,
+}
+
+impl Order {
+    /// How many values a cursor holds after its time (when timed).
+    pub fn ids(&self) -> usize {
+        self.columns.len() - usize::from(self.timed)
+    }
+}
+
+/// Workitems, oldest first.
+pub const WORKITEMS_BY_START: Order = Order {
+    tag: "w",
+    columns: &["start_time", "workitem_id"],
+    timed: true,
+};
+
+/// Campaign records by id.
+pub const RECORDS_BY_ID: Order = Order {
+    tag: "r",
+    columns: &["record_id"],
+    timed: false,
+};
+
 /// An argument of a relation.
 #[derive(Debug)]
 pub enum Argument {
+    /// `first: Int, after: String`: the relation is a connection (`connection`), a page at a
+    /// time in `order`. For lists that grow without bound (an agent's workitems).
+    Page {
+        connection: &'static str,
+        order: &'static Order,
+    },
     /// `name: String`: an ISO-8601 `start/end` interval; the children whose span, from the
     /// `start` column for `seconds` seconds, overlaps it. All children without it.
     Overlap {
@@ -267,9 +303,12 @@ pub enum Argument {
 }
 
 impl Argument {
+    /// The argument that carries a value the planner reads (`first` / `after` are read by
+    /// name).
     pub fn name(&self) -> &'static str {
         match self {
             Argument::Overlap { name, .. } => name,
+            Argument::Page { .. } => "first",
         }
     }
 }
@@ -1055,14 +1094,19 @@ pub static OBJECTS: &[ObjectType] = &[
                 &[("agent_id", "user_id")],
                 true,
             ),
-            many(
-                "workitems",
-                "The workitems the agent handled that you can see, oldest first.",
-                "Workitem",
-                &[("agent_id", "agent_id")],
-                &["start_time", "workitem_id"],
-                true,
-            ),
+            Field::Relation(Relation {
+                name: "workitems",
+                description: "The workitems the agent handled that you can see, oldest first, a page at a time.",
+                target: "Workitem",
+                many: true,
+                link: Link::Columns(&[("agent_id", "agent_id")]),
+                order: WORKITEMS_BY_START.columns,
+                check: true,
+                argument: Some(Argument::Page {
+                    connection: "WorkitemConnection",
+                    order: &WORKITEMS_BY_START,
+                }),
+            }),
             Field::Relation(Relation {
                 name: "states",
                 description: "The agent's states that overlap `interval` (ISO-8601 `start/end`; all of them without\nit), oldest first.",
@@ -1234,14 +1278,19 @@ pub static OBJECTS: &[ObjectType] = &[
             Field::Columns,
             Field::Extra,
             id("campaign_id", "The campaign id."),
-            many(
-                "records",
-                "The records of the campaign, in id order.",
-                "CampaignRecord",
-                &[("campaign_id", "campaign_id")],
-                &["record_id"],
-                false,
-            ),
+            Field::Relation(Relation {
+                name: "records",
+                description: "The records of the campaign, in id order, a page at a time.",
+                target: "CampaignRecord",
+                many: true,
+                link: Link::Columns(&[("campaign_id", "campaign_id")]),
+                order: RECORDS_BY_ID.columns,
+                check: false,
+                argument: Some(Argument::Page {
+                    connection: "CampaignRecordConnection",
+                    order: &RECORDS_BY_ID,
+                }),
+            }),
         ],
     },
     ObjectType {

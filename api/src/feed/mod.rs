@@ -7,8 +7,7 @@
 use async_graphql::{Context, ErrorExtensions as _, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
 use db::select::{
-    CampaignRecordFilter, EvaluationFilter, FlowMetricFilter, Keyset, List, Lookup, Walk,
-    WorkitemFilter,
+    CampaignRecordFilter, EvaluationFilter, FlowMetricFilter, List, Lookup, Walk, WorkitemFilter,
 };
 
 use crate::conversations::parse_interval;
@@ -20,7 +19,9 @@ const DEFAULT_PAGE: i32 = 25;
 /// How a request walks a list forwards: `first` rows after the cursor `after` (of `list`).
 fn walk(ctx: &Context<'_>, list: &List, first: Option<i32>, after: Option<&str>) -> Result<Walk> {
     let size = size(ctx, first)?;
-    let cursor = after.map(|c| decode_cursor(list, c)).transpose()?;
+    let cursor = after
+        .map(|c| crate::select::decode_keyset(list.order(), c).map_err(|e| e.extend()))
+        .transpose()?;
     Ok(Walk {
         size: size as i64,
         cursor,
@@ -41,45 +42,6 @@ fn size(ctx: &Context<'_>, first: Option<i32>) -> Result<usize> {
             ApiError::bad_input(format!("first must be between 1 and {max}, not {first}")).extend(),
         ),
     }
-}
-
-/// The keyset of an `after` cursor of `list`: its tag, then (for lists in time order) a time,
-/// then the ids, one per line, hex-encoded.
-fn decode_cursor(list: &List, cursor: &str) -> Result<Keyset> {
-    let bad =
-        || ApiError::bad_input(format!("after: {cursor:?} is not a cursor of this list")).extend();
-    if cursor.len() % 2 != 0 || cursor.len() > 4096 {
-        return Err(bad());
-    }
-    let bytes: Option<Vec<u8>> = (0..cursor.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&cursor[i..i + 2], 16).ok())
-        .collect();
-    let text = bytes
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(bad)?;
-    let keyset = match text.split_once('\n') {
-        Some((t, keyset)) if t == list.tag() => keyset,
-        _ => return Err(bad()),
-    };
-    if !list.timed() {
-        return Ok(Keyset {
-            time: None,
-            ids: vec![keyset.to_owned()],
-        });
-    }
-    let ids = list.cursor_ids();
-    let mut parts = keyset.splitn(ids + 1, '\n');
-    let time = parts.next().ok_or_else(bad)?;
-    let time = domain::reader::parse_time(time).map_err(|_| bad())?;
-    let rest: Vec<String> = parts.map(str::to_owned).collect();
-    if rest.len() != ids {
-        return Err(bad());
-    }
-    Ok(Keyset {
-        time: Some(time),
-        ids: rest,
-    })
 }
 
 /// From and before: an interval's bounds, or none.

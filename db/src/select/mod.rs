@@ -16,7 +16,7 @@ pub mod visible;
 pub use pages::*;
 
 use domain::Scope;
-use domain::catalog::{Argument, Column, Kind, Link, ObjectType, Relation, Table};
+use domain::catalog::{self, Argument, Column, Kind, Link, ObjectType, Order, Relation, Table};
 use sqlx::PgPool;
 
 use crate::sql::Sql;
@@ -56,6 +56,19 @@ pub enum Value {
         argument: Option<ArgumentValue>,
         selection: Selection,
     },
+    /// A relation that is a connection: a page of related objects.
+    Page {
+        relation: &'static Relation,
+        walk: NestedWalk,
+        selection: PageSelection,
+    },
+}
+
+/// How a relation that is a connection is paged: `first` rows after `after`.
+#[derive(Debug, Clone)]
+pub struct NestedWalk {
+    pub size: i64,
+    pub after: Option<Keyset>,
 }
 
 /// The value given to a relation's argument.
@@ -187,6 +200,11 @@ impl Statement {
                 argument,
                 selection,
             } => self.relation(object, relation, argument.as_ref(), selection, alias),
+            Value::Page {
+                relation,
+                walk,
+                selection,
+            } => self.page(object, relation, walk, selection, alias),
         }
     }
 
@@ -227,30 +245,28 @@ impl Statement {
         }
     }
 
-    /// A relation of the row `parent`: a list (`[]` when empty) or one object (`null`).
-    fn relation(
-        &mut self,
-        object: &ObjectType,
-        relation: &Relation,
-        argument: Option<&ArgumentValue>,
-        selection: &Selection,
-        parent: &str,
-    ) {
-        let child_table = selection.object.table();
+    /// Where the children of a relation come from, for the row `parent`.
+    fn source(&mut self, object: &ObjectType, relation: &Relation, parent: &str) -> Source {
+        let child_table = catalog::object(relation.target)
+            .unwrap_or_else(|| panic!("no catalogue type {}", relation.target))
+            .table();
         let child = self.alias("t");
-        let mut order: Vec<String> = Vec::new();
-        let mut element = None;
         let list = self.alias("u");
-
-        // FROM: the child table, reached through the link.
-        let mut from = Sql::new();
-        std::mem::swap(&mut from, &mut self.sql);
-        let mut conditions: Vec<String> = Vec::new();
+        let mut source = Source {
+            from: String::new(),
+            conditions: Vec::new(),
+            order: Vec::new(),
+            element: None,
+            child: child.clone(),
+        };
+        let from = &mut source.from;
         match &relation.link {
             Link::Columns(pairs) => {
-                self.sql.ident(child_table.name).push(" ").ident(&child);
+                from.push_str(&format!("{} {child}", word(child_table.name)));
                 for (p, c) in *pairs {
-                    conditions.push(format!("{child}.{c} = {parent}.{p}"));
+                    source
+                        .conditions
+                        .push(format!("{child}.{} = {parent}.{}", word(c), word(p)));
                 }
             }
             Link::Each {
@@ -258,22 +274,16 @@ impl Statement {
                 column,
                 keep_missing,
             } => {
-                self.sql
-                    .push("unnest(")
-                    .ident(parent)
-                    .push(".")
-                    .ident(column_list);
-                self.sql
-                    .push(") with ordinality ")
-                    .ident(&list)
-                    .push("(k, o) ");
-                self.sql
-                    .push(if *keep_missing { "left join " } else { "join " });
-                self.sql.ident(child_table.name).push(" ").ident(&child);
-                self.sql.push(&format!(" on {child}.{column} = {list}.k"));
-                order.push(format!("{list}.o"));
+                let join = if *keep_missing { "left join" } else { "join" };
+                from.push_str(&format!(
+                    "unnest({parent}.{}) with ordinality {list}(k, o) {join} {} {child} on {child}.{} = {list}.k",
+                    word(column_list),
+                    word(child_table.name),
+                    word(column)
+                ));
+                source.order.push(format!("{list}.o"));
                 if *keep_missing {
-                    element = Some((*column, format!("{list}.k")));
+                    source.element = Some((column, format!("{list}.k")));
                 }
             }
             Link::Through { .. } | Link::AnyOf(_) => {
@@ -288,28 +298,16 @@ impl Statement {
                     Link::AnyOf(links) => links,
                     one => std::slice::from_ref(one),
                 };
-                self.sql.push("(");
-                for (i, link) in links.iter().enumerate() {
-                    if i > 0 {
-                        self.sql.push(" union ");
-                    }
+                let mut ways = Vec::new();
+                for link in links {
                     let inner = self.alias("x");
-                    match link {
-                        Link::Columns(pairs) => {
-                            self.sql.push("select ").ident(&inner).push(".").ident(key);
-                            self.sql
-                                .push(" from ")
-                                .ident(child_table.name)
-                                .push(" ")
-                                .ident(&inner);
-                            self.sql.push(" where ");
-                            equal(
-                                &mut self.sql,
-                                &inner,
-                                parent,
-                                pairs.iter().map(|(p, c)| (*c, *p)),
-                            );
-                        }
+                    ways.push(match link {
+                        Link::Columns(pairs) => format!(
+                            "select {inner}.{} from {} {inner} where {}",
+                            word(key),
+                            word(child_table.name),
+                            equal(&inner, parent, pairs.iter().map(|(p, c)| (*c, *p)))
+                        ),
                         Link::Through {
                             table,
                             on,
@@ -317,101 +315,290 @@ impl Statement {
                             column,
                         } => {
                             assert_eq!(*column, key, "{}.{}", object.name, relation.name);
-                            self.sql
-                                .push("select ")
-                                .ident(&inner)
-                                .push(".")
-                                .ident(select);
-                            self.sql.push(" from ").ident(table).push(" ").ident(&inner);
-                            self.sql.push(" where ");
-                            equal(
-                                &mut self.sql,
-                                &inner,
-                                parent,
-                                on.iter().map(|(p, t)| (*t, *p)),
-                            );
+                            format!(
+                                "select {inner}.{} from {} {inner} where {}",
+                                word(select),
+                                word(table),
+                                equal(&inner, parent, on.iter().map(|(p, t)| (*t, *p)))
+                            )
                         }
                         _ => panic!("{}.{}: unsupported nested link", object.name, relation.name),
-                    }
+                    });
                 }
-                self.sql
-                    .push(") ")
-                    .ident(&list)
-                    .push("(k) join ")
-                    .ident(child_table.name);
-                self.sql.push(" ").ident(&child);
-                self.sql.push(&format!(" on {child}.{key} = {list}.k"));
+                from.push_str(&format!(
+                    "({}) {list}(k) join {} {child} on {child}.{} = {list}.k",
+                    ways.join(" union "),
+                    word(child_table.name),
+                    word(key)
+                ));
             }
         }
-        std::mem::swap(&mut from, &mut self.sql);
         for column in relation.order {
-            order.push(format!("{child}.{column}"));
+            source.order.push(format!("{child}.{}", word(column)));
         }
-        let element_ref = element.as_ref().map(|(c, e)| (*c, e.as_str()));
+        source
+    }
 
-        if relation.many {
-            self.sql.push("coalesce((select json_agg(");
-            self.object(selection, &child, element_ref);
-            if !order.is_empty() {
-                self.sql.push(" order by ").push(&order.join(", "));
-            }
-            self.sql.push(")");
-        } else {
-            self.sql.push("(select ");
-            self.object(selection, &child, element_ref);
-        }
-        self.sql.push(" from ").push(from.text());
+    /// Appends ` where …`: the link's conditions, the target's scope when the hop crosses into
+    /// another, and the argument's.
+    fn conditions(
+        &mut self,
+        relation: &Relation,
+        argument: Option<&ArgumentValue>,
+        source: &Source,
+    ) {
+        let child_table = catalog::object(relation.target)
+            .map(|o| o.table())
+            .unwrap_or_else(|| panic!("no catalogue type {}", relation.target));
         self.sql.push(" where true");
-        for condition in &conditions {
+        for condition in &source.conditions {
             self.sql.push(" and ").push(condition);
         }
         if relation.check {
-            self.restrict(child_table, &child);
+            self.restrict(child_table, &source.child);
         }
+        let child = &source.child;
         if let (
             Some(Argument::Overlap { start, seconds, .. }),
             Some(ArgumentValue::Interval(from, to)),
         ) = (&relation.argument, argument)
         {
             self.sql.push(&format!(
-                " and {child}.{start} + coalesce({child}.{seconds}, 0) * interval '1 second' > "
+                " and {child}.{} + coalesce({child}.{}, 0) * interval '1 second' > ",
+                word(start),
+                word(seconds)
             ));
             self.sql.push_bind(*from);
-            self.sql.push(&format!(" and {child}.{start} < "));
+            self.sql.push(&format!(" and {child}.{} < ", word(start)));
             self.sql.push_bind(*to);
         }
+    }
+
+    /// A relation of the row `parent`: a list (`[]` when empty) or one object (`null`).
+    fn relation(
+        &mut self,
+        object: &ObjectType,
+        relation: &Relation,
+        argument: Option<&ArgumentValue>,
+        selection: &Selection,
+        parent: &str,
+    ) {
+        let source = self.source(object, relation, parent);
+        let element = source.element.as_ref().map(|(c, e)| (*c, e.as_str()));
+        let order = source.order.join(", ");
         if relation.many {
+            self.sql.push("coalesce((select json_agg(");
+            self.object(selection, &source.child, element);
+            if !order.is_empty() {
+                self.sql.push(" order by ").push(&order);
+            }
+            self.sql.push(") from ").push(&source.from);
+            self.conditions(relation, argument, &source);
             self.sql.push("), '[]'::json)");
         } else {
+            self.sql.push("(select ");
+            self.object(selection, &source.child, element);
+            self.sql.push(" from ").push(&source.from);
+            self.conditions(relation, argument, &source);
             if !order.is_empty() {
-                self.sql.push(" order by ").push(&order.join(", "));
+                self.sql.push(" order by ").push(&order);
             }
             self.sql.push(" limit 1)");
         }
-        // The FROM text was written with its own (empty) parameter list: it binds nothing.
-        debug_assert!(!from.text().contains('$'));
+    }
+
+    /// A relation that is a connection: one page of the children of the row `parent`.
+    fn page(
+        &mut self,
+        object: &ObjectType,
+        relation: &Relation,
+        walk: &NestedWalk,
+        selection: &PageSelection,
+        parent: &str,
+    ) {
+        let Some(Argument::Page { order: keys, .. }) = &relation.argument else {
+            panic!("{}.{} is not a connection", object.name, relation.name);
+        };
+        let source = self.source(object, relation, parent);
+        let child = source.child.clone();
+        let size = self.sql.bind(walk.size);
+        let order: Vec<String> = keys
+            .columns
+            .iter()
+            .map(|c| format!("{child}.{}", word(c)))
+            .collect();
+        let order = order.join(", ");
+        let cursor = cursor(keys, &child);
+        self.sql.push("(select json_build_object(");
+        for (i, (key, value)) in selection.entries.iter().enumerate() {
+            if i > 0 {
+                self.sql.push(", ");
+            }
+            self.sql.key(key).push(", ");
+            match value {
+                PageValue::Typename => {
+                    self.sql.key(selection.connection.name);
+                }
+                PageValue::Edges(entries) => {
+                    self.sql.push("coalesce(json_agg(json_build_object(");
+                    for (j, (key, value)) in entries.iter().enumerate() {
+                        if j > 0 {
+                            self.sql.push(", ");
+                        }
+                        self.sql.key(key).push(", ");
+                        match value {
+                            EdgeValue::Typename => {
+                                self.sql.key(&selection.connection.edge());
+                            }
+                            EdgeValue::Cursor => {
+                                self.sql.push(&cursor);
+                            }
+                            EdgeValue::Node(node) => self.object(node, &child, None),
+                        }
+                    }
+                    self.sql.push(&format!(
+                        ") order by {child}.n__) filter (where {child}.n__ <= {size}), '[]'::json)"
+                    ));
+                }
+                PageValue::PageInfo(entries) => {
+                    self.sql.push("json_build_object(");
+                    for (j, (key, value)) in entries.iter().enumerate() {
+                        if j > 0 {
+                            self.sql.push(", ");
+                        }
+                        self.sql.key(key).push(", ");
+                        match value {
+                            PageInfoValue::Typename => {
+                                self.sql.key("PageInfo");
+                            }
+                            PageInfoValue::HasNextPage => {
+                                self.sql.push(&format!("count(*) > {size}"));
+                            }
+                            PageInfoValue::HasPreviousPage => {
+                                self.sql.push(if walk.after.is_some() {
+                                    "true"
+                                } else {
+                                    "false"
+                                });
+                            }
+                            PageInfoValue::StartCursor | PageInfoValue::EndCursor => {
+                                let direction = if matches!(value, PageInfoValue::StartCursor) {
+                                    "asc"
+                                } else {
+                                    "desc"
+                                };
+                                self.sql.push(&format!(
+                                    "(array_agg({cursor} order by {child}.n__ {direction}) \
+                                     filter (where {child}.n__ <= {size}))[1]"
+                                ));
+                            }
+                        }
+                    }
+                    self.sql.push(")");
+                }
+                // Validation allows only the fields of the connection type: a nested page has
+                // neither a count nor `nodes`.
+                PageValue::TotalCount | PageValue::Nodes(_) => {
+                    self.sql.push("null");
+                }
+            }
+        }
+        self.sql.push(&format!(
+            ") from (select {child}.*, row_number() over (order by {order}) as n__ from "
+        ));
+        self.sql.push(&source.from);
+        self.conditions(relation, None, &source);
+        if let Some(after) = &walk.after {
+            self.keyset_after(keys, &child, after, false);
+        }
+        self.sql
+            .push(&format!(" order by {order} limit {size} + 1) {child})"));
+    }
+
+    /// Appends ` and (keys) > (cursor)` (`<` walking down).
+    pub(crate) fn keyset_after(
+        &mut self,
+        order: &Order,
+        alias: &str,
+        after: &Keyset,
+        descending: bool,
+    ) {
+        let columns: Vec<String> = order
+            .columns
+            .iter()
+            .map(|c| format!("{alias}.{}", word(c)))
+            .collect();
+        self.sql.push(" and (").push(&columns.join(", "));
+        self.sql.push(if descending { ") < (" } else { ") > (" });
+        let mut first = true;
+        if order.timed {
+            self.sql.push_bind(after.time);
+            first = false;
+        }
+        for i in 0..order.ids() {
+            if !first {
+                self.sql.push(", ");
+            }
+            first = false;
+            self.sql
+                .push_bind(after.ids.get(i).cloned().unwrap_or_default());
+        }
+        self.sql.push(")");
     }
 }
 
+/// Where a relation's children come from.
+struct Source {
+    /// The FROM clause (no parameters).
+    from: String,
+    conditions: Vec<String>,
+    order: Vec<String>,
+    /// The column a list link reads from its element (`keep_missing`).
+    element: Option<(&'static str, String)>,
+    child: String,
+}
+
+/// `name`, checked to be a plain word (catalogue identifiers are).
+fn word(name: &str) -> &str {
+    assert!(crate::sql::is_word(name), "not an identifier: {name:?}");
+    name
+}
+
+/// The SQL of a row's cursor: the order's tag and the row's keyset, one per line,
+/// hex-encoded; the time as JSON writes it.
+pub(crate) fn cursor(order: &Order, alias: &str) -> String {
+    let parts: Vec<String> = order
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if order.timed && i == 0 {
+                format!("coalesce(to_json({alias}.{}) #>> '{{}}', '')", word(c))
+            } else {
+                format!("{alias}.{}", word(c))
+            }
+        })
+        .collect();
+    assert!(crate::sql::is_word(order.tag));
+    format!(
+        "encode(convert_to('{}' || chr(10) || {}, 'UTF8'), 'hex')",
+        order.tag,
+        parts.join(" || chr(10) || ")
+    )
+}
+
 /// `a.x = b.y and …` for `(x, y)` pairs.
-fn equal<'p>(sql: &mut Sql, a: &str, b: &str, pairs: impl Iterator<Item = (&'p str, &'p str)>) {
-    for (i, (x, y)) in pairs.enumerate() {
-        if i > 0 {
-            sql.push(" and ");
-        }
-        sql.ident(a)
-            .push(".")
-            .ident(x)
-            .push(" = ")
-            .ident(b)
-            .push(".")
-            .ident(y);
-    }
+fn equal<'p>(a: &str, b: &str, pairs: impl Iterator<Item = (&'p str, &'p str)>) -> String {
+    pairs
+        .map(|(x, y)| format!("{a}.{} = {b}.{}", word(x), word(y)))
+        .collect::<Vec<_>>()
+        .join(" and ")
 }
 
 /// Runs a compiled statement: its one row, one column, is the JSON text.
 pub(crate) async fn run(pool: &PgPool, statement: Statement) -> Result<String, sqlx::Error> {
     let (text, args) = statement.sql.into_parts();
+    tracing::trace!(sql = %text, "pushed-down read");
     sqlx::query_scalar_with::<_, String, _>(&text, args)
         .fetch_one(pool)
         .await

@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
-use super::{Reader, Selection, Statement, run};
+use domain::catalog::{Order, RECORDS_BY_ID, WORKITEMS_BY_START};
+
+use super::{Reader, Selection, Statement, cursor, run};
 
 /// The object of `selection`'s type whose one-column key is `id`, as JSON (`null` when it is
 /// missing or out of scope: the two are indistinguishable).
@@ -142,76 +144,82 @@ pub enum List {
     Divisions,
 }
 
+/// Conversations by start, or by end.
+const CONVERSATIONS_BY_START: Order = Order {
+    tag: "s",
+    columns: &["conversation_start", "conversation_id"],
+    timed: true,
+};
+const CONVERSATIONS_BY_END: Order = Order {
+    tag: "e",
+    columns: &["conversation_end", "conversation_id"],
+    timed: true,
+};
+const FLOW_METRICS_BY_DATE: Order = Order {
+    tag: "fm",
+    columns: &["metric_date", "conversation_id", "record_id"],
+    timed: true,
+};
+const EVALUATIONS_BY_START: Order = Order {
+    tag: "ev",
+    columns: &["started_at", "workitem_id", "evaluation_id"],
+    timed: true,
+};
+
+/// A lookup by id: its table and cursor tag.
+macro_rules! by_id {
+    ($table:literal, $tag:literal, $id:literal) => {{
+        const ORDER: Order = Order {
+            tag: $tag,
+            columns: &[$id],
+            timed: false,
+        };
+        ($table, &ORDER)
+    }};
+}
+
 impl List {
-    /// The table and its keyset: the cursor's tag, then the columns it orders by (a time first
-    /// when `timed`).
-    fn keyset(&self) -> (&'static str, &'static str, &'static [&'static str], bool) {
+    /// The table and the keyset order.
+    pub fn keyset(&self) -> (&'static str, &'static Order) {
         match self {
             List::Conversations {
                 key: OrderKey::Start,
                 ..
-            } => (
-                "conversations",
-                "s",
-                &["conversation_start", "conversation_id"],
-                true,
-            ),
+            } => ("conversations", &CONVERSATIONS_BY_START),
             List::Conversations {
                 key: OrderKey::End, ..
-            } => (
-                "conversations",
-                "e",
-                &["conversation_end", "conversation_id"],
-                true,
-            ),
-            List::Workitems(_) => ("workitems", "w", &["start_time", "workitem_id"], true),
-            List::CampaignRecords(_) => ("campaign_records", "r", &["record_id"], false),
-            List::FlowMetrics(_) => (
-                "flow_metrics",
-                "fm",
-                &["metric_date", "conversation_id", "record_id"],
-                true,
-            ),
-            List::Evaluations(_) => (
-                "workitem_evaluations",
-                "ev",
-                &["started_at", "workitem_id", "evaluation_id"],
-                true,
-            ),
+            } => ("conversations", &CONVERSATIONS_BY_END),
+            List::Workitems(_) => ("workitems", &WORKITEMS_BY_START),
+            List::CampaignRecords(_) => ("campaign_records", &RECORDS_BY_ID),
+            List::FlowMetrics(_) => ("flow_metrics", &FLOW_METRICS_BY_DATE),
+            List::Evaluations(_) => ("workitem_evaluations", &EVALUATIONS_BY_START),
             List::Lookup { lookup, .. } => match lookup {
-                Lookup::BusinessUnits => ("business_units", "bu", &["business_unit_id"], false),
-                Lookup::Agents => ("agents", "a", &["agent_id"], false),
-                Lookup::Users => ("users", "u", &["user_id"], false),
-                Lookup::Channels => ("channels", "ch", &["channel_id"], false),
-                Lookup::Queues => ("queues", "q", &["queue_id"], false),
-                Lookup::BotSteps => ("bot_steps", "bs", &["bot_step_id"], false),
-                Lookup::Campaigns => ("campaigns", "cp", &["campaign_id"], false),
+                Lookup::BusinessUnits => by_id!("business_units", "bu", "business_unit_id"),
+                Lookup::Agents => by_id!("agents", "a", "agent_id"),
+                Lookup::Users => by_id!("users", "u", "user_id"),
+                Lookup::Channels => by_id!("channels", "ch", "channel_id"),
+                Lookup::Queues => by_id!("queues", "q", "queue_id"),
+                Lookup::BotSteps => by_id!("bot_steps", "bs", "bot_step_id"),
+                Lookup::Campaigns => by_id!("campaigns", "cp", "campaign_id"),
             },
-            List::Divisions => ("divisions", "d", &["division_id"], false),
+            List::Divisions => by_id!("divisions", "d", "division_id"),
         }
     }
 
-    /// The cursor tag of the list (its cursors carry it, so one list's cursor is refused by
+    /// The list's order (its cursors carry its tag, so one list's cursor is refused by
     /// another).
-    pub fn tag(&self) -> &'static str {
+    pub fn order(&self) -> &'static Order {
         self.keyset().1
-    }
-
-    /// How many values a cursor of this list holds after its time (when timed).
-    pub fn cursor_ids(&self) -> usize {
-        let (_, _, columns, timed) = self.keyset();
-        columns.len() - usize::from(timed)
-    }
-
-    pub fn timed(&self) -> bool {
-        self.keyset().3
     }
 
     /// Appends ` and …` for the list's filter on the row `t`.
     fn filter(&self, s: &mut Statement) {
-        let (_, _, columns, timed) = self.keyset();
-        if timed {
-            s.sql.push(" and t.").ident(columns[0]).push(" is not null");
+        let order = self.order();
+        if order.timed {
+            s.sql
+                .push(" and t.")
+                .ident(order.columns[0])
+                .push(" is not null");
         }
         match self {
             List::Conversations { filter: f, .. } => conversation_filter(s, f),
@@ -397,7 +405,8 @@ pub async fn page(
     walk: &Walk,
     selection: &PageSelection,
 ) -> Result<String, sqlx::Error> {
-    let (table_name, tag, columns, timed) = list.keyset();
+    let (table_name, keys) = list.keyset();
+    let columns = keys.columns;
     let table = domain::catalog::table(table_name)
         .unwrap_or_else(|| panic!("list of unknown table {table_name}"));
     let direction = if walk.descending { "desc" } else { "asc" };
@@ -419,28 +428,7 @@ pub async fn page(
     s.restrict(table, "t");
     list.filter(&mut s);
     if let Some(cursor) = &walk.cursor {
-        s.sql.push(" and (");
-        s.sql.push(
-            &columns
-                .iter()
-                .map(|c| format!("t.{c}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-        );
-        s.sql.push(if walk.descending { ") < (" } else { ") > (" });
-        let mut values = columns.iter();
-        if timed {
-            values.next();
-            s.sql.push_bind(cursor.time);
-        }
-        for (i, _) in values.enumerate() {
-            if timed || i > 0 {
-                s.sql.push(", ");
-            }
-            s.sql
-                .push_bind(cursor.ids.get(i).cloned().unwrap_or_default());
-        }
-        s.sql.push(")");
+        s.keyset_after(keys, "t", cursor, walk.descending);
     }
     s.sql
         .push(" order by ")
@@ -450,7 +438,7 @@ pub async fn page(
         .push(" + 1) select ");
 
     let output = if walk.backward { "desc" } else { "asc" };
-    let cursor_expression = cursor(tag, columns, timed);
+    let cursor_expression = cursor(keys, "t");
     let more = format!("(select count(*) > {size} from page)");
     let given = if walk.cursor.is_some() {
         "true"
@@ -549,23 +537,4 @@ pub async fn page(
     }
     s.sql.push(")::text");
     run(pool, s).await
-}
-
-/// The SQL of a row's cursor: the list's tag and its keyset, one per line, hex-encoded.
-fn cursor(tag: &str, columns: &[&str], timed: bool) -> String {
-    let parts: Vec<String> = columns
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            if timed && i == 0 {
-                format!("coalesce(to_json(t.{c}) #>> '{{}}', '')")
-            } else {
-                format!("t.{c}")
-            }
-        })
-        .collect();
-    format!(
-        "encode(convert_to('{tag}' || chr(10) || {}, 'UTF8'), 'hex')",
-        parts.join(" || chr(10) || ")
-    )
 }
