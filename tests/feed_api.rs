@@ -895,13 +895,9 @@ async fn an_agents_workitems_page_like_the_root_list_with_cursors_that_resume() 
         ),
     ];
     let server = Server::start(&[]).await;
-    let report = convgraph::import::import_paths(
-        server.db.pool(),
-        &files,
-        &convgraph::import::ImportOptions::default(),
-    )
-    .await
-    .expect("import");
+    let report = import_paths(server.db.pool(), &files, &ImportOptions::default())
+        .await
+        .expect("import");
     assert!(report.rejected.is_empty(), "{report}");
     let token = unit_token(&server, &["bu"]);
     const PAGE: &str = r#"query($after: String) { agent: agents(first: 1) { edges { node { id
