@@ -17,7 +17,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 pub const ALL: &[&str] = &["*"];
 
 /// The HS256 secret of [`Setup::default`].
-pub const SECRET: &str = "test-secret";
+pub const SECRET: &str = "convgraph-test-secret-of-32-bytes-at-least";
 
 /// How a test server is configured: what goes into its `AppState`.
 #[derive(Clone)]
