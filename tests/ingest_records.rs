@@ -815,7 +815,13 @@ fn attack_row(target: Target, attack: Attack, payload: &str) -> Value {
         match attack {
             Attack::Replace => {}
             Attack::MoveToOwn if !is_key => row[column] = own(column),
-            Attack::MissingParent if !is_key => row[column] = json!("no-such-parent"),
+            // A parent that is not stored, or no labels at all.
+            Attack::MissingParent if !is_key => {
+                row[column] = match target.labelled() {
+                    Labelled::Parent { .. } => json!("no-such-parent"),
+                    _ => Value::Null,
+                }
+            }
             Attack::MoveToOwn | Attack::MissingParent => {}
             Attack::NewUnderTheirs => {}
         }
@@ -823,7 +829,8 @@ fn attack_row(target: Target, attack: Attack, payload: &str) -> Value {
     if matches!(attack, Attack::NewUnderTheirs) {
         // A key of its own: the last key column that is free text.
         for key in target.key_columns().iter().rev() {
-            if !matches!(row[*key], Value::String(_)) {
+            let time = key.ends_with("_at") || *key == "timestamp";
+            if time || !matches!(row[*key], Value::String(_)) {
                 continue;
             }
             let labels = match target.labelled() {

@@ -720,12 +720,13 @@ async fn prepare(state: &AppState, request: Request) -> Result<Operations, Refus
     let method = request.method().clone();
     let token = bearer_token(request.headers());
     let verified = request.extensions().get::<Caller>().cloned();
-    check_preflight(&request)?;
+    let preflight = check_preflight(&request);
     let operations = read_request(request, state).await?;
     let caller = match verified {
         Some(caller) => caller,
         None => caller_of(state, token).await?,
     };
+    preflight?;
     let attach = |mut request: async_graphql::Request, batch_index: Option<usize>| {
         let mutation = selects_mutation(&mut request);
         if method != Method::POST && mutation {
