@@ -193,6 +193,42 @@ async fn spread(server: &Server) -> Vec<Made> {
         }
     }
     server.import(&documents).await;
+    // A Buzzeasy call in every place, with every personal column of a conversation filled
+    // (the Genesys fixtures have no customer names, channel numbers or subjects).
+    let calls: Vec<Value> = (0..PLACES.len())
+        .map(|p| {
+            let mut call = json!({"id": id(9, p), "startedAtUTC": "2026-11-02T08:00:00Z"});
+            let row = domain::graph::ConversationRow::SOURCE_FIELDS
+                .iter()
+                .zip(domain::graph::ConversationRow::FIELD_KINDS);
+            for ((source, column), (_, kind)) in row {
+                if domain::graph::ConversationRow::PERSONAL.contains(column) {
+                    call[*source] = match *kind {
+                        "strs" => json!([format!("personal {column}")]),
+                        "json" => json!({"personal": column}),
+                        _ => json!(format!("personal {column}")),
+                    };
+                }
+            }
+            call
+        })
+        .collect();
+    let writer = server.writer(Some(&["*"]), None);
+    let report = server
+        .data(
+            &writer,
+            "mutation($rows: [JSON!]!) { ingestRecords(table: \"Calls\", rows: $rows) { created rejected } }",
+            json!({"rows": calls}),
+        )
+        .await;
+    assert_eq!(report["ingestRecords"]["rejected"], 0, "{report}");
+    for (p, (divisions, business_unit)) in PLACES.iter().enumerate() {
+        made.push(Made {
+            id: id(9, p),
+            divisions,
+            business_unit: *business_unit,
+        });
+    }
     // The Genesys shapes carry no business unit, and divisions in two spellings: place every
     // copy exactly (its metric facts carry the same scope).
     for m in &made {
@@ -252,38 +288,133 @@ async fn truth(server: &Server, id: &str, personal: bool) -> Value {
     serde_json::to_value(&graph).expect("graph as JSON")
 }
 
-/// Personal values the fixtures fill, which must be null without `pii:read`, whatever the
-/// `[personal]` markers say: a guard against a marker being dropped.
-fn assert_no_personal_values(conversation: &Value, what: &str) {
-    for participant in conversation["participants"]
-        .as_array()
-        .expect("participants")
-    {
-        for field in ["participantName", "attributes", "ani", "dnis", "address"] {
-            assert!(participant[field].is_null(), "{what}: participant {field}");
+/// Every row type of the conversation graph, by the GraphQL type that serves it, with the
+/// columns its `row!` declaration marks `[personal]`: what must be null without `pii:read`.
+fn personal_columns() -> BTreeMap<&'static str, &'static [&'static str]> {
+    use domain::graph::*;
+    BTreeMap::from([
+        ("Conversation", ConversationRow::PERSONAL),
+        ("Participant", ParticipantRow::PERSONAL),
+        ("Session", SessionRow::PERSONAL),
+        ("Segment", SegmentRow::PERSONAL),
+        ("SessionMetric", MetricRow::PERSONAL),
+        ("Flow", FlowRow::PERSONAL),
+        ("FlowOutcome", FlowOutcomeRow::PERSONAL),
+        ("ProposedAgent", ProposedAgentRow::PERSONAL),
+        ("MediaEndpointStat", MediaEndpointStatRow::PERSONAL),
+        ("AgentGroup", AgentGroupRow::PERSONAL),
+        ("ScoredAgent", ScoredAgentRow::PERSONAL),
+        ("SegmentProperty", SegmentPropertyRow::PERSONAL),
+        ("Evaluation", EvaluationRow::PERSONAL),
+        ("Survey", SurveyRow::PERSONAL),
+        ("Resolution", ResolutionRow::PERSONAL),
+        ("Transfer", TransferRow::PERSONAL),
+        ("DivisionEntity", DivisionEntityRow::PERSONAL),
+        ("Division", DivisionRow::PERSONAL),
+    ])
+}
+
+/// `snake_case` -> `camelCase`, as async-graphql names a row's fields.
+fn camel(column: &str) -> String {
+    let mut out = String::new();
+    let mut upper = false;
+    for c in column.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
         }
-        for session in participant["sessions"].as_array().expect("sessions") {
-            for field in [
-                "ani",
-                "dnis",
-                "addressFrom",
-                "addressTo",
-                "remote",
-                "callbackNumbers",
-            ] {
-                assert!(session[field].is_null(), "{what}: session {field}");
+    }
+    out
+}
+
+/// Whether a served value is empty: null, or the empty value of a personal key column.
+fn is_empty(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
+    }
+}
+
+/// What the personal columns held across a walk: `(type, column)` -> how many served values
+/// were filled.
+type Filled = BTreeMap<(String, String), usize>;
+
+/// Walks `value`, an object of GraphQL type `type_name` (through the introspected `types`), and
+/// for every object of a row type counts its filled personal columns (served under their
+/// camelCase names) into `filled`; `extra` must be empty when `redacted`.
+fn walk_personal(
+    types: &BTreeMap<String, Value>,
+    columns: &BTreeMap<&'static str, &'static [&'static str]>,
+    value: &Value,
+    type_name: &str,
+    redacted: bool,
+    filled: &mut Filled,
+    what: &str,
+) {
+    match value {
+        Value::Array(items) => {
+            for item in items {
+                walk_personal(types, columns, item, type_name, redacted, filled, what);
             }
-            for segment in session["segments"].as_array().expect("segments") {
-                assert!(segment["wrapUpNote"].is_null(), "{what}: wrapUpNote");
-            }
-            assert_eq!(session["extra"], json!({}), "{what}: session extra");
         }
+        Value::Object(object) => {
+            if let Some(personal) = columns.get(type_name) {
+                for column in *personal {
+                    let field = camel(column);
+                    // A relation may select a few fields only: a column never served at all
+                    // shows as never filled.
+                    let Some(served) = object.get(&field) else {
+                        continue;
+                    };
+                    let count = filled
+                        .entry((type_name.to_owned(), field.clone()))
+                        .or_default();
+                    if !is_empty(served) {
+                        *count += 1;
+                    }
+                }
+                if redacted && let Some(extra) = object.get("extra") {
+                    assert!(is_empty(extra), "{what}: {type_name}.extra: {extra}");
+                }
+            }
+            let Some(fields) = types.get(type_name).and_then(|t| t["fields"].as_array()) else {
+                return;
+            };
+            for field in fields {
+                let name = field["name"].as_str().expect("name");
+                let (kind, inner) = common::walk::named(&field["type"]);
+                if kind == "OBJECT"
+                    && let Some(child) = object.get(name)
+                {
+                    walk_personal(types, columns, child, inner, redacted, filled, what);
+                }
+            }
+        }
+        _ => {}
     }
 }
 
 #[tokio::test]
 async fn every_token_sees_exactly_its_scope_through_every_root_field_and_relation() {
-    let server = Server::start(&[]).await;
+    // Every conversation made is asked for by id in one operation.
+    let server = Server::start_with(
+        &[],
+        common::Setup {
+            limits: api::Limits {
+                max_root_fields: 64,
+                ..api::Limits::demo()
+            },
+            ..common::Setup::default()
+        },
+    )
+    .await;
     let made = spread(&server).await;
     let admin = Token {
         name: "admin",
@@ -317,6 +448,10 @@ async fn every_token_sees_exactly_its_scope_through_every_root_field_and_relatio
         .filter(|m| m != "oServiceLevel")
         .collect();
 
+    let personal = personal_columns();
+    // (type, field) -> how many filled values tokens with `pii:read` were served: each marked
+    // column must be filled somewhere in the fixtures, or its redaction would go untested.
+    let mut served_personal = Filled::new();
     let mut checked_rows = 0;
     let mut aggregated = 0;
     for token in TOKENS {
@@ -349,8 +484,25 @@ async fn every_token_sees_exactly_its_scope_through_every_root_field_and_relatio
             let associated = object.remove("associatedConversation").expect("field");
             let consulted = object.remove("consultationConversations").expect("field");
             checked_rows += assert_same_graph(&copy, &stored, &format!("{what}: {id}"));
-            if !token.personal {
-                assert_no_personal_values(node, &format!("{what}: {id}"));
+            let mut filled = Filled::new();
+            walk_personal(
+                &types,
+                &personal,
+                node,
+                "Conversation",
+                !token.personal,
+                &mut filled,
+                &format!("{what}: {id}"),
+            );
+            for ((type_name, field), count) in filled {
+                if token.personal {
+                    *served_personal.entry((type_name, field)).or_default() += count;
+                } else {
+                    assert_eq!(
+                        count, 0,
+                        "{what}: {id}: {type_name}.{field} without pii:read"
+                    );
+                }
             }
             // Relations to other conversations show only visible ones.
             if let Some(target) = associated["id"].as_str() {
@@ -447,6 +599,20 @@ async fn every_token_sees_exactly_its_scope_through_every_root_field_and_relatio
         aggregated += truth.values().sum::<i64>();
     }
     assert!(checked_rows > 50, "the walk compared {checked_rows} tables");
+    let unfilled: Vec<String> = personal
+        .iter()
+        .flat_map(|(type_name, columns)| {
+            columns
+                .iter()
+                .map(move |column| (type_name.to_string(), camel(column)))
+        })
+        .filter(|key| served_personal.get(key).is_none_or(|n| *n == 0))
+        .map(|(type_name, field)| format!("{type_name}.{field}"))
+        .collect();
+    assert!(
+        unfilled.is_empty(),
+        "personal columns the fixtures never fill, so their redaction is untested: {unfilled:?}"
+    );
     assert!(
         aggregated > 20,
         "the aggregates counted {aggregated} metrics"
@@ -597,4 +763,31 @@ async fn every_token_counts_exactly_the_feed_rows_of_its_scope_in_every_sibling_
         counted += served;
     }
     assert!(counted > 50, "the siblings counted {counted} rows");
+}
+
+/// The columns the probe of issue 17 found served without `pii:read` are marked personal, and
+/// a flow's transfer target is personal alike on `Flow` and on `FlowMetric`.
+#[test]
+fn the_flow_and_division_entity_columns_the_probe_found_are_personal_and_consistent() {
+    use domain::flow_metrics::FlowMetricRow;
+    use domain::graph::{DivisionEntityRow, FlowRow};
+    for column in [
+        "entry_reason",
+        "transfer_target_address",
+        "transfer_target_name",
+    ] {
+        assert!(FlowRow::PERSONAL.contains(&column), "Flow.{column}");
+    }
+    assert!(DivisionEntityRow::PERSONAL.contains(&"name"));
+    // A column a flow and a flow metric record share is personal in both or in neither.
+    let flow: BTreeSet<&str> = FlowRow::SOURCE_FIELDS.iter().map(|(_, c)| *c).collect();
+    for (_, column) in FlowMetricRow::SOURCE_FIELDS {
+        if flow.contains(column) {
+            assert_eq!(
+                FlowRow::PERSONAL.contains(column),
+                FlowMetricRow::PERSONAL.contains(column),
+                "{column}"
+            );
+        }
+    }
 }
