@@ -725,7 +725,9 @@ fn serve_with(env: &[(&str, &str)], args: &[&str]) -> Option<(i32, String)> {
 
 #[test]
 fn serve_refuses_to_start_without_a_strong_secret_or_a_jwk_set_and_says_what_to_set() {
-    let cases: [(&[(&str, &str)], &[&str], &str); 6] = [
+    /// The environment, the flags, and what the refusal must say.
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str], &'a str);
+    let cases: [Case; 6] = [
         (&[], &[], "set CONVGRAPH_JWT_SECRET"),
         (
             &[("CONVGRAPH_JWT_SECRET", "")],
