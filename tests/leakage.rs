@@ -791,3 +791,268 @@ fn the_flow_and_division_entity_columns_the_probe_found_are_personal_and_consist
         }
     }
 }
+
+/// Every row type of the Buzzeasy feed and the flow metric records, by the GraphQL type that
+/// serves it: its target table, its `[personal]` columns, and its source fields and their kinds.
+type FeedRow = (
+    domain::ingest::Target,
+    &'static str,
+    &'static [&'static str],
+    &'static [(&'static str, &'static str)],
+    &'static [(&'static str, &'static str)],
+);
+
+fn feed_rows() -> Vec<FeedRow> {
+    use domain::buzzeasy::*;
+    use domain::flow_metrics::FlowMetricRow;
+    use domain::ingest::Target::{Feed, FlowMetrics};
+    macro_rules! rows {
+        ($($target:expr, $name:literal, $row:ty;)*) => {
+            vec![$(($target, $name, <$row>::PERSONAL, <$row>::SOURCE_FIELDS, <$row>::FIELD_KINDS)),*]
+        };
+    }
+    rows![
+        Feed(Table::BusinessUnits), "BusinessUnit", BusinessUnitRow;
+        Feed(Table::Agents), "Agent", AgentRow;
+        Feed(Table::Users), "User", UserRow;
+        Feed(Table::AgentStates), "AgentState", AgentStateRow;
+        Feed(Table::AgentBusinessUnitChanges), "AgentBusinessUnitChange", AgentBusinessUnitChangeRow;
+        Feed(Table::Channels), "Channel", ChannelRow;
+        Feed(Table::Queues), "Queue", QueueRow;
+        Feed(Table::BotSteps), "BotStep", BotStepRow;
+        Feed(Table::BotSegments), "BotSegment", BotSegmentRow;
+        Feed(Table::QueueSegments), "QueueSegment", QueueSegmentRow;
+        Feed(Table::RejectedEnqueueAttempts), "RejectedEnqueueAttempt", RejectedEnqueueAttemptRow;
+        Feed(Table::CapturedData), "CapturedData", CapturedDataRow;
+        Feed(Table::Workitems), "Workitem", WorkitemRow;
+        Feed(Table::WorkitemConversationSessions), "WorkitemConversation", WorkitemConversationSessionRow;
+        Feed(Table::CollectedData), "CollectedData", CollectedDataRow;
+        Feed(Table::WorkitemEvaluations), "WorkitemEvaluation", WorkitemEvaluationRow;
+        Feed(Table::WorkitemEvaluationData), "WorkitemEvaluationAnswer", WorkitemEvaluationDataRow;
+        Feed(Table::Campaigns), "Campaign", CampaignRow;
+        Feed(Table::CampaignRecords), "CampaignRecord", CampaignRecordRow;
+        Feed(Table::CampaignRecordCustomFields), "CampaignRecordCustomField", CampaignRecordCustomFieldRow;
+        Feed(Table::CampaignRecordPhoneNumbers), "CampaignRecordPhoneNumber", CampaignRecordPhoneNumberRow;
+        Feed(Table::CampaignRecordRegistrations), "CampaignRecordRegistration", CampaignRecordRegistrationRow;
+        FlowMetrics, "FlowMetric", FlowMetricRow;
+    ]
+}
+
+/// A row of `row`'s table with its keys, hanging on the parents every row of this test shares,
+/// and every personal column filled (column-named JSON, as the write path stores it).
+fn filled_row(row: &FeedRow) -> Value {
+    let (target, _, personal, sources, kinds) = *row;
+    let at = "2026-11-02T08:00:00Z";
+    let id = |column: &str| match column {
+        "conversation_id" => json!("bz-feed"),
+        "workitem_id" => json!("w-feed"),
+        "channel_id" => json!("ch-feed"),
+        "campaign_id" => json!("cp-feed"),
+        "record_id" => json!("r-feed"),
+        "business_unit_id" => json!("bu-1"),
+        "agent_id" => json!("a-feed"),
+        "user_id" => json!("u-feed"),
+        "queue_id" => json!("q-feed"),
+        "bot_step_id" => json!("bs-feed"),
+        "timestamp" => json!(at),
+        c if c.ends_with("_at") => json!(at),
+        c => json!(format!("{c}-feed")),
+    };
+    let mut value = json!({"extra": {}});
+    for key in target.key_columns() {
+        value[*key] = id(key);
+    }
+    for ((_, column), (_, kind)) in sources.iter().zip(kinds) {
+        if column.ends_with("_id") {
+            value[*column] = id(column);
+        }
+        // Times too: lists are ordered by them.
+        if *kind == "time" && *column != "deleted_at" {
+            value[*column] = json!(at);
+        }
+    }
+    for column in personal {
+        let kind = sources
+            .iter()
+            .zip(kinds)
+            .find(|((_, c), _)| c == column)
+            .map_or("str", |(_, (_, kind))| *kind);
+        value[*column] = match kind {
+            "strs" => json!([format!("personal {column}")]),
+            "json" => json!({"personal": column}),
+            _ => json!(format!("personal {column}")),
+        };
+    }
+    value
+}
+
+/// A selection of every field of `type_name` that takes no required argument, through object
+/// fields whose type is not on `path`, `depth` levels deep at most.
+fn full_selection(
+    types: &BTreeMap<String, Value>,
+    type_name: &str,
+    path: &mut Vec<String>,
+    depth: usize,
+) -> String {
+    path.push(type_name.to_owned());
+    let mut out = vec!["__typename".to_owned()];
+    for field in types[type_name]["fields"].as_array().expect("fields") {
+        let name = field["name"].as_str().expect("name");
+        let required = field["args"]
+            .as_array()
+            .is_some_and(|args| args.iter().any(|a| a["type"]["kind"] == "NON_NULL"));
+        if required {
+            continue;
+        }
+        let (kind, inner) = common::walk::named(&field["type"]);
+        if kind == "OBJECT" {
+            if depth > 0 && !path.iter().any(|p| p == inner) {
+                let inside = full_selection(types, inner, path, depth - 1);
+                out.push(format!("{name} {{ {inside} }}"));
+            }
+        } else {
+            out.push(name.to_owned());
+        }
+    }
+    path.pop();
+    out.join(" ")
+}
+
+#[tokio::test]
+async fn every_personal_column_of_the_feed_and_flow_metrics_is_null_without_pii_read() {
+    let server = Server::start_with(
+        &[],
+        common::Setup {
+            limits: api::Limits {
+                max_complexity: usize::MAX,
+                max_depth: 64,
+                ..api::Limits::demo()
+            },
+            ..common::Setup::default()
+        },
+    )
+    .await;
+    let writer = server.writer(Some(&["*"]), None);
+    let call = json!([{"id": "bz-feed", "businessUnitId": "bu-1", "startedAtUTC": "2026-11-02T08:00:00Z"}]);
+    let report = server
+        .data(
+            &writer,
+            "mutation($rows: [JSON!]!) { ingestRecords(table: \"Calls\", rows: $rows) { rejected } }",
+            json!({"rows": call}),
+        )
+        .await;
+    assert_eq!(report["ingestRecords"]["rejected"], 0, "{report}");
+    let rows = feed_rows();
+    let filled_rows: Vec<Value> = rows.iter().map(filled_row).collect();
+    let items: Vec<(domain::ingest::Target, &Value)> = rows
+        .iter()
+        .zip(&filled_rows)
+        .map(|(row, value)| (row.0, value))
+        .collect();
+    for (outcome, (target, _)) in
+        db::ingest::write_rows(server.db.pool(), &domain::Scope::All, &items)
+            .await
+            .into_iter()
+            .zip(&items)
+    {
+        assert!(outcome.is_ok(), "{target:?}: {outcome:?}");
+    }
+    let columns: BTreeMap<&'static str, &'static [&'static str]> = rows
+        .iter()
+        .map(|(_, name, personal, _, _)| (*name, *personal))
+        .collect();
+    let with_pii = server.token_with(Some(&["*"]), &["conversations:read", "pii:read"]);
+    let without = server.token(Some(&["*"]));
+    let schema = server
+        .data(
+            &with_pii,
+            r#"{ __schema { types { name kind fields {
+                 name args { name type { kind } }
+                 type { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } }"#,
+            json!({}),
+        )
+        .await;
+    let types: BTreeMap<String, Value> = schema["__schema"]["types"]
+        .as_array()
+        .expect("types")
+        .iter()
+        .map(|t| (t["name"].as_str().expect("name").to_owned(), t.clone()))
+        .collect();
+    // Every root that lists rows (a connection's `nodes`, or its `edges { node }`), walked
+    // three levels deep.
+    let field_type = |type_name: &str, field: &str| -> Option<String> {
+        types.get(type_name)?["fields"]
+            .as_array()?
+            .iter()
+            .find(|f| f["name"] == field)
+            .map(|f| common::walk::named(&f["type"]).1.to_owned())
+    };
+    let roots: Vec<(String, String, bool)> = types["QueryRoot"]["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .filter_map(|field| {
+            let required = field["args"]
+                .as_array()
+                .is_some_and(|args| args.iter().any(|a| a["type"]["kind"] == "NON_NULL"));
+            if required {
+                return None;
+            }
+            let (_, connection) = common::walk::named(&field["type"]);
+            let name = field["name"].as_str().expect("name").to_owned();
+            match field_type(connection, "nodes") {
+                Some(node) => Some((name, node, false)),
+                None => {
+                    let edge = field_type(connection, "edges")?;
+                    Some((name, field_type(&edge, "node")?, true))
+                }
+            }
+        })
+        .collect();
+    let mut served = Filled::new();
+    assert!(roots.len() > 10, "{roots:?}");
+    for (root, node, edges) in &roots {
+        let selection = full_selection(&types, node, &mut Vec::new(), 3);
+        let query = if *edges {
+            format!("{{ {root} {{ edges {{ node {{ {selection} }} }} }} }}")
+        } else {
+            format!("{{ {root} {{ nodes {{ {selection} }} }} }}")
+        };
+        for (token, redacted) in [(&with_pii, false), (&without, true)] {
+            let data = server.data(token, &query, json!({})).await;
+            let nodes: Value = if *edges {
+                data[root.as_str()]["edges"]
+                    .as_array()
+                    .expect("edges")
+                    .iter()
+                    .map(|edge| edge["node"].clone())
+                    .collect()
+            } else {
+                data[root.as_str()]["nodes"].clone()
+            };
+            let mut filled = Filled::new();
+            walk_personal(&types, &columns, &nodes, node, redacted, &mut filled, root);
+            for ((type_name, field), count) in filled {
+                if redacted {
+                    assert_eq!(count, 0, "{root}: {type_name}.{field} without pii:read");
+                } else {
+                    *served.entry((type_name, field)).or_default() += count;
+                }
+            }
+        }
+    }
+    let unfilled: Vec<String> = columns
+        .iter()
+        .flat_map(|(type_name, personal)| {
+            personal
+                .iter()
+                .map(move |column| (type_name.to_string(), camel(column)))
+        })
+        .filter(|key| served.get(key).is_none_or(|n| *n == 0))
+        .map(|(type_name, field)| format!("{type_name}.{field}"))
+        .collect();
+    assert!(
+        unfilled.is_empty(),
+        "personal columns never served filled, so their redaction is untested: {unfilled:?}"
+    );
+}

@@ -150,7 +150,7 @@ impl Loader<AnswersOf> for GraphLoader {
         let rows = feed::workitem_evaluation_data(&self.pool, &self.scope, &ids)
             .await
             .map_err(internal)?;
-        Ok(group(rows, |r| {
+        Ok(group(visible(self.personal, rows), |r| {
             AnswersOf(
                 r.workitem_id.clone(),
                 r.evaluation_id.clone().unwrap_or_default(),
@@ -207,6 +207,7 @@ impl Loader<StatesOf> for GraphLoader {
             let rows = feed::agent_states(&self.pool, &self.scope, &agents, time(&from), time(&to))
                 .await
                 .map_err(internal)?;
+            let rows = visible(self.personal, rows);
             for (agent, rows) in group(rows, |r| r.agent_id.clone().unwrap_or_default()) {
                 map.insert(StatesOf(agent, from.clone(), to.clone()), rows);
             }
