@@ -1,13 +1,18 @@
 //! The `convgraph` command line: parses arguments and runs the command.
 
 use anyhow::Context as _;
-use api::auth::{AuthConfig, Jwks, JwksOptions, JwksSource, TokenRequest, mint};
+use api::admission::RateLimit;
+use api::auth::{
+    AuthConfig, DEVELOPMENT_SECRET, Jwks, JwksOptions, JwksSource, Permission, TokenRequest,
+    check_hs256_secret, mint,
+};
 use api::{HttpConfig, IngestConfig, Limits};
 use clap::{Parser, Subcommand};
 use convgraph::database::{Database, LocalData};
 use convgraph::import::{Format, ImportOptions, import_paths};
 use convgraph::server;
 use domain::buzzeasy::Table;
+use secrecy::{ExposeSecret as _, SecretString};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -38,10 +43,15 @@ struct Cli {
 enum Command {
     /// Serve the GraphQL API.
     Serve(ServeArgs),
-    /// Mint a development HS256 token with the configured secret.
+    /// Mint an HS256 token with the configured secret (CONVGRAPH_JWT_SECRET), or with the public
+    /// development secret of `convgraph demo` (`--dev`).
     Token {
         #[command(flatten)]
         auth: AuthArgs,
+        /// Sign with the public development secret, which only `convgraph demo` accepts, instead
+        /// of CONVGRAPH_JWT_SECRET.
+        #[arg(long)]
+        dev: bool,
         /// Subject of the token.
         #[arg(long, default_value = "developer")]
         sub: String,
@@ -53,7 +63,7 @@ enum Command {
         business_units: Option<Vec<String>>,
         /// Permissions, comma-separated (conversations:read, pii:read, ingest:write).
         #[arg(long, value_delimiter = ',', default_value = "conversations:read")]
-        permissions: Vec<String>,
+        permissions: Vec<Permission>,
         /// Lifetime: 30m, 1h, 7d, or seconds.
         #[arg(long, default_value = "1h")]
         ttl: String,
@@ -104,6 +114,10 @@ enum Command {
     },
 }
 
+/// The rate limit per caller of `serve` unless configured: far above what one dashboard or
+/// partner sends, a bound on what one token can make the server do.
+const DEFAULT_RATE_PER_SECOND: u32 = 300;
+
 /// How long one SQL statement of a request may run: a little longer than the request itself,
 /// which is cancelled first and answered 504.
 fn statement_timeout(http: &HttpConfig) -> std::time::Duration {
@@ -121,14 +135,24 @@ fn parse_table(name: &str) -> Result<Table, String> {
 
 #[derive(clap::Args)]
 struct AuthArgs {
-    /// HS256 secret that signs and verifies tokens.
+    /// HS256 secret that signs and verifies tokens: at least 32 bytes (e.g. the output of
+    /// `openssl rand -base64 48`). `demo` uses the public development secret without one.
     #[arg(
         long,
         env = "CONVGRAPH_JWT_SECRET",
         hide_env_values = true,
-        default_value = "convgraph-development-secret"
+        value_parser = parse_secret
     )]
-    jwt_secret: String,
+    jwt_secret: Option<SecretString>,
+    /// Verify HS256 tokens; `false` turns HS256 off entirely (only tokens of the JWK set are
+    /// accepted, and a configured secret is ignored).
+    #[arg(
+        long,
+        env = "CONVGRAPH_JWT_HS256",
+        default_value_t = true,
+        action = clap::ArgAction::Set
+    )]
+    jwt_hs256: bool,
     /// Required `iss` of tokens, when set.
     #[arg(long, env = "CONVGRAPH_JWT_ISSUER")]
     jwt_issuer: Option<String>,
@@ -145,9 +169,59 @@ struct AuthArgs {
     jwt_leeway_secs: u64,
 }
 
+fn parse_secret(secret: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(secret))
+}
+
+/// Which HS256 secrets a command takes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SecretUse {
+    /// `serve` and `token`: a configured secret of real strength, or none.
+    Production,
+    /// `demo`: the public development secret unless one is configured.
+    Development,
+}
+
 impl AuthArgs {
-    fn config(&self) -> AuthConfig {
-        let mut config = AuthConfig::hs256(&self.jwt_secret);
+    /// The HS256 secret to use, `None` when HS256 is off or no secret is configured. A weak one
+    /// (empty, shorter than 32 bytes, the public development secret) is an error, but the
+    /// development secret itself for `demo`.
+    fn hs256_secret(&self, use_: SecretUse) -> anyhow::Result<Option<SecretString>> {
+        if !self.jwt_hs256 {
+            if self.jwt_secret.is_some() {
+                tracing::warn!(
+                    "HS256 is turned off (--jwt-hs256 false): CONVGRAPH_JWT_SECRET is ignored"
+                );
+            }
+            return Ok(None);
+        }
+        match &self.jwt_secret {
+            Some(secret)
+                if use_ == SecretUse::Development
+                    && secret.expose_secret() == DEVELOPMENT_SECRET =>
+            {
+                Ok(Some(secret.clone()))
+            }
+            Some(secret) => {
+                check_hs256_secret(secret).map_err(|e| {
+                    anyhow::anyhow!(
+                        "--jwt-secret / CONVGRAPH_JWT_SECRET: {e}; set a random secret of at least 32 bytes, \
+                         or turn HS256 off with --jwt-hs256 false and verify tokens against a JWK set (CONVGRAPH_JWKS)"
+                    )
+                })?;
+                Ok(Some(secret.clone()))
+            }
+            None if use_ == SecretUse::Development => Ok(Some(DEVELOPMENT_SECRET.into())),
+            None => Ok(None),
+        }
+    }
+
+    /// The token configuration with `secret` for HS256 (none: HS256 tokens are refused).
+    fn config(&self, secret: Option<SecretString>) -> AuthConfig {
+        let mut config = match secret {
+            Some(secret) => AuthConfig::hs256(secret),
+            None => AuthConfig::none(),
+        };
         config.issuer = self.jwt_issuer.clone();
         config.audience = self.jwt_audience.clone();
         config.leeway_seconds = self.jwt_leeway_secs;
@@ -278,6 +352,32 @@ struct ServeArgs {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     request_timeout_secs: u64,
+    /// Longest a client may take to send a request's headers, in seconds; past it the
+    /// connection is closed (also an idle kept-alive connection).
+    #[arg(
+        long,
+        env = "CONVGRAPH_HEADER_READ_TIMEOUT_SECS",
+        default_value_t = HttpConfig::DEFAULT_HEADER_READ_TIMEOUT.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    header_read_timeout_secs: u64,
+    /// Most connections open at once; one more is answered 503 and closed.
+    #[arg(long, env = "CONVGRAPH_MAX_CONNECTIONS", default_value_t = HttpConfig::DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
+    /// Most requests in flight at once (health checks and metrics aside); one more gets 503.
+    #[arg(
+        long,
+        env = "CONVGRAPH_MAX_CONCURRENT_REQUESTS",
+        default_value_t = HttpConfig::DEFAULT_MAX_CONCURRENT_REQUESTS
+    )]
+    max_concurrent_requests: usize,
+    /// Requests a second one caller (token subject, or IP address without a token) may send to
+    /// `/graphql` and `/ingest`; 0 turns the limit off. Default: 300 for `serve`, off for `demo`.
+    #[arg(long, env = "CONVGRAPH_RATE_LIMIT_PER_SECOND")]
+    rate_limit_per_second: Option<u32>,
+    /// Requests one caller may send at once, beyond its rate. Default: twice the rate.
+    #[arg(long, env = "CONVGRAPH_RATE_LIMIT_BURST", value_parser = clap::value_parser!(u32).range(1..))]
+    rate_limit_burst: Option<u32>,
     /// Largest document accepted by `ingestConversations` and `POST /ingest`, in bytes.
     #[arg(long, env = "CONVGRAPH_INGEST_MAX_DOCUMENT_BYTES", default_value_t = IngestConfig::default().limits.max_document_bytes)]
     ingest_max_document_bytes: usize,
@@ -293,19 +393,53 @@ struct ServeArgs {
 }
 
 impl ServeArgs {
-    /// The token configuration: the HS256 secret, and the JWK set when one is configured.
-    async fn auth(&self) -> anyhow::Result<AuthConfig> {
-        let config = self.auth.config();
-        Ok(match self.jwks.load().await? {
+    /// The token configuration: the HS256 secret, and the JWK set when one is configured. A
+    /// server needs at least one of them; the one it has are logged.
+    async fn auth(&self, use_: SecretUse) -> anyhow::Result<AuthConfig> {
+        let config = self.auth.config(self.auth.hs256_secret(use_)?);
+        let config = match self.jwks.load().await? {
             Some(jwks) => config.with_jwks(jwks),
             None => config,
-        })
+        };
+        anyhow::ensure!(
+            config.hs256_enabled() || config.jwks.is_some(),
+            "no way to verify tokens: set CONVGRAPH_JWT_SECRET (--jwt-secret) to an HS256 secret of at least \
+             32 random bytes (e.g. `openssl rand -base64 48`), or CONVGRAPH_JWKS (--jwks) to the JWK set of \
+             your identity provider (a file or an https:// URL)"
+        );
+        if use_ == SecretUse::Development && config.hs256_enabled() {
+            tracing::warn!(
+                "demo: HS256 tokens verify against {}; never expose this server",
+                if self.auth.jwt_secret.is_some() {
+                    "the configured secret"
+                } else {
+                    "the public development secret"
+                }
+            );
+        }
+        tracing::info!(methods = %config.methods(), "token verification");
+        Ok(config)
     }
 
-    fn http(&self) -> HttpConfig {
+    /// The HTTP limits; `demo` has no rate limit unless asked for one.
+    fn http(&self, use_: SecretUse) -> HttpConfig {
+        let default_rate = match use_ {
+            SecretUse::Production => DEFAULT_RATE_PER_SECOND,
+            SecretUse::Development => 0,
+        };
+        let per_second = self.rate_limit_per_second.unwrap_or(default_rate);
         HttpConfig {
             max_body_bytes: self.max_body_bytes,
             request_timeout: std::time::Duration::from_secs(self.request_timeout_secs),
+            header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout_secs),
+            max_connections: self.max_connections,
+            max_concurrent_requests: self.max_concurrent_requests,
+            rate_limit: (per_second > 0).then(|| RateLimit {
+                per_second,
+                burst: self
+                    .rate_limit_burst
+                    .unwrap_or(per_second.saturating_mul(2)),
+            }),
         }
     }
 
@@ -329,13 +463,15 @@ async fn main() -> anyhow::Result<()> {
     let local = LocalData::Persistent(cli.data_dir.clone());
     match cli.command {
         Command::Serve(args) => {
-            let auth = args.auth().await?;
+            let auth = args.auth(SecretUse::Production).await?;
             let db = Database::open(cli.database_url.as_deref(), &local, 2).await?;
-            let serving = db.serving(16, statement_timeout(&args.http())).await?;
+            let http = args.http(SecretUse::Production);
+            log_limits(&http);
+            let serving = db.serving(16, statement_timeout(&http)).await?;
             server::run(
                 serving,
                 auth,
-                args.http(),
+                http,
                 args.ingest(),
                 args.limits.limits(Limits::default()),
                 args.listen,
@@ -348,20 +484,40 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Token {
             auth,
+            dev,
             sub,
             divisions,
             business_units,
             permissions,
             ttl,
         } => {
+            let secret = if dev {
+                SecretString::from(DEVELOPMENT_SECRET)
+            } else {
+                anyhow::ensure!(
+                    auth.jwt_hs256,
+                    "HS256 is turned off (--jwt-hs256 false): there is no secret to sign with"
+                );
+                auth.hs256_secret(SecretUse::Production)?.ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "convgraph token signs with the server's HS256 secret: set CONVGRAPH_JWT_SECRET \
+                         (--jwt-secret), or pass --dev for a token of the public development secret, \
+                         which only `convgraph demo` accepts"
+                    )
+                })?
+            };
+            anyhow::ensure!(
+                !sub.trim().is_empty(),
+                "--sub: the subject must not be empty"
+            );
             let request = TokenRequest {
                 subject: sub,
                 divisions,
                 business_units,
-                permissions,
+                permissions: permissions.iter().map(|p| p.to_string()).collect(),
                 ttl_seconds: parse_ttl(&ttl)?,
             };
-            println!("{}", mint(&auth.config(), &request)?);
+            println!("{}", mint(&auth.config(Some(secret)), &request)?);
             Ok(())
         }
         Command::Seed {
@@ -408,7 +564,7 @@ async fn main() -> anyhow::Result<()> {
             bar.finish_and_clear();
             let in_units =
                 convgraph::seed::assign_business_units_from_queues(&db.pool, &generator).await?;
-            let auth = serve.auth().await?;
+            let auth = serve.auth(SecretUse::Development).await?;
             let token = |divisions: Option<Vec<String>>,
                          business_units: Option<Vec<String>>,
                          permissions: &[&str]| {
@@ -437,8 +593,10 @@ async fn main() -> anyhow::Result<()> {
                 &["conversations:read", "pii:read", "ingest:write"],
             )?;
             let limits = serve.limits.limits(Limits::demo());
-            let serving = db.serving(16, statement_timeout(&serve.http())).await?;
-            server::run(serving, auth.clone(), serve.http(), serve.ingest(), limits, serve.listen, |addr| {
+            let http = serve.http(SecretUse::Development);
+            log_limits(&http);
+            let serving = db.serving(16, statement_timeout(&http)).await?;
+            server::run(serving, auth.clone(), http, serve.ingest(), limits, serve.listen, |addr| {
                 let graphiql = |token: &str| format!("http://{addr}/graphiql#token={token}");
                 println!(
                     "convgraph demo: {conversations} generated conversations ({in_units} given the business unit of their first queue) \
@@ -532,6 +690,17 @@ fn init_tracing(count_statements: bool) {
         )
         .with(count_statements.then(api::metrics::sql_statement_layer))
         .init();
+}
+
+/// The connection and request limits in force, for the start-up log.
+fn log_limits(http: &HttpConfig) {
+    tracing::info!(
+        max_connections = http.max_connections,
+        max_concurrent_requests = http.max_concurrent_requests,
+        header_read_timeout_s = http.header_read_timeout.as_secs(),
+        rate_limit = %http.rate_limit.map_or("off".into(), |r| format!("{}/s, bursts of {}", r.per_second, r.burst)),
+        "connection limits"
+    );
 }
 
 /// `30m`, `1h`, `7d` or plain seconds.

@@ -612,3 +612,206 @@ async fn a_jwk_set_url_over_plain_http_is_refused_unless_on_loopback() {
         "a JWK set that cannot be read stops startup"
     );
 }
+
+// --- Tokens convgraph must refuse beyond their signature, and permissions.
+
+#[tokio::test]
+async fn a_token_with_a_crit_header_or_an_empty_sub_is_refused() {
+    let server = start_with_file().await;
+    let mut header = Header::new(Algorithm::HS256);
+    header.crit = Some(vec!["exp-extension".into()]);
+    let crit = jsonwebtoken::encode(
+        &header,
+        &claims(),
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .expect("sign");
+    let empty_sub = hs256(SECRET.as_bytes(), None, &with(claims(), "sub", json!("")));
+    let blank_sub = hs256(SECRET.as_bytes(), None, &with(claims(), "sub", json!("  ")));
+
+    let message = assert_refused(&server, &crit, "crit").await;
+    assert_eq!(
+        message,
+        "the token is not valid: critical header parameter \"exp-extension\" is not understood"
+    );
+    for (token, what) in [(empty_sub, "empty sub"), (blank_sub, "blank sub")] {
+        let message = assert_refused(&server, &token, what).await;
+        assert_eq!(
+            message, "the token is not valid: claim sub is empty",
+            "{what}"
+        );
+    }
+    assert_accepted(&server, &hs256(SECRET.as_bytes(), None, &claims()), "HS256").await;
+}
+
+#[tokio::test]
+async fn a_token_without_conversations_read_reads_nothing() {
+    let server = start_with_file().await;
+    let queries = [
+        QUERY,
+        "{ conversationAggregates(interval: \"2026-11-01T00:00:00Z/2026-11-02T00:00:00Z\", metrics: [\"nOffered\"]) { group } }",
+        "{ workitems { totalCount } }",
+        "{ __typename }",
+    ];
+    for permissions in [
+        json!([]),
+        json!(["ingest:write"]),
+        json!(["pii:read", "conversations:write"]),
+    ] {
+        let token = hs256(
+            SECRET.as_bytes(),
+            None,
+            &with(claims(), "permissions", permissions.clone()),
+        );
+        for query in queries {
+            let response = reqwest::Client::new()
+                .post(&server.url)
+                .bearer_auth(&token)
+                .json(&json!({"query": query}))
+                .send()
+                .await
+                .expect("request");
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.expect("json");
+            assert_eq!(status, 403, "{permissions} {query}: {body}");
+            assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN");
+            assert_eq!(
+                body["errors"][0]["message"],
+                "queries need the conversations:read permission, which this token does not have"
+            );
+            assert!(body.get("data").is_none(), "{body}");
+        }
+    }
+}
+
+/// Runs `convgraph serve` with `env` (and no other token configuration) and returns its exit
+/// status and standard error, or `None` when it started serving (it is then killed).
+fn serve_with(env: &[(&str, &str)], args: &[&str]) -> Option<(i32, String)> {
+    use std::io::{BufRead as _, BufReader, Read as _};
+    use std::process::{Command, Stdio};
+    let mut command = Command::new(env!("CARGO_BIN_EXE_convgraph"));
+    command
+        .arg("serve")
+        .args(args)
+        // Never reached when the start is refused: the token check comes first.
+        .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/nothing")
+        .env("CONVGRAPH_LISTEN", "127.0.0.1:0")
+        .env_remove("CONVGRAPH_JWT_SECRET")
+        .env_remove("CONVGRAPH_JWKS")
+        .env_remove("CONVGRAPH_JWT_HS256")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().expect("start convgraph serve");
+    let mut line = String::new();
+    let _ = BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line);
+    if line.contains("serving") {
+        let _ = child.kill();
+        let _ = child.wait();
+        return None;
+    }
+    let status = child.wait().expect("exit");
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("stderr");
+    Some((status.code().unwrap_or(-1), stderr))
+}
+
+#[test]
+fn serve_refuses_to_start_without_a_strong_secret_or_a_jwk_set_and_says_what_to_set() {
+    /// The environment, the flags, and what the refusal must say.
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str], &'a str);
+    let cases: [Case; 6] = [
+        (&[], &[], "set CONVGRAPH_JWT_SECRET"),
+        (
+            &[("CONVGRAPH_JWT_SECRET", "")],
+            &[],
+            "the HS256 secret is empty",
+        ),
+        (
+            &[("CONVGRAPH_JWT_SECRET", "x")],
+            &[],
+            "the HS256 secret has 1 bytes; at least 32 are needed",
+        ),
+        (
+            &[("CONVGRAPH_JWT_SECRET", "0123456789abcdef0123456789abcde")],
+            &[],
+            "the HS256 secret has 31 bytes; at least 32 are needed",
+        ),
+        (
+            &[("CONVGRAPH_JWT_SECRET", "convgraph-development-secret")],
+            &[],
+            "the public development secret",
+        ),
+        (
+            &[("CONVGRAPH_JWT_SECRET", SECRET)],
+            &["--jwt-hs256", "false"],
+            "set CONVGRAPH_JWT_SECRET",
+        ),
+    ];
+    for (env, args, wanted) in cases {
+        let (code, stderr) =
+            serve_with(env, args).unwrap_or_else(|| panic!("{env:?} {args:?}: serve started"));
+        assert_ne!(code, 0, "{env:?}");
+        assert!(stderr.contains(wanted), "{env:?} {args:?}: {stderr}");
+        for (_, value) in env.iter().filter(|(_, v)| v.len() > 8) {
+            assert!(
+                !stderr.contains(value),
+                "the secret is never printed: {stderr}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn serve_with_only_a_jwk_set_refuses_tokens_of_the_development_secret() {
+    let db = db::testing::test_database().await;
+    let jwks = keys_dir().join("jwks.json");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_convgraph"))
+        .arg("serve")
+        .env("DATABASE_URL", db.url())
+        .env("CONVGRAPH_LISTEN", "127.0.0.1:0")
+        .env("CONVGRAPH_JWKS", jwks.to_str().expect("path"))
+        .env("CONVGRAPH_JWT_ISSUER", ISSUER)
+        .env("CONVGRAPH_JWT_AUDIENCE", AUDIENCE)
+        .env_remove("CONVGRAPH_JWT_SECRET")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().expect("stdout")),
+        &mut line,
+    )
+    .expect("the serving line");
+    let url = line.trim().rsplit(' ').next().expect("url").to_owned();
+    let forged = hs256(b"convgraph-development-secret", None, &claims());
+    let signed = sign(Algorithm::RS256, "rsa-1.pem", Some("rsa-1"), &claims());
+    let ask = |token: String| {
+        reqwest::Client::new()
+            .post(&url)
+            .bearer_auth(token)
+            .json(&json!({"query": QUERY}))
+            .send()
+    };
+
+    let forged = ask(forged).await.expect("request");
+    let signed = ask(signed).await.expect("request");
+
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(forged.status(), 401);
+    let body: Value = forged.json().await.expect("json");
+    assert_eq!(
+        body["errors"][0]["message"],
+        "the token is not valid: algorithm not accepted"
+    );
+    assert_eq!(signed.status(), 200);
+}

@@ -580,3 +580,228 @@ async fn shutdown_lets_the_in_flight_request_finish_and_refuses_new_connections(
         .expect("task")
         .expect("serve");
 }
+
+// --- Cross-site GETs, connection hygiene, request caps and rate limits.
+
+#[tokio::test]
+async fn a_get_without_a_preflight_header_is_refused_and_one_with_it_answers() {
+    let server = start().await;
+    let params = [("query", "{ conversations { totalCount } }")];
+    let plain = reqwest::Client::new()
+        .get(&server.url)
+        .bearer_auth(&server.token)
+        .query(&params)
+        .send()
+        .await
+        .expect("request");
+    let (status, _, body) = parts(plain).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(code(&body), "CSRF_PREFLIGHT_REQUIRED");
+
+    for (name, value) in [
+        ("graphql-preflight", "1"),
+        ("apollo-require-preflight", "true"),
+        ("x-apollo-operation-name", "Count"),
+        ("content-type", "application/json"),
+    ] {
+        let response = reqwest::Client::new()
+            .get(&server.url)
+            .bearer_auth(&server.token)
+            .header(name, value)
+            .query(&params)
+            .send()
+            .await
+            .expect("request");
+        let (status, _, body) = parts(response).await;
+        assert_eq!(status, 200, "{name}: {body}");
+        assert_eq!(body["data"]["conversations"]["totalCount"], 2, "{name}");
+    }
+}
+
+/// Opens a connection and sends the start of a request, never its end.
+async fn half_open(server: &Server) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt as _;
+    let mut stream = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .await
+        .expect("write");
+    stream
+}
+
+#[tokio::test]
+async fn a_half_open_connection_is_closed_by_the_header_read_timeout() {
+    use tokio::io::AsyncReadExt as _;
+    let server = start_with(HttpConfig {
+        header_read_timeout: Duration::from_millis(500),
+        ..HttpConfig::default()
+    })
+    .await;
+    let mut stream = half_open(&server).await;
+
+    let mut buffer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut buffer)).await;
+
+    // Closed by the server (with or without a 408 first), well before the test's own limit.
+    assert!(read.is_ok(), "the connection is still open after 5 s");
+    let text = String::from_utf8_lossy(&buffer);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn healthz_answers_while_slow_clients_hold_connections_and_requests_are_saturated() {
+    let server = start_with(HttpConfig {
+        header_read_timeout: Duration::from_secs(30),
+        max_concurrent_requests: 1,
+        ..HttpConfig::default()
+    })
+    .await;
+    let mut slow = Vec::new();
+    for _ in 0..200 {
+        slow.push(half_open(&server).await);
+    }
+    let lock = lock_conversations(&server.db).await;
+    let busy = tokio::spawn(
+        server
+            .post(&json!({"query": "{ conversations { totalCount } }"}))
+            .send(),
+    );
+    until_a_query_waits_on_the_lock(&server.db).await;
+
+    let started = std::time::Instant::now();
+    let health = reqwest::get(format!("{}/healthz", server.origin))
+        .await
+        .expect("healthz");
+
+    assert_eq!(health.status(), 200);
+    assert!(started.elapsed() < Duration::from_secs(2));
+    lock.close().await.expect("unlock");
+    let busy = busy.await.expect("task").expect("response");
+    assert_eq!(busy.status(), 200);
+    drop(slow);
+}
+
+#[tokio::test]
+async fn requests_past_the_cap_in_flight_get_503_with_retry_after() {
+    let server = start_with(HttpConfig {
+        max_concurrent_requests: 1,
+        ..HttpConfig::default()
+    })
+    .await;
+    let lock = lock_conversations(&server.db).await;
+    let busy = tokio::spawn(
+        server
+            .post(&json!({"query": "{ conversations { totalCount } }"}))
+            .send(),
+    );
+    until_a_query_waits_on_the_lock(&server.db).await;
+
+    let refused = server
+        .post(&json!({"query": "{ __typename }"}))
+        .send()
+        .await
+        .expect("request");
+
+    assert_eq!(refused.status(), 503);
+    assert_eq!(
+        refused
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    let (_, _, body) = parts(refused).await;
+    assert_eq!(code(&body), "SERVICE_UNAVAILABLE");
+    lock.close().await.expect("unlock");
+    assert_eq!(busy.await.expect("task").expect("response").status(), 200);
+    let after = server
+        .post(&json!({"query": "{ __typename }"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(after.status(), 200, "served again once the first finished");
+}
+
+#[tokio::test]
+async fn connections_past_the_cap_get_503_with_retry_after_and_are_closed() {
+    use tokio::io::AsyncReadExt as _;
+    let server = start_with(HttpConfig {
+        max_connections: 2,
+        ..HttpConfig::default()
+    })
+    .await;
+    let held = [half_open(&server).await, half_open(&server).await];
+
+    let mut third = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(5), third.read_to_string(&mut answer))
+        .await
+        .expect("answered and closed at once")
+        .expect("read");
+
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("Retry-After: 1"), "{answer}");
+    assert!(answer.contains("SERVICE_UNAVAILABLE"), "{answer}");
+    drop(held);
+}
+
+#[tokio::test]
+async fn a_caller_over_its_rate_gets_429_with_retry_after_and_others_are_served() {
+    let server = start_with(HttpConfig {
+        rate_limit: Some(api::admission::RateLimit {
+            per_second: 1,
+            burst: 2,
+        }),
+        ..HttpConfig::default()
+    })
+    .await;
+    let query = json!({"query": "{ __typename }"});
+    for _ in 0..2 {
+        let response = server.post(&query).send().await.expect("request");
+        assert_eq!(response.status(), 200);
+    }
+
+    let over = server.post(&query).send().await.expect("request");
+
+    assert_eq!(over.status(), 429);
+    let retry: u64 = over
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After in seconds");
+    assert!((1..=2).contains(&retry), "{retry}");
+    let (_, _, body) = parts(over).await;
+    assert_eq!(code(&body), "RATE_LIMITED");
+    // Another subject has an allowance of its own.
+    let other = mint_as(&server, "someone-else");
+    let response = reqwest::Client::new()
+        .post(&server.url)
+        .bearer_auth(&other)
+        .json(&query)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+}
+
+fn mint_as(server: &Server, subject: &str) -> String {
+    api::auth::mint(
+        &server.auth,
+        &api::auth::TokenRequest {
+            subject: subject.into(),
+            divisions: Some(vec!["*".into()]),
+            permissions: vec!["conversations:read".into()],
+            ttl_seconds: 600,
+            ..Default::default()
+        },
+    )
+    .expect("token")
+}

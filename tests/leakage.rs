@@ -193,6 +193,42 @@ async fn spread(server: &Server) -> Vec<Made> {
         }
     }
     server.import(&documents).await;
+    // A Buzzeasy call in every place, with every personal column of a conversation filled
+    // (the Genesys fixtures have no customer names, channel numbers or subjects).
+    let calls: Vec<Value> = (0..PLACES.len())
+        .map(|p| {
+            let mut call = json!({"id": id(9, p), "startedAtUTC": "2026-11-02T08:00:00Z"});
+            let row = domain::graph::ConversationRow::SOURCE_FIELDS
+                .iter()
+                .zip(domain::graph::ConversationRow::FIELD_KINDS);
+            for ((source, column), (_, kind)) in row {
+                if domain::graph::ConversationRow::PERSONAL.contains(column) {
+                    call[*source] = match *kind {
+                        "strs" => json!([format!("personal {column}")]),
+                        "json" => json!({"personal": column}),
+                        _ => json!(format!("personal {column}")),
+                    };
+                }
+            }
+            call
+        })
+        .collect();
+    let writer = server.writer(Some(&["*"]), None);
+    let report = server
+        .data(
+            &writer,
+            "mutation($rows: [JSON!]!) { ingestRecords(table: \"Calls\", rows: $rows) { created rejected } }",
+            json!({"rows": calls}),
+        )
+        .await;
+    assert_eq!(report["ingestRecords"]["rejected"], 0, "{report}");
+    for (p, (divisions, business_unit)) in PLACES.iter().enumerate() {
+        made.push(Made {
+            id: id(9, p),
+            divisions,
+            business_unit: *business_unit,
+        });
+    }
     // The Genesys shapes carry no business unit, and divisions in two spellings: place every
     // copy exactly (its metric facts carry the same scope).
     for m in &made {
@@ -252,38 +288,133 @@ async fn truth(server: &Server, id: &str, personal: bool) -> Value {
     serde_json::to_value(&graph).expect("graph as JSON")
 }
 
-/// Personal values the fixtures fill, which must be null without `pii:read`, whatever the
-/// `[personal]` markers say: a guard against a marker being dropped.
-fn assert_no_personal_values(conversation: &Value, what: &str) {
-    for participant in conversation["participants"]
-        .as_array()
-        .expect("participants")
-    {
-        for field in ["participantName", "attributes", "ani", "dnis", "address"] {
-            assert!(participant[field].is_null(), "{what}: participant {field}");
+/// Every row type of the conversation graph, by the GraphQL type that serves it, with the
+/// columns its `row!` declaration marks `[personal]`: what must be null without `pii:read`.
+fn personal_columns() -> BTreeMap<&'static str, &'static [&'static str]> {
+    use domain::graph::*;
+    BTreeMap::from([
+        ("Conversation", ConversationRow::PERSONAL),
+        ("Participant", ParticipantRow::PERSONAL),
+        ("Session", SessionRow::PERSONAL),
+        ("Segment", SegmentRow::PERSONAL),
+        ("SessionMetric", MetricRow::PERSONAL),
+        ("Flow", FlowRow::PERSONAL),
+        ("FlowOutcome", FlowOutcomeRow::PERSONAL),
+        ("ProposedAgent", ProposedAgentRow::PERSONAL),
+        ("MediaEndpointStat", MediaEndpointStatRow::PERSONAL),
+        ("AgentGroup", AgentGroupRow::PERSONAL),
+        ("ScoredAgent", ScoredAgentRow::PERSONAL),
+        ("SegmentProperty", SegmentPropertyRow::PERSONAL),
+        ("Evaluation", EvaluationRow::PERSONAL),
+        ("Survey", SurveyRow::PERSONAL),
+        ("Resolution", ResolutionRow::PERSONAL),
+        ("Transfer", TransferRow::PERSONAL),
+        ("DivisionEntity", DivisionEntityRow::PERSONAL),
+        ("Division", DivisionRow::PERSONAL),
+    ])
+}
+
+/// `snake_case` -> `camelCase`, as async-graphql names a row's fields.
+fn camel(column: &str) -> String {
+    let mut out = String::new();
+    let mut upper = false;
+    for c in column.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
         }
-        for session in participant["sessions"].as_array().expect("sessions") {
-            for field in [
-                "ani",
-                "dnis",
-                "addressFrom",
-                "addressTo",
-                "remote",
-                "callbackNumbers",
-            ] {
-                assert!(session[field].is_null(), "{what}: session {field}");
+    }
+    out
+}
+
+/// Whether a served value is empty: null, or the empty value of a personal key column.
+fn is_empty(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
+    }
+}
+
+/// What the personal columns held across a walk: `(type, column)` -> how many served values
+/// were filled.
+type Filled = BTreeMap<(String, String), usize>;
+
+/// Walks `value`, an object of GraphQL type `type_name` (through the introspected `types`), and
+/// for every object of a row type counts its filled personal columns (served under their
+/// camelCase names) into `filled`; `extra` must be empty when `redacted`.
+fn walk_personal(
+    types: &BTreeMap<String, Value>,
+    columns: &BTreeMap<&'static str, &'static [&'static str]>,
+    value: &Value,
+    type_name: &str,
+    redacted: bool,
+    filled: &mut Filled,
+    what: &str,
+) {
+    match value {
+        Value::Array(items) => {
+            for item in items {
+                walk_personal(types, columns, item, type_name, redacted, filled, what);
             }
-            for segment in session["segments"].as_array().expect("segments") {
-                assert!(segment["wrapUpNote"].is_null(), "{what}: wrapUpNote");
-            }
-            assert_eq!(session["extra"], json!({}), "{what}: session extra");
         }
+        Value::Object(object) => {
+            if let Some(personal) = columns.get(type_name) {
+                for column in *personal {
+                    let field = camel(column);
+                    // A relation may select a few fields only: a column never served at all
+                    // shows as never filled.
+                    let Some(served) = object.get(&field) else {
+                        continue;
+                    };
+                    let count = filled
+                        .entry((type_name.to_owned(), field.clone()))
+                        .or_default();
+                    if !is_empty(served) {
+                        *count += 1;
+                    }
+                }
+                if redacted && let Some(extra) = object.get("extra") {
+                    assert!(is_empty(extra), "{what}: {type_name}.extra: {extra}");
+                }
+            }
+            let Some(fields) = types.get(type_name).and_then(|t| t["fields"].as_array()) else {
+                return;
+            };
+            for field in fields {
+                let name = field["name"].as_str().expect("name");
+                let (kind, inner) = common::walk::named(&field["type"]);
+                if kind == "OBJECT"
+                    && let Some(child) = object.get(name)
+                {
+                    walk_personal(types, columns, child, inner, redacted, filled, what);
+                }
+            }
+        }
+        _ => {}
     }
 }
 
 #[tokio::test]
 async fn every_token_sees_exactly_its_scope_through_every_root_field_and_relation() {
-    let server = Server::start(&[]).await;
+    // Every conversation made is asked for by id in one operation.
+    let server = Server::start_with(
+        &[],
+        common::Setup {
+            limits: api::Limits {
+                max_root_fields: 64,
+                ..api::Limits::demo()
+            },
+            ..common::Setup::default()
+        },
+    )
+    .await;
     let made = spread(&server).await;
     let admin = Token {
         name: "admin",
@@ -317,6 +448,10 @@ async fn every_token_sees_exactly_its_scope_through_every_root_field_and_relatio
         .filter(|m| m != "oServiceLevel")
         .collect();
 
+    let personal = personal_columns();
+    // (type, field) -> how many filled values tokens with `pii:read` were served: each marked
+    // column must be filled somewhere in the fixtures, or its redaction would go untested.
+    let mut served_personal = Filled::new();
     let mut checked_rows = 0;
     let mut aggregated = 0;
     for token in TOKENS {
@@ -349,8 +484,25 @@ async fn every_token_sees_exactly_its_scope_through_every_root_field_and_relatio
             let associated = object.remove("associatedConversation").expect("field");
             let consulted = object.remove("consultationConversations").expect("field");
             checked_rows += assert_same_graph(&copy, &stored, &format!("{what}: {id}"));
-            if !token.personal {
-                assert_no_personal_values(node, &format!("{what}: {id}"));
+            let mut filled = Filled::new();
+            walk_personal(
+                &types,
+                &personal,
+                node,
+                "Conversation",
+                !token.personal,
+                &mut filled,
+                &format!("{what}: {id}"),
+            );
+            for ((type_name, field), count) in filled {
+                if token.personal {
+                    *served_personal.entry((type_name, field)).or_default() += count;
+                } else {
+                    assert_eq!(
+                        count, 0,
+                        "{what}: {id}: {type_name}.{field} without pii:read"
+                    );
+                }
             }
             // Relations to other conversations show only visible ones.
             if let Some(target) = associated["id"].as_str() {
@@ -447,6 +599,20 @@ async fn every_token_sees_exactly_its_scope_through_every_root_field_and_relatio
         aggregated += truth.values().sum::<i64>();
     }
     assert!(checked_rows > 50, "the walk compared {checked_rows} tables");
+    let unfilled: Vec<String> = personal
+        .iter()
+        .flat_map(|(type_name, columns)| {
+            columns
+                .iter()
+                .map(move |column| (type_name.to_string(), camel(column)))
+        })
+        .filter(|key| served_personal.get(key).is_none_or(|n| *n == 0))
+        .map(|(type_name, field)| format!("{type_name}.{field}"))
+        .collect();
+    assert!(
+        unfilled.is_empty(),
+        "personal columns the fixtures never fill, so their redaction is untested: {unfilled:?}"
+    );
     assert!(
         aggregated > 20,
         "the aggregates counted {aggregated} metrics"
@@ -597,4 +763,296 @@ async fn every_token_counts_exactly_the_feed_rows_of_its_scope_in_every_sibling_
         counted += served;
     }
     assert!(counted > 50, "the siblings counted {counted} rows");
+}
+
+/// The columns the probe of issue 17 found served without `pii:read` are marked personal, and
+/// a flow's transfer target is personal alike on `Flow` and on `FlowMetric`.
+#[test]
+fn the_flow_and_division_entity_columns_the_probe_found_are_personal_and_consistent() {
+    use domain::flow_metrics::FlowMetricRow;
+    use domain::graph::{DivisionEntityRow, FlowRow};
+    for column in [
+        "entry_reason",
+        "transfer_target_address",
+        "transfer_target_name",
+    ] {
+        assert!(FlowRow::PERSONAL.contains(&column), "Flow.{column}");
+    }
+    assert!(DivisionEntityRow::PERSONAL.contains(&"name"));
+    // A column a flow and a flow metric record share is personal in both or in neither.
+    let flow: BTreeSet<&str> = FlowRow::SOURCE_FIELDS.iter().map(|(_, c)| *c).collect();
+    for (_, column) in FlowMetricRow::SOURCE_FIELDS {
+        if flow.contains(column) {
+            assert_eq!(
+                FlowRow::PERSONAL.contains(column),
+                FlowMetricRow::PERSONAL.contains(column),
+                "{column}"
+            );
+        }
+    }
+}
+
+/// Every row type of the Buzzeasy feed and the flow metric records, by the GraphQL type that
+/// serves it: its target table, its `[personal]` columns, and its source fields and their kinds.
+type FeedRow = (
+    domain::ingest::Target,
+    &'static str,
+    &'static [&'static str],
+    &'static [(&'static str, &'static str)],
+    &'static [(&'static str, &'static str)],
+);
+
+fn feed_rows() -> Vec<FeedRow> {
+    use domain::buzzeasy::*;
+    use domain::flow_metrics::FlowMetricRow;
+    use domain::ingest::Target::{Feed, FlowMetrics};
+    macro_rules! rows {
+        ($($target:expr, $name:literal, $row:ty;)*) => {
+            vec![$(($target, $name, <$row>::PERSONAL, <$row>::SOURCE_FIELDS, <$row>::FIELD_KINDS)),*]
+        };
+    }
+    rows![
+        Feed(Table::BusinessUnits), "BusinessUnit", BusinessUnitRow;
+        Feed(Table::Agents), "Agent", AgentRow;
+        Feed(Table::Users), "User", UserRow;
+        Feed(Table::AgentStates), "AgentState", AgentStateRow;
+        Feed(Table::AgentBusinessUnitChanges), "AgentBusinessUnitChange", AgentBusinessUnitChangeRow;
+        Feed(Table::Channels), "Channel", ChannelRow;
+        Feed(Table::Queues), "Queue", QueueRow;
+        Feed(Table::BotSteps), "BotStep", BotStepRow;
+        Feed(Table::BotSegments), "BotSegment", BotSegmentRow;
+        Feed(Table::QueueSegments), "QueueSegment", QueueSegmentRow;
+        Feed(Table::RejectedEnqueueAttempts), "RejectedEnqueueAttempt", RejectedEnqueueAttemptRow;
+        Feed(Table::CapturedData), "CapturedData", CapturedDataRow;
+        Feed(Table::Workitems), "Workitem", WorkitemRow;
+        Feed(Table::WorkitemConversationSessions), "WorkitemConversation", WorkitemConversationSessionRow;
+        Feed(Table::CollectedData), "CollectedData", CollectedDataRow;
+        Feed(Table::WorkitemEvaluations), "WorkitemEvaluation", WorkitemEvaluationRow;
+        Feed(Table::WorkitemEvaluationData), "WorkitemEvaluationAnswer", WorkitemEvaluationDataRow;
+        Feed(Table::Campaigns), "Campaign", CampaignRow;
+        Feed(Table::CampaignRecords), "CampaignRecord", CampaignRecordRow;
+        Feed(Table::CampaignRecordCustomFields), "CampaignRecordCustomField", CampaignRecordCustomFieldRow;
+        Feed(Table::CampaignRecordPhoneNumbers), "CampaignRecordPhoneNumber", CampaignRecordPhoneNumberRow;
+        Feed(Table::CampaignRecordRegistrations), "CampaignRecordRegistration", CampaignRecordRegistrationRow;
+        FlowMetrics, "FlowMetric", FlowMetricRow;
+    ]
+}
+
+/// A row of `row`'s table with its keys, hanging on the parents every row of this test shares,
+/// and every personal column filled (column-named JSON, as the write path stores it).
+fn filled_row(row: &FeedRow) -> Value {
+    let (target, _, personal, sources, kinds) = *row;
+    let at = "2026-11-02T08:00:00Z";
+    let id = |column: &str| match column {
+        "conversation_id" => json!("bz-feed"),
+        "workitem_id" => json!("w-feed"),
+        "channel_id" => json!("ch-feed"),
+        "campaign_id" => json!("cp-feed"),
+        "record_id" => json!("r-feed"),
+        "business_unit_id" => json!("bu-1"),
+        "agent_id" => json!("a-feed"),
+        "user_id" => json!("u-feed"),
+        "queue_id" => json!("q-feed"),
+        "bot_step_id" => json!("bs-feed"),
+        "timestamp" => json!(at),
+        c if c.ends_with("_at") => json!(at),
+        c => json!(format!("{c}-feed")),
+    };
+    let mut value = json!({"extra": {}});
+    for key in target.key_columns() {
+        value[*key] = id(key);
+    }
+    for ((_, column), (_, kind)) in sources.iter().zip(kinds) {
+        if column.ends_with("_id") {
+            value[*column] = id(column);
+        }
+        // Times too: lists are ordered by them.
+        if *kind == "time" && *column != "deleted_at" {
+            value[*column] = json!(at);
+        }
+    }
+    for column in personal {
+        let kind = sources
+            .iter()
+            .zip(kinds)
+            .find(|((_, c), _)| c == column)
+            .map_or("str", |(_, (_, kind))| *kind);
+        value[*column] = match kind {
+            "strs" => json!([format!("personal {column}")]),
+            "json" => json!({"personal": column}),
+            _ => json!(format!("personal {column}")),
+        };
+    }
+    value
+}
+
+/// A selection of every field of `type_name` that takes no required argument, through object
+/// fields whose type is not on `path`, `depth` levels deep at most.
+fn full_selection(
+    types: &BTreeMap<String, Value>,
+    type_name: &str,
+    path: &mut Vec<String>,
+    depth: usize,
+) -> String {
+    path.push(type_name.to_owned());
+    let mut out = vec!["__typename".to_owned()];
+    for field in types[type_name]["fields"].as_array().expect("fields") {
+        let name = field["name"].as_str().expect("name");
+        let required = field["args"]
+            .as_array()
+            .is_some_and(|args| args.iter().any(|a| a["type"]["kind"] == "NON_NULL"));
+        if required {
+            continue;
+        }
+        let (kind, inner) = common::walk::named(&field["type"]);
+        if kind == "OBJECT" {
+            if depth > 0 && !path.iter().any(|p| p == inner) {
+                let inside = full_selection(types, inner, path, depth - 1);
+                out.push(format!("{name} {{ {inside} }}"));
+            }
+        } else {
+            out.push(name.to_owned());
+        }
+    }
+    path.pop();
+    out.join(" ")
+}
+
+#[tokio::test]
+async fn every_personal_column_of_the_feed_and_flow_metrics_is_null_without_pii_read() {
+    let server = Server::start_with(
+        &[],
+        common::Setup {
+            limits: api::Limits {
+                max_complexity: usize::MAX,
+                max_depth: 64,
+                ..api::Limits::demo()
+            },
+            ..common::Setup::default()
+        },
+    )
+    .await;
+    let writer = server.writer(Some(&["*"]), None);
+    let call = json!([{"id": "bz-feed", "businessUnitId": "bu-1", "startedAtUTC": "2026-11-02T08:00:00Z"}]);
+    let report = server
+        .data(
+            &writer,
+            "mutation($rows: [JSON!]!) { ingestRecords(table: \"Calls\", rows: $rows) { rejected } }",
+            json!({"rows": call}),
+        )
+        .await;
+    assert_eq!(report["ingestRecords"]["rejected"], 0, "{report}");
+    let rows = feed_rows();
+    let filled_rows: Vec<Value> = rows.iter().map(filled_row).collect();
+    let items: Vec<(domain::ingest::Target, &Value)> = rows
+        .iter()
+        .zip(&filled_rows)
+        .map(|(row, value)| (row.0, value))
+        .collect();
+    for (outcome, (target, _)) in
+        db::ingest::write_rows(server.db.pool(), &domain::Scope::All, &items)
+            .await
+            .into_iter()
+            .zip(&items)
+    {
+        assert!(outcome.is_ok(), "{target:?}: {outcome:?}");
+    }
+    let columns: BTreeMap<&'static str, &'static [&'static str]> = rows
+        .iter()
+        .map(|(_, name, personal, _, _)| (*name, *personal))
+        .collect();
+    let with_pii = server.token_with(Some(&["*"]), &["conversations:read", "pii:read"]);
+    let without = server.token(Some(&["*"]));
+    let schema = server
+        .data(
+            &with_pii,
+            r#"{ __schema { types { name kind fields {
+                 name args { name type { kind } }
+                 type { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } }"#,
+            json!({}),
+        )
+        .await;
+    let types: BTreeMap<String, Value> = schema["__schema"]["types"]
+        .as_array()
+        .expect("types")
+        .iter()
+        .map(|t| (t["name"].as_str().expect("name").to_owned(), t.clone()))
+        .collect();
+    // Every root that lists rows (a connection's `nodes`, or its `edges { node }`), walked
+    // three levels deep.
+    let field_type = |type_name: &str, field: &str| -> Option<String> {
+        types.get(type_name)?["fields"]
+            .as_array()?
+            .iter()
+            .find(|f| f["name"] == field)
+            .map(|f| common::walk::named(&f["type"]).1.to_owned())
+    };
+    let roots: Vec<(String, String, bool)> = types["QueryRoot"]["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .filter_map(|field| {
+            let required = field["args"]
+                .as_array()
+                .is_some_and(|args| args.iter().any(|a| a["type"]["kind"] == "NON_NULL"));
+            if required {
+                return None;
+            }
+            let (_, connection) = common::walk::named(&field["type"]);
+            let name = field["name"].as_str().expect("name").to_owned();
+            match field_type(connection, "nodes") {
+                Some(node) => Some((name, node, false)),
+                None => {
+                    let edge = field_type(connection, "edges")?;
+                    Some((name, field_type(&edge, "node")?, true))
+                }
+            }
+        })
+        .collect();
+    let mut served = Filled::new();
+    assert!(roots.len() > 10, "{roots:?}");
+    for (root, node, edges) in &roots {
+        let selection = full_selection(&types, node, &mut Vec::new(), 3);
+        let query = if *edges {
+            format!("{{ {root} {{ edges {{ node {{ {selection} }} }} }} }}")
+        } else {
+            format!("{{ {root} {{ nodes {{ {selection} }} }} }}")
+        };
+        for (token, redacted) in [(&with_pii, false), (&without, true)] {
+            let data = server.data(token, &query, json!({})).await;
+            let nodes: Value = if *edges {
+                data[root.as_str()]["edges"]
+                    .as_array()
+                    .expect("edges")
+                    .iter()
+                    .map(|edge| edge["node"].clone())
+                    .collect()
+            } else {
+                data[root.as_str()]["nodes"].clone()
+            };
+            let mut filled = Filled::new();
+            walk_personal(&types, &columns, &nodes, node, redacted, &mut filled, root);
+            for ((type_name, field), count) in filled {
+                if redacted {
+                    assert_eq!(count, 0, "{root}: {type_name}.{field} without pii:read");
+                } else {
+                    *served.entry((type_name, field)).or_default() += count;
+                }
+            }
+        }
+    }
+    let unfilled: Vec<String> = columns
+        .iter()
+        .flat_map(|(type_name, personal)| {
+            personal
+                .iter()
+                .map(move |column| (type_name.to_string(), camel(column)))
+        })
+        .filter(|key| served.get(key).is_none_or(|n| *n == 0))
+        .map(|(type_name, field)| format!("{type_name}.{field}"))
+        .collect();
+    assert!(
+        unfilled.is_empty(),
+        "personal columns never served filled, so their redaction is untested: {unfilled:?}"
+    );
 }

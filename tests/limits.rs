@@ -312,3 +312,69 @@ async fn introspection_and_field_suggestions_follow_the_configuration() {
     assert!(!body.to_string().contains("Did you mean"), "{body}");
     assert!(!body.to_string().contains("totalCount"), "{body}");
 }
+
+/// 14 fragments, each spreading the next four times, on `on`, the last selecting `leaf`.
+fn fan_out(on: &str, leaf: &str) -> String {
+    let mut fragments = String::new();
+    for i in 0..13 {
+        let next = format!("...F{} ", i + 1).repeat(4);
+        fragments.push_str(&format!(" fragment F{i} on {on} {{ {next}}}"));
+    }
+    fragments.push_str(&format!(" fragment F13 on {on} {{ {leaf} }}"));
+    fragments
+}
+
+#[tokio::test]
+async fn a_fan_out_of_fragments_is_refused_in_well_under_a_second() {
+    let server = start(Limits::default()).await;
+    // The probe's query: 4^13 spreads once expanded, from well under a kilobyte.
+    let nested = format!(
+        "{{ conversations(first: 1) {{ ...F0 }} }}{}",
+        fan_out("ConversationConnection", "totalCount")
+    );
+    let at_root = format!(
+        "{{ ...F0 }}{}",
+        fan_out("QueryRoot", "conversation(id: \"c-1\") { id }")
+    );
+    assert!(nested.len() < 1024, "{} bytes", nested.len());
+
+    for (query, code, message) in [
+        (
+            nested,
+            "QUERY_TOO_COMPLEX",
+            "the query's complexity is 67108865 (each field counts 1, a page multiplies what it selects by its size); the limit is 50000",
+        ),
+        (
+            at_root,
+            "TOO_MANY_ROOT_FIELDS",
+            "the operation selects 67108864 root fields; the limit is 20",
+        ),
+    ] {
+        let started = std::time::Instant::now();
+        refused(&server, &query, json!({}), code, message).await;
+        // A guard against the exponential case only (that took a minute of CPU).
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "{code}: {:?}",
+            started.elapsed()
+        );
+    }
+    // The server is as responsive as before.
+    let health = reqwest::get(format!("{}/healthz", server.origin))
+        .await
+        .expect("healthz");
+    assert_eq!(health.status(), 200);
+}
+
+#[tokio::test]
+async fn a_fragment_that_spreads_itself_is_refused_without_expanding_it() {
+    let server = start(Limits::default()).await;
+    refused(
+        &server,
+        "{ ...A } fragment A on QueryRoot { __typename ...B ...B } fragment B on QueryRoot { ...A ...A }",
+        json!({}),
+        "GRAPHQL_VALIDATION_FAILED",
+        "fragment \"A\" spreads itself (directly or through other fragments)",
+    )
+    .await;
+}

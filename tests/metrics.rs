@@ -10,7 +10,7 @@ use serde_json::json;
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
 
-const SECRET: &str = "metrics-test-secret";
+const SECRET: &str = "convgraph-metrics-test-secret-of-32-bytes";
 
 /// `convgraph serve` on a free port; killed when dropped.
 struct Serve {

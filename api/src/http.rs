@@ -12,14 +12,16 @@
 //! | the body or the URL parameters are a well-formed GraphQL-over-HTTP request | 400 |
 //! | a JSON array body (a batch): batching is on and the batch within its limit | 400 |
 //! | the bearer token (`Authorization: Bearer`, nowhere else) is valid | 401 |
+//! | a GET carries a header that forces a CORS preflight ([`PREFLIGHT_HEADERS`]) | 400 `CSRF_PREFLIGHT_REQUIRED` |
 //! | a GET does not select a mutation | 405, `Allow: POST` |
+//! | a query (anything but a mutation): the token has `conversations:read` | 403 `FORBIDDEN` |
 //! | aliases, root fields, directives, page sizes within [`Limits`] | 400 |
 //! | the operation's required variables are given | a GraphQL request error |
 //! | GraphQL parses, validates (depth and complexity within [`Limits`]) and executes the request | see [`status_for`] |
 //! | nothing panics (a panic is logged and answered 500 `INTERNAL`, without its message) | 500 |
 //! | all of it finishes within [`HttpConfig::request_timeout`] (middleware) | 504 |
 //!
-//! Each refusal (406, 415, 413, 400, 401, 405, 504) has a GraphQL-shaped body,
+//! Each refusal (406, 415, 413, 400, 401, 403, 405, 504) has a GraphQL-shaped body,
 //! `{"errors":[{"message":…,"extensions":{"code":…}}]}`, in the negotiated media type, and says
 //! nothing of the server's insides. What reaches GraphQL is answered with the status the spec
 //! gives for the negotiated media type: with `application/graphql-response+json` 400 for a
@@ -44,13 +46,13 @@ use std::time::{Duration, Instant};
 use tracing::Instrument as _;
 
 use crate::AppState;
-use crate::auth::{self, AuthError, Caller};
+use crate::auth::{self, AuthError, Caller, Permission};
 use crate::error::ApiError;
 use crate::limits::{self, Limits};
 use futures::FutureExt as _;
 use std::panic::AssertUnwindSafe;
 
-/// Limits of the HTTP layer.
+/// Limits of the HTTP layer (see also [`crate::admission`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HttpConfig {
     /// Largest accepted request body; a larger one gets 413.
@@ -58,18 +60,37 @@ pub struct HttpConfig {
     /// Longest a request may take, reading its body included; a slower one is cancelled (its
     /// future, and with it any SQL in flight, is dropped) and gets 504.
     pub request_timeout: Duration,
+    /// Longest a client may take to send a request's headers (and, on a kept-alive
+    /// connection, to start the next request); past it the connection is closed.
+    pub header_read_timeout: Duration,
+    /// Most connections open at once; one more is answered 503 and closed.
+    pub max_connections: usize,
+    /// Most requests in flight at once (health checks and metrics aside); one more gets 503.
+    pub max_concurrent_requests: usize,
+    /// Requests per caller (token subject, or IP address without a token); `None`: no limit.
+    pub rate_limit: Option<crate::admission::RateLimit>,
 }
 
 impl HttpConfig {
     pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
     pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+    pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+    /// Well under the usual limit of 1,024 open files, which the database pool and the log
+    /// share.
+    pub const DEFAULT_MAX_CONNECTIONS: usize = 768;
+    pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 256;
 }
 
 impl Default for HttpConfig {
+    /// No rate limit (`serve` sets one, see the README).
     fn default() -> Self {
         Self {
             max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
             request_timeout: Self::DEFAULT_REQUEST_TIMEOUT,
+            header_read_timeout: Self::DEFAULT_HEADER_READ_TIMEOUT,
+            max_connections: Self::DEFAULT_MAX_CONNECTIONS,
+            max_concurrent_requests: Self::DEFAULT_MAX_CONCURRENT_REQUESTS,
+            rate_limit: None,
         }
     }
 }
@@ -765,14 +786,33 @@ fn bearer_token(headers: &HeaderMap) -> Result<Option<String>, AuthError> {
 async fn prepare(state: &AppState, request: Request) -> Result<Operations, Refusal> {
     let method = request.method().clone();
     let token = bearer_token(request.headers());
+    let verified = request.extensions().get::<Caller>().cloned();
+    let preflight = check_preflight(&request);
     let operations = read_request(request, state).await?;
-    let caller = caller_of(state, token).await?;
+    let caller = match verified {
+        Some(caller) => caller,
+        None => caller_of(state, token).await?,
+    };
+    preflight?;
     let attach = |mut request: async_graphql::Request, batch_index: Option<usize>| {
-        if method != Method::POST && selects_mutation(&mut request) {
+        let mutation = selects_mutation(&mut request);
+        if method != Method::POST && mutation {
             return Err(Refusal::new(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "METHOD_NOT_ALLOWED",
                 "mutations are not allowed over GET: use POST",
+            ));
+        }
+        if !mutation && !caller.may(Permission::ConversationsRead) {
+            // Every query reads (aggregates and introspection included); only mutations,
+            // which check their own permission, run without it.
+            return Err(Refusal::new(
+                StatusCode::FORBIDDEN,
+                "FORBIDDEN",
+                format!(
+                    "queries need the {} permission, which this token does not have",
+                    Permission::ConversationsRead
+                ),
             ));
         }
         check_limits(&mut request, state.limits()).map_err(|e| {
@@ -799,9 +839,70 @@ async fn prepare(state: &AppState, request: Request) -> Result<Operations, Refus
     })
 }
 
-/// The caller a request's bearer token names; 401 without a valid one.
-pub(crate) async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, Refusal> {
-    caller_of(state, bearer_token(headers)).await
+/// The caller a request's bearer token names (verified once, by the rate limit when it runs);
+/// 401 without a valid one.
+pub(crate) async fn authenticate(
+    state: &AppState,
+    verified: Option<Caller>,
+    headers: &HeaderMap,
+) -> Result<Caller, Refusal> {
+    match verified {
+        Some(caller) => Ok(caller),
+        None => caller_of(state, bearer_token(headers)).await,
+    }
+}
+
+/// The bearer token of a request, when it has a well-formed one.
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<String> {
+    bearer_token(headers).ok().flatten()
+}
+
+/// The headers of which one makes a browser send a CORS preflight before a cross-site GET
+/// (Apollo's CSRF prevention, GraphQL Yoga's `graphql-preflight`); the preflight fails, since
+/// the server answers no CORS.
+pub const PREFLIGHT_HEADERS: [&str; 3] = [
+    "apollo-require-preflight",
+    "x-apollo-operation-name",
+    "graphql-preflight",
+];
+
+/// A GET must carry one of [`PREFLIGHT_HEADERS`] or a `Content-Type` a form cannot send, so
+/// that a page of another site cannot make a browser run a query with the user's credentials
+/// (convgraph reads tokens only from `Authorization`, which such a page cannot set either: this
+/// is defence in depth, and what CSRF scanners look for). POSTs need `application/json`, which
+/// is not a simple content type, already.
+fn check_preflight(request: &Request) -> Result<(), Refusal> {
+    if request.method() != Method::GET && request.method() != Method::HEAD {
+        return Ok(());
+    }
+    let headers = request.headers();
+    let forced = PREFLIGHT_HEADERS
+        .iter()
+        .any(|name| headers.get(*name).is_some_and(|v| !v.is_empty()))
+        || headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|content_type| {
+                let essence = content_type.split(';').next().unwrap_or_default().trim();
+                ![
+                    "application/x-www-form-urlencoded",
+                    "multipart/form-data",
+                    "text/plain",
+                ]
+                .iter()
+                .any(|simple| essence.eq_ignore_ascii_case(simple))
+            });
+    if forced {
+        Ok(())
+    } else {
+        Err(Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "CSRF_PREFLIGHT_REQUIRED",
+            "a GET query needs a header that makes browsers send a CORS preflight (`GraphQL-Preflight: 1`, \
+             `Apollo-Require-Preflight: true` or `X-Apollo-Operation-Name`), so that other sites cannot \
+             send it; or use POST with `Content-Type: application/json`",
+        ))
+    }
 }
 
 async fn caller_of(

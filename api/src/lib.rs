@@ -3,6 +3,7 @@
 #[macro_use]
 mod macros;
 
+pub mod admission;
 pub mod aggregates;
 pub mod auth;
 pub mod conversations;
@@ -121,23 +122,37 @@ impl AppState {
     }
 }
 
-/// The HTTP routes, inside the middleware of [`http`]: request counter (outermost, for
-/// `/metrics`), request id, span and log line, time limit, body size limit.
+/// The HTTP routes, inside the middleware of [`http`] and [`admission`]: request counter
+/// (outermost, for `/metrics`), request id, span and log line, then, but for the health checks
+/// and `/metrics`, the cap on requests in flight, the time limit and the body size limit; the
+/// rate limit per caller on `/graphql` and `/ingest`.
 pub fn router(state: AppState) -> Router {
     let limits = state.http;
-    Router::new()
+    let admission = Arc::new(admission::Admission::new(&limits));
+    let api = Router::new()
         .route("/graphql", get(graphql).post(graphql))
-        .merge(graphiql::router())
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(ready))
-        .route("/metrics", get(metrics::metrics))
         .route("/ingest", axum::routing::post(ingest::bulk))
-        .with_state(state)
+        .route_layer(middleware::from_fn_with_state(
+            (state.clone(), admission.clone()),
+            admission::limit_rate,
+        ))
+        .merge(graphiql::router())
+        .with_state(state.clone())
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(middleware::from_fn_with_state(
             limits.request_timeout,
             http::timeout,
         ))
+        .layer(middleware::from_fn_with_state(
+            admission,
+            admission::limit_requests,
+        ));
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(metrics::metrics))
+        .with_state(state)
+        .merge(api)
         .layer(middleware::from_fn(http::trace))
         .layer(middleware::from_fn(metrics::count_request))
 }
@@ -152,13 +167,13 @@ async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-/// Serves until `shutdown` resolves; in-flight requests finish first.
+/// Serves until `shutdown` resolves; in-flight requests finish first. Connections are held to
+/// the limits of [`admission`].
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let http = state.http;
+    admission::serve(listener, router(state), http, shutdown).await
 }

@@ -74,7 +74,7 @@ struct Args {
     note: Vec<String>,
 }
 
-const JWT_SECRET: &str = "convgraph-bench-secret";
+const JWT_SECRET: &str = "convgraph-bench-secret-of-32-bytes-at-least";
 const EXPORT_TOTAL: usize = 1_000;
 const EXPORT_PAGE: usize = 100;
 const SAMPLE: usize = 1_000;

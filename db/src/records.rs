@@ -7,9 +7,11 @@ use domain::Scope;
 use domain::buzzeasy::Table;
 pub use domain::ingest::Target;
 use domain::ingest::{IngestError, RejectCode};
+use domain::ingest::{Labelled, Labels};
 use serde_json::Value;
-use sqlx::PgConnection;
 use sqlx::types::Json;
+use sqlx::{PgConnection, Postgres, QueryBuilder, Row as _};
+use std::collections::HashMap;
 
 /// Upserts `rows` of one table: per row, the stored row of its key is compared with it (as
 /// PostgreSQL would store it, see [`decide`]), then the changed ones are replaced and the new
@@ -284,152 +286,155 @@ fn decide(new: &Value, old: Option<&Value>, times: &[&str]) -> Result<StoreOutco
     }
 }
 
-/// Who may write a row: the scope labels (divisions, business units) it is checked against.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-struct Labels {
-    divisions: Vec<String>,
-    business_unit: Option<String>,
-}
-
-/// What a limited token needs to write rows of a table.
-enum Rule {
-    /// Only a token for everything: the table carries no scope (agents, users, bot steps, agent
-    /// states).
-    AllOnly,
-    /// The row's own business unit (and the stored row's, when the key exists).
-    OwnUnit(&'static str),
-    /// The stored parent's labels: the row hangs on it.
-    Parent(Parent),
-    /// The row's own divisions (flow metric records).
-    OwnDivisions,
-}
-
-#[derive(Clone, Copy)]
-enum Parent {
-    Conversation,
-    Workitem,
-    Channel,
-    Campaign,
-    /// A campaign record, through its campaign.
-    Record,
-}
-
-fn rule(target: Target) -> Rule {
-    match target {
-        Target::FlowMetrics => Rule::OwnDivisions,
-        Target::Feed(table) => match table {
-            Table::Workitems | Table::Channels | Table::Campaigns => {
-                Rule::OwnUnit("business_unit_id")
-            }
-            Table::BusinessUnits | Table::AgentBusinessUnitChanges => {
-                Rule::OwnUnit("business_unit_id")
-            }
-            Table::Queues => Rule::Parent(Parent::Channel),
-            Table::BotSegments
-            | Table::QueueSegments
-            | Table::RejectedEnqueueAttempts
-            | Table::CapturedData => Rule::Parent(Parent::Conversation),
-            Table::WorkitemConversationSessions
-            | Table::WorkitemEvaluations
-            | Table::WorkitemEvaluationData
-            | Table::CollectedData => Rule::Parent(Parent::Workitem),
-            Table::CampaignRecords => Rule::Parent(Parent::Campaign),
-            Table::CampaignRecordCustomFields
-            | Table::CampaignRecordPhoneNumbers
-            | Table::CampaignRecordRegistrations => Rule::Parent(Parent::Record),
-            Table::Agents | Table::Users | Table::AgentStates | Table::BotSteps => Rule::AllOnly,
-            Table::Calls | Table::Chats | Table::Emails | Table::Conversations => Rule::AllOnly,
-        },
-    }
+/// The labels a row is checked against, as far as they can be told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Resolved {
+    Labels(Labels),
+    /// The table carries no scope ([`Labelled::Nowhere`]).
+    Unscoped,
+    /// The parent the row names is not stored (or the row names none): its labels cannot be
+    /// told, so the rule cannot be checked.
+    NoParent {
+        noun: &'static str,
+        id: String,
+    },
 }
 
 fn text(row: &Value, column: &str) -> Option<String> {
     row.get(column).and_then(Value::as_str).map(str::to_owned)
 }
 
-/// The stored labels of parents, by id.
-async fn parent_labels(
-    conn: &mut PgConnection,
-    parent: Parent,
-    ids: &[String],
-) -> Result<std::collections::HashMap<String, Labels>, sqlx::Error> {
-    let rows: Vec<(String, Vec<String>, Option<String>)> = match parent {
-        Parent::Conversation => sqlx::query!(
-            "select conversation_id, division_ids, business_unit_id from conversations
-             where conversation_id = any($1)",
-            ids
-        )
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .map(|r| (r.conversation_id, r.division_ids, r.business_unit_id))
-        .collect(),
-        Parent::Workitem => sqlx::query!(
-            "select workitem_id, business_unit_id from workitems where workitem_id = any($1)",
-            ids
-        )
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .map(|r| (r.workitem_id, Vec::new(), r.business_unit_id))
-        .collect(),
-        Parent::Channel => sqlx::query!(
-            "select channel_id, business_unit_id from channels where channel_id = any($1)",
-            ids
-        )
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .map(|r| (r.channel_id, Vec::new(), r.business_unit_id))
-        .collect(),
-        Parent::Campaign => sqlx::query!(
-            "select campaign_id, business_unit_id from campaigns where campaign_id = any($1)",
-            ids
-        )
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .map(|r| (r.campaign_id, Vec::new(), r.business_unit_id))
-        .collect(),
-        Parent::Record => sqlx::query!(
-            r#"select r.record_id as "record_id!", c.business_unit_id
-               from campaign_records r left join campaigns c using (campaign_id)
-               where r.record_id = any($1)"#,
-            ids
-        )
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .map(|r| (r.record_id, Vec::new(), r.business_unit_id))
-        .collect(),
-    };
-    Ok(rows
-        .into_iter()
-        .map(|(id, divisions, business_unit)| {
-            (
-                id,
-                Labels {
-                    divisions,
-                    business_unit,
-                },
-            )
+/// The labels of `rows` of `target`, from the write path's catalogue ([`Target::labelled`]): the
+/// rows' own columns, or the stored parent's labels (read, and locked against changes until the
+/// transaction ends, on `conn`), through as many parents as the catalogue chains.
+fn labels_of<'a>(
+    conn: &'a mut PgConnection,
+    target: Target,
+    rows: &'a [&'a Value],
+) -> futures::future::BoxFuture<'a, Result<Vec<Resolved>, sqlx::Error>> {
+    Box::pin(async move {
+        Ok(match target.labelled() {
+            Labelled::Nowhere => vec![Resolved::Unscoped; rows.len()],
+            Labelled::Own {
+                divisions,
+                business_unit,
+            } => rows
+                .iter()
+                .map(|row| Resolved::Labels(Labels::of(row, divisions, business_unit)))
+                .collect(),
+            Labelled::Parent { column, parent } => {
+                let mut ids: Vec<String> = rows.iter().filter_map(|r| text(r, column)).collect();
+                ids.sort();
+                ids.dedup();
+                let parents = stored_parents(conn, parent, &ids).await?;
+                let parent_rows: Vec<&Value> = parents.iter().map(|(_, row)| row).collect();
+                let parent_labels = labels_of(conn, parent, &parent_rows).await?;
+                let by_id: HashMap<&str, &Resolved> = parents
+                    .iter()
+                    .map(|(id, _)| id.as_str())
+                    .zip(&parent_labels)
+                    .collect();
+                rows.iter()
+                    .map(|row| {
+                        let id = text(row, column);
+                        match id.as_deref().and_then(|id| by_id.get(id)) {
+                            Some(resolved) => (*resolved).clone(),
+                            None => Resolved::NoParent {
+                                noun: parent.noun(),
+                                id: id.unwrap_or_default(),
+                            },
+                        }
+                    })
+                    .collect()
+            }
         })
-        .collect())
+    })
 }
 
-/// The column of a row that names its parent, and the parent's kind name for messages.
-fn parent_column(parent: Parent) -> (&'static str, &'static str) {
-    match parent {
-        Parent::Conversation => ("conversation_id", "conversation"),
-        Parent::Workitem => ("workitem_id", "workitem"),
-        Parent::Channel => ("channel_id", "channel"),
-        Parent::Campaign => ("campaign_id", "campaign"),
-        Parent::Record => ("record_id", "campaign record"),
+/// The stored rows of `parent` (a table keyed by one column) with these ids, by id, locked
+/// (`for share`) so that they cannot move to another scope before the transaction ends.
+async fn stored_parents(
+    conn: &mut PgConnection,
+    parent: Target,
+    ids: &[String],
+) -> Result<Vec<(String, Value)>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
     }
+    let key = parent.key_columns()[0];
+    // Table and column names come from the catalogue (static strings), values are bound.
+    let mut sql = QueryBuilder::<Postgres>::new("select t.");
+    sql.push(key)
+        .push("::text as id, to_jsonb(t) as row from ")
+        .push(parent.table_name())
+        .push(" t where t.")
+        .push(key)
+        .push(" = any(")
+        .push_bind(ids)
+        .push(") for share of t");
+    let rows = sql.build().fetch_all(&mut *conn).await?;
+    rows.into_iter()
+        .map(|row| Ok((row.try_get("id")?, row.try_get("row")?)))
+        .collect()
 }
 
-/// Which of `rows` a writer of `scope` may store: per row, `Ok` or why not. Checked on `conn`,
-/// inside the transaction that writes them.
+/// The stored row under the key of each of `rows`, in order (`None`: the key is new).
+async fn stored_rows(
+    conn: &mut PgConnection,
+    target: Target,
+    rows: &[Value],
+) -> Result<Vec<Option<Value>>, sqlx::Error> {
+    let keys = target.key_columns().join(", ");
+    let table = target.table_name();
+    let mut sql =
+        QueryBuilder::<Postgres>::new("select e.n, to_jsonb(t) as row from jsonb_array_elements(");
+    sql.push_bind(Json(rows))
+        .push(") with ordinality as e(j, n) cross join lateral jsonb_populate_record(null::")
+        .push(table)
+        .push(", e.j) i join ")
+        .push(table)
+        .push(" t using (")
+        .push(&keys)
+        .push(")");
+    let mut stored = vec![None; rows.len()];
+    for row in sql.build().fetch_all(&mut *conn).await? {
+        let n: i64 = row.try_get("n")?;
+        if let Some(slot) = usize::try_from(n - 1).ok().and_then(|i| stored.get_mut(i)) {
+            *slot = Some(row.try_get("row")?);
+        }
+    }
+    Ok(stored)
+}
+
+/// Takes the locks of the keys of `rows` (as the upsert takes them, so the upsert's own take is
+/// immediate): the stored rows read next cannot change before this transaction ends.
+async fn lock_keys(
+    conn: &mut PgConnection,
+    target: Target,
+    rows: &[Value],
+) -> Result<(), sqlx::Error> {
+    let keys = target.key_columns().join(", ");
+    let table = target.table_name();
+    let mut sql = QueryBuilder::<Postgres>::new(
+        "select count(pg_advisory_xact_lock(hashtextextended(k, 13))) from (select distinct '",
+    );
+    sql.push(table)
+        .push("' || row(")
+        .push(&keys)
+        .push(")::text as k from jsonb_populate_recordset(null::")
+        .push(table)
+        .push(", ")
+        .push_bind(Json(rows))
+        .push(") order by 1) keys");
+    sql.build().fetch_one(&mut *conn).await?;
+    Ok(())
+}
+
+/// Which of `rows` a writer of `scope` may store: per row, `Ok` or why not. The rule is the
+/// catalogue's ([`Target::labelled`]), applied alike to every table: the row sent must be
+/// writable, and so must the row already stored under its key, each with its own labels or its
+/// parent's. Checked on `conn`, inside the transaction that writes them, after the keys are
+/// locked.
 async fn check_scope(
     conn: &mut PgConnection,
     scope: &Scope,
@@ -439,102 +444,77 @@ async fn check_scope(
     if scope.is_all() {
         return Ok(vec![Ok(()); rows.len()]);
     }
-    let refuse = |message: String| Err(IngestError::new(RejectCode::OutOfScope, None, message));
-    Ok(match rule(target) {
-        Rule::AllOnly => rows
-            .iter()
-            .map(|_| refuse("rows of this table carry no business unit: only a token for all of them may write them".into()))
-            .collect(),
-        Rule::OwnDivisions => rows
-            .iter()
-            .map(|row| {
-                let divisions: Vec<String> = row
-                    .get("division_ids")
-                    .and_then(|d| serde_json::from_value(d.clone()).ok())
-                    .unwrap_or_default();
-                domain::ingest::outside(scope, &divisions, None)
-            })
-            .collect(),
-        Rule::OwnUnit(column) => {
-            let stored = stored_units(conn, target, rows).await?;
-            rows.iter()
-                .map(|row| {
-                    let unit = text(row, column);
-                    domain::ingest::outside(scope, &[], unit.as_deref())?;
-                    match stored.get(&target.key_of(row)) {
-                        Some(old) if !domain::ingest::may_write(scope, &[], old.as_deref()) => refuse(
-                            "a row with this key exists and cannot be written with this token's scope".into(),
-                        ),
-                        _ => Ok(()),
-                    }
-                })
-                .collect()
-        }
-        Rule::Parent(parent) => {
-            let (column, kind) = parent_column(parent);
-            let ids: Vec<String> = rows.iter().filter_map(|r| text(r, column)).collect();
-            let labels = parent_labels(conn, parent, &ids).await?;
-            rows.iter()
-                .map(|row| {
-                    let id = text(row, column).unwrap_or_default();
-                    match labels.get(&id) {
-                        Some(l) if domain::ingest::may_write(scope, &l.divisions, l.business_unit.as_deref()) => Ok(()),
-                        _ => refuse(format!(
-                            "{kind} {id:?} is not stored or cannot be written with this token's scope: write the {kind} first"
-                        )),
-                    }
-                })
-                .collect()
-        }
-    })
+    let incoming: Vec<&Value> = rows.iter().collect();
+    let sent = labels_of(conn, target, &incoming).await?;
+    let stored = stored_rows(conn, target, rows).await?;
+    let old_rows: Vec<&Value> = stored.iter().flatten().collect();
+    let mut old_labels = labels_of(conn, target, &old_rows).await?.into_iter();
+    // Aligned with `rows`: the stored row's labels, when the key is stored.
+    let old: Vec<Option<Resolved>> = stored
+        .iter()
+        .map(|row| row.as_ref().and_then(|_| old_labels.next()))
+        .collect();
+    Ok(rows
+        .iter()
+        .zip(sent)
+        .zip(old)
+        .map(|((row, sent), old)| may_store(scope, target, row, sent, old))
+        .collect())
 }
 
-/// The stored business units of the rows of a table whose rows carry their own, by key.
-async fn stored_units(
-    conn: &mut PgConnection,
+/// Whether a writer of `scope` may store `row` of `target`, given the labels of the row (`sent`)
+/// and of the row stored under its key (`old`, `None` for a new key).
+fn may_store(
+    scope: &Scope,
     target: Target,
-    rows: &[Value],
-) -> Result<std::collections::HashMap<String, Option<String>>, sqlx::Error> {
-    let Target::Feed(table) = target else {
-        return Ok(Default::default());
+    row: &Value,
+    sent: Resolved,
+    old: Option<Resolved>,
+) -> Result<(), IngestError> {
+    let refuse = |message: String| Err(IngestError::new(RejectCode::OutOfScope, None, message));
+    let writable = |labels: &Labels| {
+        domain::ingest::may_write(scope, &labels.divisions, labels.business_unit.as_deref())
     };
-    let id_column = table.key_columns()[0];
-    let ids: Vec<String> = rows.iter().filter_map(|r| text(r, id_column)).collect();
-    let found: Vec<(String, Option<String>)> = match table {
-        Table::Workitems => sqlx::query!(
-            "select workitem_id, business_unit_id from workitems where workitem_id = any($1)",
-            &ids
-        )
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .map(|r| (r.workitem_id, r.business_unit_id))
-        .collect(),
-        Table::Channels => sqlx::query!(
-            "select channel_id, business_unit_id from channels where channel_id = any($1)",
-            &ids
-        )
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .map(|r| (r.channel_id, r.business_unit_id))
-        .collect(),
-        Table::Campaigns => sqlx::query!(
-            "select campaign_id, business_unit_id from campaigns where campaign_id = any($1)",
-            &ids
-        )
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .map(|r| (r.campaign_id, r.business_unit_id))
-        .collect(),
-        _ => Vec::new(),
-    };
-    // Single-column keys: the key of a row is its id, spelled as `Target::key_of` spells it.
-    Ok(found
-        .into_iter()
-        .map(|(id, unit)| (Value::String(id).to_string(), unit))
-        .collect())
+    let noun = target.noun();
+    match (sent, target.labelled()) {
+        (Resolved::Unscoped, _) => {
+            return refuse(format!(
+                "a {noun} carries no business unit or division: only a token for all of them may write it"
+            ));
+        }
+        (Resolved::NoParent { noun, id }, _) => {
+            return refuse(format!(
+                "{noun} {id:?} is not stored or cannot be written with this token's scope: write the {noun} first"
+            ));
+        }
+        // The row's own labels are the sender's to know: the message names them.
+        (Resolved::Labels(labels), Labelled::Own { .. }) => {
+            domain::ingest::outside(scope, &labels.divisions, labels.business_unit.as_deref())?
+        }
+        // A parent's are not: the message names only the parent's id, and reads the same
+        // whether the parent is missing or out of scope.
+        (Resolved::Labels(labels), Labelled::Parent { column, parent }) => {
+            if !writable(&labels) {
+                let noun = parent.noun();
+                let id = text(row, column).unwrap_or_default();
+                return refuse(format!(
+                    "{noun} {id:?} is not stored or cannot be written with this token's scope: write the {noun} first"
+                ));
+            }
+        }
+        (Resolved::Labels(_), Labelled::Nowhere) => {
+            unreachable!("a table without scope resolves to Unscoped")
+        }
+    }
+    match old {
+        None => Ok(()),
+        Some(Resolved::Labels(labels)) if writable(&labels) => Ok(()),
+        // Out of scope, or its scope cannot be told: said the same way whether or not the
+        // caller could see the stored row, and without its labels.
+        Some(_) => refuse(format!(
+            "a {noun} with this key is already stored, and belongs to a scope this token cannot write"
+        )),
+    }
 }
 
 /// Stores rows (column-named JSON, keys distinct) for a writer of `scope`, in one transaction:
@@ -546,6 +526,7 @@ pub async fn write_rows(
     rows: &[Value],
 ) -> Result<Vec<Result<StoreOutcome, IngestError>>, sqlx::Error> {
     let mut tx = pool.begin().await?;
+    lock_keys(&mut tx, target, rows).await?;
     let checks = check_scope(&mut tx, scope, target, rows).await?;
     let allowed: Vec<Value> = rows
         .iter()

@@ -196,8 +196,8 @@ row! {
             "botStepId" => bot_step_id: str,
             /// The channel the conversation came through.
             "channelId" => channel_id: str,
-            /// Data the bot collected (a digit, an answer, a matched rule …).
-            "botFinishedInfo" => bot_finished_info: str,
+            /// Data the bot collected (a digit, an answer, a matched rule …). Personal data: null without the `pii:read` permission.
+            "botFinishedInfo" => bot_finished_info: str [personal],
             /// The workflow output of the bot step.
             "botFinishedResult" => bot_finished_result: str,
             /// The QnA configuration id, for QnA bots.
@@ -424,8 +424,8 @@ row! {
             "evaluationId" => evaluation_id: str,
             /// The key from the script.
             "name" => name: str,
-            /// The value given.
-            "value" => value: str,
+            /// The value given. Personal data: null without the `pii:read` permission.
+            "value" => value: str [personal],
             /// The evaluation script.
             "scriptId" => script_id: str,
             /// The user who evaluated.

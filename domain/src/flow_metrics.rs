@@ -70,8 +70,8 @@ row! {
             "eligibleAgentCounts" => eligible_agent_counts: ints,
             /// Flow ending language, e.g. en-us
             "endingLanguage" => ending_language: str,
-            /// The particular entry reason for this flow, e.g. an address, userId, or flowId
-            "entryReason" => entry_reason: str,
+            /// The particular entry reason for this flow, e.g. an address, userId, or flowId. Personal data: null without the `pii:read` permission.
+            "entryReason" => entry_reason: str [personal],
             /// The entry type for this flow, e.g. dnis, dialer, agent, flow, or direct
             "entryType" => entry_type: str,
             /// A code corresponding to the error that occurred
@@ -190,8 +190,8 @@ row! {
             "teamId" => team_id: str,
             /// The address of a flow transfer target, e.g. a phone number, an email address, or a queueId Personal data: null without the `pii:read` permission.
             "transferTargetAddress" => transfer_target_address: str [personal],
-            /// The name of a flow transfer target
-            "transferTargetName" => transfer_target_name: str,
+            /// The name of a flow transfer target. Personal data: null without the `pii:read` permission.
+            "transferTargetName" => transfer_target_name: str [personal],
             /// The type of transfer for flows that ended with a transfer
             "transferType" => transfer_type: str,
             /// Complete routing method

@@ -83,8 +83,8 @@ row! {
             "channelId" => channel_id: str,
             /// Type of the channel: `Voice`, `Webchat`, `Viber`, `Facebook`, `Email`, …
             "channelType" => channel_type: str,
-            /// The phone number of the channel the customer called (voice channels have several).
-            "channelPhoneNumber" => channel_phone_number: str,
+            /// The phone number of the channel the customer called (voice channels have several). Personal data: null without the `pii:read` permission.
+            "channelPhoneNumber" => channel_phone_number: str [personal],
             /// Why the conversation ended: `Default`, `Abandoned`, `CustomerDisconnected`, `IdleTimeout`, `TransferToChannel`, `TransferToExternal`, `CallbackRequested`, … (an open set).
             "conversationEndedReason" => conversation_ended_reason: str,
             /// The customer's id in Buzzeasy.
@@ -636,8 +636,8 @@ row! {
             "flowType" => flow_type: str,
             /// Version of the flow that ran.
             "flowVersion" => flow_version: str,
-            /// Why the session entered the flow (the DNIS, the number or address that started it, …).
-            "entryReason" => entry_reason: str,
+            /// Why the session entered the flow (the DNIS, the number or address that started it, …). Personal data: null without the `pii:read` permission.
+            "entryReason" => entry_reason: str [personal],
             /// How the session entered the flow: `dnis`, `direct`, `flow`, `agent`, `outbound`, ….
             "entryType" => entry_type: str,
             /// Why the session left the flow: `DISCONNECT`, `TRANSFER`, `FLOW_DISCONNECT`, `ERROR`, ….
@@ -650,10 +650,10 @@ row! {
             "issuedCallback" => issued_callback: bool,
             /// Why speech or DTMF recognition failed in the flow, if it did.
             "recognitionFailureReason" => recognition_failure_reason: str,
-            /// Where the flow transferred the session (queue, number, user, …).
-            "transferTargetAddress" => transfer_target_address: str,
-            /// Name of the transfer target.
-            "transferTargetName" => transfer_target_name: str,
+            /// Where the flow transferred the session (queue, number, user, …). Personal data: null without the `pii:read` permission.
+            "transferTargetAddress" => transfer_target_address: str [personal],
+            /// Name of the transfer target. Personal data: null without the `pii:read` permission.
+            "transferTargetName" => transfer_target_name: str [personal],
             /// How the flow transferred: `ACD`, `USER`, `NUMBER`, `FLOW`, ….
             "transferType" => transfer_type: str,
         }
@@ -816,8 +816,8 @@ row! {
             "property" => property: str,
             /// Type of its value: `bool`, `integer`, `real`, `date`, `string`, `uuid`.
             "propertyType" => property_type: str,
-            /// The value, as text.
-            "value" => value: str,
+            /// The value, as text. Personal data: null without the `pii:read` permission.
+            "value" => value: str [personal],
         }
     }
 }
@@ -1023,8 +1023,8 @@ row! {
         fields {
             /// Id of the entity (user, queue, flow, …).
             "id" => entity_id: str,
-            /// Name of the entity.
-            "name" => name: str,
+            /// Name of the entity. Personal data: null without the `pii:read` permission.
+            "name" => name: str [personal],
             /// The entity's URI in the Genesys API.
             "selfUri" => self_uri: str,
             /// When the entity's division last changed.

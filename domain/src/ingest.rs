@@ -314,6 +314,119 @@ impl Target {
         }
     }
 
+    /// The table its rows are stored in.
+    pub fn table_name(self) -> &'static str {
+        match self {
+            Target::FlowMetrics => "flow_metrics",
+            Target::Feed(table) => match table {
+                Table::BusinessUnits => "business_units",
+                Table::Agents => "agents",
+                Table::Users => "users",
+                Table::AgentStates => "agent_states",
+                Table::AgentBusinessUnitChanges => "agent_business_unit_changes",
+                Table::Channels => "channels",
+                Table::Queues => "queues",
+                Table::BotSteps => "bot_steps",
+                Table::BotSegments => "bot_segments",
+                Table::QueueSegments => "queue_segments",
+                Table::RejectedEnqueueAttempts => "rejected_enqueue_attempts",
+                Table::CapturedData => "captured_data",
+                Table::Calls | Table::Chats | Table::Emails | Table::Conversations => {
+                    "conversations"
+                }
+                Table::Workitems => "workitems",
+                Table::WorkitemConversationSessions => "workitem_conversation_sessions",
+                Table::CollectedData => "collected_data",
+                Table::WorkitemEvaluations => "workitem_evaluations",
+                Table::WorkitemEvaluationData => "workitem_evaluation_data",
+                Table::Campaigns => "campaigns",
+                Table::CampaignRecords => "campaign_records",
+                Table::CampaignRecordCustomFields => "campaign_record_custom_fields",
+                Table::CampaignRecordPhoneNumbers => "campaign_record_phone_numbers",
+                Table::CampaignRecordRegistrations => "campaign_record_registrations",
+            },
+        }
+    }
+
+    /// What one row of the table is called in messages.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Target::FlowMetrics => "flow metric record",
+            Target::Feed(table) => match table {
+                Table::BusinessUnits => "business unit",
+                Table::Agents => "agent",
+                Table::Users => "user",
+                Table::AgentStates => "agent state",
+                Table::AgentBusinessUnitChanges => "agent business unit change",
+                Table::Channels => "channel",
+                Table::Queues => "queue",
+                Table::BotSteps => "bot step",
+                Table::BotSegments => "bot segment",
+                Table::QueueSegments => "queue segment",
+                Table::RejectedEnqueueAttempts => "rejected enqueue attempt",
+                Table::CapturedData => "captured data row",
+                Table::Calls | Table::Chats | Table::Emails | Table::Conversations => {
+                    "conversation"
+                }
+                Table::Workitems => "workitem",
+                Table::WorkitemConversationSessions => "workitem conversation session",
+                Table::CollectedData => "collected data row",
+                Table::WorkitemEvaluations => "workitem evaluation",
+                Table::WorkitemEvaluationData => "workitem evaluation answer",
+                Table::Campaigns => "campaign",
+                Table::CampaignRecords => "campaign record",
+                Table::CampaignRecordCustomFields => "campaign record custom field",
+                Table::CampaignRecordPhoneNumbers => "campaign record phone number",
+                Table::CampaignRecordRegistrations => "campaign record registration",
+            },
+        }
+    }
+
+    /// Where the scope labels of the table's rows come from: what a writer's scope is checked
+    /// against, for the row sent and for the row stored under its key (see [`Labelled`]).
+    pub fn labelled(self) -> Labelled {
+        use Labelled::{Nowhere, Own, Parent};
+        let unit = Own {
+            divisions: None,
+            business_unit: Some("business_unit_id"),
+        };
+        let on = |column, table| Parent {
+            column,
+            parent: Target::Feed(table),
+        };
+        match self {
+            Target::FlowMetrics => Own {
+                divisions: Some("division_ids"),
+                business_unit: None,
+            },
+            Target::Feed(table) => match table {
+                Table::Calls | Table::Chats | Table::Emails | Table::Conversations => Own {
+                    divisions: Some("division_ids"),
+                    business_unit: Some("business_unit_id"),
+                },
+                Table::BusinessUnits
+                | Table::AgentBusinessUnitChanges
+                | Table::Channels
+                | Table::Workitems
+                | Table::Campaigns => unit,
+                Table::Queues => on("channel_id", Table::Channels),
+                Table::BotSegments
+                | Table::QueueSegments
+                | Table::RejectedEnqueueAttempts
+                | Table::CapturedData => on("conversation_id", Table::Conversations),
+                Table::WorkitemConversationSessions
+                | Table::CollectedData
+                | Table::WorkitemEvaluations
+                | Table::WorkitemEvaluationData => on("workitem_id", Table::Workitems),
+                Table::CampaignRecords => on("campaign_id", Table::Campaigns),
+                Table::CampaignRecordCustomFields
+                | Table::CampaignRecordPhoneNumbers
+                | Table::CampaignRecordRegistrations => on("record_id", Table::CampaignRecords),
+                Table::Agents | Table::Users | Table::AgentStates | Table::BotSteps => Nowhere,
+            },
+        }
+    }
+
     /// The key of a row (column-named JSON), for telling rows apart.
     pub fn key_of(self, row: &Value) -> String {
         self.key_columns()
@@ -321,6 +434,61 @@ impl Target {
             .map(|k| row.get(*k).map(Value::to_string).unwrap_or_default())
             .collect::<Vec<_>>()
             .join("\u{1f}")
+    }
+}
+
+/// Where the scope labels of a table's rows come from: the write path's one rule, read by
+/// `db::records` for every table. A row may be written when its labels are in the writer's scope
+/// ([`may_write`]) and, when its key is already stored, the stored row's labels are too; labels
+/// that cannot be told (a parent that is not stored) refuse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Labelled {
+    /// The rows carry no scope (agents, users, agent states, bot steps): only a token for
+    /// everything may write them.
+    Nowhere,
+    /// The row's own columns: its divisions (a `text[]` column) and its business unit.
+    Own {
+        divisions: Option<&'static str>,
+        business_unit: Option<&'static str>,
+    },
+    /// The stored row of `parent` that the row's `column` names: the row hangs on it and has its
+    /// labels.
+    Parent {
+        column: &'static str,
+        parent: Target,
+    },
+}
+
+/// The scope labels of one row.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Labels {
+    pub divisions: Vec<String>,
+    pub business_unit: Option<String>,
+}
+
+impl Labels {
+    /// The labels `Own` columns give `row` (column-named JSON).
+    pub fn of(
+        row: &Value,
+        divisions: Option<&'static str>,
+        business_unit: Option<&'static str>,
+    ) -> Self {
+        Labels {
+            divisions: divisions
+                .and_then(|column| row.get(column))
+                .and_then(Value::as_array)
+                .map(|ids| {
+                    ids.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            business_unit: business_unit
+                .and_then(|column| row.get(column))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        }
     }
 }
 

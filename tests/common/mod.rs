@@ -17,7 +17,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 pub const ALL: &[&str] = &["*"];
 
 /// The HS256 secret of [`Setup::default`].
-pub const SECRET: &str = "test-secret";
+pub const SECRET: &str = "convgraph-test-secret-of-32-bytes-at-least";
 
 /// How a test server is configured: what goes into its `AppState`.
 #[derive(Clone)]
@@ -149,11 +149,13 @@ impl Server {
             .json(body)
     }
 
-    /// An authenticated GET with `params` in the URL.
+    /// An authenticated GET with `params` in the URL, and the header that makes browsers send
+    /// a CORS preflight first (GET queries need one).
     pub fn get(&self, params: &[(&str, &str)]) -> reqwest::RequestBuilder {
         self.client
             .get(&self.url)
             .bearer_auth(&self.token)
+            .header("graphql-preflight", "1")
             .query(params)
     }
 

@@ -8,23 +8,67 @@
 //!
 //! The algorithm comes from the key, never from the token: a token is verified only when its
 //! header names the algorithm of the key it selects (so `none`, HS256 signed with an RSA public
-//! key, or an RS256 header on an EC key are all refused). `exp` and `sub` are required, `nbf` is
-//! honoured, `iss` and `aud` are checked when configured, all with a small clock leeway.
+//! key, or an RS256 header on an EC key are all refused). `exp` and a non-empty `sub` are
+//! required, `nbf` is honoured, `iss` and `aud` are checked when configured, all with a small
+//! clock leeway; a header with `crit` (extensions the verifier must understand) is refused, since
+//! convgraph understands none.
+//!
+//! The HS256 secret is a [`SecretString`]: never printed, wiped when dropped. A server refuses to
+//! start with a weak one ([`check_hs256_secret`]); the public [`DEVELOPMENT_SECRET`] is for
+//! `demo`, development tokens and tests only.
 
 pub mod jwks;
 
 use domain::Scope;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
+use std::fmt;
 
 pub use jwks::{Jwks, JwksError, JwksOptions, JwksSource};
+
+/// The HS256 secret of `convgraph demo`, of development tokens and of tests. It is public (the
+/// README names it), so anyone can sign tokens with it: `serve` refuses it.
+pub const DEVELOPMENT_SECRET: &str = "convgraph-development-secret";
+
+/// The shortest HS256 secret `serve` accepts, in bytes (RFC 7518 §3.2: a key of at least the
+/// hash's size, 256 bits).
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Why a configured HS256 secret is refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum WeakSecret {
+    #[error("the HS256 secret is empty")]
+    Empty,
+    #[error(
+        "the HS256 secret has {0} bytes; at least {MIN_SECRET_BYTES} are needed (e.g. `openssl rand -base64 48`)"
+    )]
+    Short(usize),
+    #[error("the HS256 secret is the public development secret, with which anyone can sign tokens")]
+    Development,
+}
+
+/// Whether `secret` is fit to verify tokens in production: at least [`MIN_SECRET_BYTES`] bytes,
+/// and not the [`DEVELOPMENT_SECRET`].
+pub fn check_hs256_secret(secret: &SecretString) -> Result<(), WeakSecret> {
+    let bytes = secret.expose_secret().len();
+    if secret.expose_secret() == DEVELOPMENT_SECRET {
+        Err(WeakSecret::Development)
+    } else if bytes == 0 {
+        Err(WeakSecret::Empty)
+    } else if bytes < MIN_SECRET_BYTES {
+        Err(WeakSecret::Short(bytes))
+    } else {
+        Ok(())
+    }
+}
 
 /// How tokens are verified.
 #[derive(Clone, Default)]
 pub struct AuthConfig {
-    /// HS256 secret; `None`: HS256 tokens are refused.
-    secret: Option<Vec<u8>>,
+    /// HS256 secret; `None` (or an empty one): HS256 tokens are refused.
+    secret: Option<SecretString>,
     /// Public keys of asymmetric tokens; `None`: those are refused.
     pub jwks: Option<Jwks>,
     pub issuer: Option<String>,
@@ -39,9 +83,20 @@ impl AuthConfig {
     /// The largest clock leeway a configuration may ask for.
     pub const MAX_LEEWAY_SECONDS: u64 = 300;
 
-    pub fn hs256(secret: impl AsRef<[u8]>) -> Self {
+    /// HS256 tokens against `secret`, whatever its strength: the caller decides whether it is
+    /// fit ([`check_hs256_secret`]; `serve` refuses weak ones).
+    pub fn hs256(secret: impl Into<SecretString>) -> Self {
         Self {
-            secret: Some(secret.as_ref().to_vec()),
+            secret: Some(secret.into()),
+            leeway_seconds: Self::DEFAULT_LEEWAY_SECONDS,
+            ..Self::default()
+        }
+    }
+
+    /// No way to verify a token: every token is refused (add a JWK set with
+    /// [`AuthConfig::with_jwks`]).
+    pub fn none() -> Self {
+        Self {
             leeway_seconds: Self::DEFAULT_LEEWAY_SECONDS,
             ..Self::default()
         }
@@ -60,6 +115,100 @@ impl AuthConfig {
     pub fn with_jwks(mut self, jwks: Jwks) -> Self {
         self.jwks = Some(jwks);
         self
+    }
+
+    /// Whether HS256 tokens are verified (a non-empty secret is configured).
+    pub fn hs256_enabled(&self) -> bool {
+        self.hs256_secret().is_some()
+    }
+
+    fn hs256_secret(&self) -> Option<&[u8]> {
+        self.secret
+            .as_ref()
+            .map(|s| s.expose_secret().as_bytes())
+            .filter(|s| !s.is_empty())
+    }
+
+    /// The verification methods that are on, for the start-up log: `HS256`, `JWKS (source)`, or
+    /// `none`.
+    pub fn methods(&self) -> String {
+        let mut methods = Vec::new();
+        if self.hs256_enabled() {
+            methods.push("HS256 (shared secret)".to_owned());
+        }
+        if let Some(jwks) = &self.jwks {
+            methods.push(format!(
+                "RS/ES/PS/EdDSA against the JWK set {}",
+                jwks.source()
+            ));
+        }
+        if methods.is_empty() {
+            "none: every token is refused".into()
+        } else {
+            methods.join(", ")
+        }
+    }
+}
+
+impl fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthConfig")
+            .field("methods", &self.methods())
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("leeway_seconds", &self.leeway_seconds)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a token allows beyond seeing its scope. Permissions a token names that convgraph does not
+/// know are ignored (a token may serve other APIs too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Permission {
+    /// `conversations:read`: every query (reads, aggregates).
+    ConversationsRead,
+    /// `pii:read`: personal data (see [`domain::Personal`]), and filtering on it.
+    PiiRead,
+    /// `ingest:write`: `ingestConversations`, `ingestRecords`, `POST /ingest`.
+    IngestWrite,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 3] = [
+        Permission::ConversationsRead,
+        Permission::PiiRead,
+        Permission::IngestWrite,
+    ];
+
+    /// The name tokens carry.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::ConversationsRead => "conversations:read",
+            Permission::PiiRead => "pii:read",
+            Permission::IngestWrite => "ingest:write",
+        }
+    }
+}
+
+impl fmt::Display for Permission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Permission {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Permission::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown permission {s:?}; the permissions: {}",
+                    Permission::ALL.map(Permission::as_str).join(", ")
+                )
+            })
     }
 }
 
@@ -118,16 +267,26 @@ pub enum OneOrMany {
 pub struct Caller {
     pub subject: String,
     pub scope: Scope,
-    pub permissions: BTreeSet<String>,
+    pub permissions: BTreeSet<Permission>,
 }
 
-/// The permission to read personal data (see [`domain::Personal`]).
+/// The permission to read personal data (see [`domain::Personal`]), as tokens spell it.
 pub const PII_READ: &str = "pii:read";
 
 impl Caller {
+    /// Whether the token grants `permission`.
+    pub fn may(&self, permission: Permission) -> bool {
+        self.permissions.contains(&permission)
+    }
+
     /// Whether the caller may read, filter and order on personal data.
     pub fn may_read_personal(&self) -> bool {
-        self.permissions.contains(PII_READ)
+        self.may(Permission::PiiRead)
+    }
+
+    /// Whether the caller may run queries at all.
+    pub fn may_read(&self) -> bool {
+        self.may(Permission::ConversationsRead)
     }
 }
 
@@ -166,7 +325,7 @@ pub async fn verify(config: &AuthConfig, token: &str) -> Result<Caller, AuthErro
     let jwk;
     let (algorithm, key) = match header.alg {
         Algorithm::HS256 => {
-            let secret = config.secret.as_ref().ok_or_else(not_accepted)?;
+            let secret = config.hs256_secret().ok_or_else(not_accepted)?;
             (Algorithm::HS256, &DecodingKey::from_secret(secret))
         }
         Algorithm::HS384 | Algorithm::HS512 => return Err(not_accepted()),
@@ -201,7 +360,26 @@ pub async fn verify(config: &AuthConfig, token: &str) -> Result<Caller, AuthErro
     }
     let data = jsonwebtoken::decode::<Claims>(token, key, &validation)
         .map_err(|e| AuthError::Invalid(describe(&e)))?;
+    // RFC 7515 §4.1.11: a verifier must refuse a token whose `crit` names an extension it does
+    // not understand; convgraph understands none. Checked on the verified header only, so the
+    // message is no oracle for unsigned tokens.
+    if let Some(crit) = &data.header.crit {
+        return Err(AuthError::Invalid(match crit.first() {
+            Some(name) => format!(
+                "critical header parameter {:?} is not understood",
+                name.chars().take(64).collect::<String>()
+            ),
+            None => "the crit header parameter is empty".into(),
+        }));
+    }
     let claims = data.claims;
+    if claims
+        .sub
+        .as_deref()
+        .is_none_or(|sub| sub.trim().is_empty())
+    {
+        return Err(AuthError::Invalid("claim sub is empty".into()));
+    }
     let ids = |claim: &Option<IdsClaim>| match claim {
         Some(IdsClaim::Ids(ids)) => Some(ids.iter().cloned().collect::<BTreeSet<_>>()),
         _ => None,
@@ -219,7 +397,11 @@ pub async fn verify(config: &AuthConfig, token: &str) -> Result<Caller, AuthErro
     Ok(Caller {
         subject: claims.sub.unwrap_or_default(),
         scope,
-        permissions: claims.permissions.into_iter().collect(),
+        permissions: claims
+            .permissions
+            .iter()
+            .filter_map(|p| p.parse().ok())
+            .collect(),
     })
 }
 
@@ -294,8 +476,7 @@ pub fn mint(
         permissions: request.permissions.clone(),
     };
     let secret = config
-        .secret
-        .as_ref()
+        .hs256_secret()
         .ok_or(jsonwebtoken::errors::ErrorKind::InvalidKeyFormat)?;
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
