@@ -88,6 +88,8 @@ impl Server {
             // The full-depth selection is derived from the served schema (introspection is off
             // by default for `serve` once the query limits have landed).
             .env("CONVGRAPH_INTROSPECTION", "true")
+            // One token drives every worker: a per-subject rate limit would measure itself.
+            .env("CONVGRAPH_RATE_LIMIT_PER_SECOND", "0")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log_file)
