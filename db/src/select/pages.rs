@@ -6,7 +6,7 @@ use sqlx::PgPool;
 
 use domain::catalog::{Order, RECORDS_BY_ID, WORKITEMS_BY_START};
 
-use super::{Reader, Selection, Statement, cursor, run};
+use super::{ReadError, Reader, Selection, Statement, cursor, run};
 
 /// The object of `selection`'s type whose one-column key is `id`, as JSON (`null` when it is
 /// missing or out of scope: the two are indistinguishable).
@@ -15,7 +15,7 @@ pub async fn by_id(
     reader: &Reader<'_>,
     selection: &Selection,
     id: &str,
-) -> Result<String, sqlx::Error> {
+) -> Result<String, ReadError> {
     let table = selection.object.table();
     let [key] = table.key else {
         panic!("{}: by id needs a one-column key", table.name);
@@ -32,7 +32,7 @@ pub async fn by_id(
     s.sql.push_bind(id.to_owned());
     s.restrict(table, "t");
     s.sql.push("), 'null'::json)::text");
-    run(pool, s).await
+    run(pool, s, reader.max_bytes).await
 }
 
 /// Which conversations a list shows. Every field narrows the list; values inside one list are
@@ -404,7 +404,7 @@ pub async fn page(
     list: &List,
     walk: &Walk,
     selection: &PageSelection,
-) -> Result<String, sqlx::Error> {
+) -> Result<String, ReadError> {
     let (table_name, keys) = list.keyset();
     let columns = keys.columns;
     let table = domain::catalog::table(table_name)
@@ -536,5 +536,5 @@ pub async fn page(
         }
     }
     s.sql.push(")::text");
-    run(pool, s).await
+    run(pool, s, reader.max_bytes).await
 }
