@@ -647,13 +647,43 @@ fn equal<'p>(a: &str, b: &str, pairs: impl Iterator<Item = (&'p str, &'p str)>) 
         .join(" and ")
 }
 
+/// A read compiled into its statement.
+pub struct Compiled {
+    statement: Statement,
+    max_bytes: i64,
+}
+
+impl Compiled {
+    /// The SQL text (its values are parameters).
+    pub fn sql(&self) -> &str {
+        self.statement.sql.text()
+    }
+
+    /// Runs the statement: its answer's JSON.
+    pub async fn run(self, pool: &PgPool) -> Result<String, ReadError> {
+        run(pool, self.statement, self.max_bytes).await
+    }
+
+    /// PostgreSQL's plan of the statement (`EXPLAIN (FORMAT JSON)`), with sequential scans
+    /// disabled: a sequential scan left in the plan is one no index could avoid.
+    pub async fn explain(self, pool: &PgPool) -> Result<serde_json::Value, sqlx::Error> {
+        let (text, args) = self.statement.sql.into_parts();
+        let mut tx = pool.begin().await?;
+        sqlx::query("set local enable_seqscan = off")
+            .execute(&mut *tx)
+            .await?;
+        let plan: serde_json::Value =
+            sqlx::query_scalar_with(&format!("explain (format json) {text}"), args)
+                .fetch_one(&mut *tx)
+                .await?;
+        tx.rollback().await?;
+        Ok(plan)
+    }
+}
+
 /// Runs a compiled statement (one row, one column: the JSON text), refusing an answer larger
 /// than `max_bytes` in PostgreSQL, so that it never crosses the wire.
-pub(crate) async fn run(
-    pool: &PgPool,
-    mut statement: Statement,
-    max_bytes: i64,
-) -> Result<String, ReadError> {
+async fn run(pool: &PgPool, mut statement: Statement, max_bytes: i64) -> Result<String, ReadError> {
     let limit = statement.sql.bind(max_bytes);
     let mut sql = Sql::new();
     std::mem::swap(&mut sql, &mut statement.sql);
