@@ -101,9 +101,10 @@ pub fn read_error(error: ReadError) -> ApiError {
     }
 }
 
-/// The root fields that answer under `field`'s response key, merged: `None` when `field` is not
-/// the first of them (async-graphql keeps the first answer under a key and drops the others,
-/// so the first answers for all).
+/// The root fields that answer under `field`'s response key, merged. Every one of them
+/// answers for all: async-graphql resolves root fields concurrently and keeps, under a key,
+/// the answer that completes first. `None` never happens today; the type leaves room for
+/// answering a repeated key once.
 pub fn root_selection<'a>(
     ctx: &ContextSelectionSet<'a>,
     field: &'a Positioned<Field>,
@@ -117,11 +118,7 @@ pub fn root_selection<'a>(
         .into_iter()
         .filter(|f| f.node.response_key().node == key.node)
         .collect();
-    match same.first() {
-        Some(first) if std::ptr::eq(*first, field) => Some(same),
-        Some(_) => None,
-        None => Some(vec![field]),
-    }
+    Some(if same.is_empty() { vec![field] } else { same })
 }
 
 /// Every field of `set` (through fragments that apply to `type_name`; any with `None`).
