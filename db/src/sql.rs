@@ -73,6 +73,31 @@ impl Sql {
         self
     }
 
+    /// Appends the SQL literal of the JSON text `<prefix>"name":` (`prefix` is `{` or `,`):
+    /// a GraphQL response key, which the GraphQL grammar limits to a plain word.
+    pub fn json_key(&mut self, prefix: &str, name: &str) -> &mut Self {
+        assert!(is_word(name), "not a GraphQL name: {name:?}");
+        assert!(
+            prefix == "{" || prefix == ",",
+            "not a JSON separator: {prefix:?}"
+        );
+        self.text.push('\'');
+        self.text.push_str(prefix);
+        self.text.push('"');
+        self.text.push_str(name);
+        self.text.push_str("\":'");
+        self
+    }
+
+    /// Appends the SQL literal of the JSON string `"name"`: a GraphQL type name.
+    pub fn json_string(&mut self, name: &str) -> &mut Self {
+        assert!(is_word(name), "not a GraphQL name: {name:?}");
+        self.text.push_str("'\"");
+        self.text.push_str(name);
+        self.text.push_str("\"'");
+        self
+    }
+
     pub fn text(&self) -> &str {
         &self.text
     }

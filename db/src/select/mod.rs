@@ -4,7 +4,7 @@
 //! A [`Selection`] says which entries an object of one type answers with, in order, under their
 //! response keys: columns, computed fields, `__typename` and relations with their own
 //! selections. [`Statement`] compiles a root (one object by id, or a page of a list) into SQL:
-//! each object is a `json_build_object` of exactly the selected columns, each relation a
+//! each object is the JSON text of exactly the selected columns, each relation a
 //! correlated subquery on the index of its link, ordered as the catalogue says. The caller's
 //! scope is bound once and applied at the root and at every hop that crosses into another
 //! scope ([`visible`]); personal columns are `null` (and `extra` empty) unless the caller may
@@ -101,8 +101,9 @@ pub enum ReadError {
     TooLarge { bytes: i64, limit: i64 },
 }
 
-/// Entries a single `json_build_object` call can take (PostgreSQL allows 100 arguments).
-const ENTRIES_PER_CALL: usize = 50;
+/// Entries a single `concat` call takes: a key and a value each, within PostgreSQL's 100
+/// arguments.
+const ENTRIES_PER_CALL: usize = 49;
 
 /// A statement being compiled.
 pub(crate) struct Statement {
@@ -134,55 +135,67 @@ impl Statement {
         restrict(&mut self.sql, &self.scope, table, alias, &mut self.aliases);
     }
 
-    /// Appends the JSON of the object `selection` of the row `alias`; `element`: the column
-    /// a list link reads from its list element instead (a division not in the lookup).
+    /// Appends the JSON text of the object `selection` of the row `alias`; `element`: the
+    /// column a list link reads from its list element instead (a division not in the lookup).
+    ///
+    /// The JSON is written as text, piece by piece (`concat` of the keys and of each value's
+    /// JSON), never as `json` values that PostgreSQL would check again when a parent embeds
+    /// them: the text of a deep answer is parsed by nobody on its way out.
     pub(crate) fn object(
         &mut self,
         selection: &Selection,
         alias: &str,
         element: Option<(&str, &str)>,
     ) {
-        let chunks: Vec<&[Entry]> = selection.entries.chunks(ENTRIES_PER_CALL).collect();
-        match chunks.as_slice() {
-            [] => {
-                self.sql.push("json_build_object()");
-            }
-            [only] => self.build(selection.object, only, alias, element),
-            [first, middle @ .., last] => {
-                // Objects of more than 50 entries: the texts of several objects joined, in order.
-                self.sql.push("(left(");
-                self.build(selection.object, first, alias, element);
-                self.sql.push("::text, -1)");
-                for chunk in middle {
-                    self.sql.push(" || ', ' || left(right(");
-                    self.build(selection.object, chunk, alias, element);
-                    self.sql.push("::text, -1), -1)");
-                }
-                self.sql.push(" || ', ' || right(");
-                self.build(selection.object, last, alias, element);
-                self.sql.push("::text, -1))::json");
-            }
-        }
+        self.json_object(
+            &selection.entries,
+            |e| &e.key,
+            |s, e| s.value(selection.object, &e.value, alias, element),
+        );
     }
 
-    fn build(
+    /// Appends the JSON text of an object of `entries`: `concat` of each key and of the JSON
+    /// text `value` writes for it, in order, in calls of at most 100 arguments.
+    pub(crate) fn json_object<T>(
         &mut self,
-        object: &ObjectType,
-        entries: &[Entry],
-        alias: &str,
-        element: Option<(&str, &str)>,
+        entries: &[T],
+        key: impl Fn(&T) -> &str,
+        mut value: impl FnMut(&mut Self, &T),
     ) {
-        self.sql.push("json_build_object(");
-        for (i, entry) in entries.iter().enumerate() {
-            if i > 0 {
+        if entries.is_empty() {
+            self.sql.push("'{}'");
+            return;
+        }
+        let chunks: Vec<&[T]> = entries.chunks(ENTRIES_PER_CALL).collect();
+        let nested = chunks.len() > 1;
+        if nested {
+            self.sql.push("concat(");
+        }
+        for (c, chunk) in chunks.iter().enumerate() {
+            if c > 0 {
                 self.sql.push(", ");
             }
-            self.sql.key(&entry.key).push(", ");
-            self.value(object, &entry.value, alias, element);
+            self.sql.push("concat(");
+            for (i, entry) in chunk.iter().enumerate() {
+                if i > 0 {
+                    self.sql.push(", ");
+                }
+                let first = c == 0 && i == 0;
+                self.sql.json_key(if first { "{" } else { "," }, key(entry));
+                self.sql.push(", ");
+                value(self, entry);
+            }
+            if !nested {
+                self.sql.push(", '}'");
+            }
+            self.sql.push(")");
         }
-        self.sql.push(")");
+        if nested {
+            self.sql.push(", '}')");
+        }
     }
 
+    /// Appends the JSON text of one entry's value.
     fn value(
         &mut self,
         object: &ObjectType,
@@ -192,23 +205,23 @@ impl Statement {
     ) {
         match value {
             Value::Typename => {
-                self.sql.key(object.name);
+                self.sql.json_string(object.name);
             }
             Value::Column(column) => self.column(column, alias, element),
             Value::Duration { start, end } => {
-                self.sql.push("trunc(extract(epoch from (");
+                self.sql.push("coalesce(trunc(extract(epoch from (");
                 self.sql.ident(alias).push(".").ident(end.name).push(" - ");
                 self.sql.ident(alias).push(".").ident(start.name);
-                self.sql.push(")) * 1000)::bigint");
+                self.sql.push(")) * 1000)::bigint::text, 'null')");
             }
             Value::Extra => {
                 if self.personal {
                     self.sql
                         .push("coalesce(")
                         .ident(alias)
-                        .push(".extra, '{}')");
+                        .push(".extra::text, '{}')");
                 } else {
-                    self.sql.push("'{}'::json");
+                    self.sql.push("'{}'");
                 }
             }
             Value::Relation {
@@ -224,41 +237,42 @@ impl Statement {
         }
     }
 
+    /// Appends the JSON text of a column (`null` for SQL NULL).
     fn column(&mut self, column: &Column, alias: &str, element: Option<(&str, &str)>) {
         if column.personal && !self.personal {
             // Withheld: null, or the type's empty value where the schema promises one.
             self.sql.push(match (column.required, column.kind) {
-                (false, _) => "null",
-                (true, Kind::Text) => "''",
-                (true, Kind::Int) => "0",
-                (true, Kind::Float) => "0.0",
-                (true, Kind::Bool) => "false",
-                (true, Kind::Time) => "'1970-01-01T00:00:00+00:00'",
-                (true, Kind::LocalTime) => "'1970-01-01T00:00:00'",
-                (true, Kind::Texts | Kind::Ints) => "'[]'::json",
-                (true, Kind::Json) => "'null'::json",
+                (false, _) => "'null'",
+                (true, Kind::Text) => "'\"\"'",
+                (true, Kind::Int) => "'0'",
+                (true, Kind::Float) => "'0.0'",
+                (true, Kind::Bool) => "'false'",
+                (true, Kind::Time) => "'\"1970-01-01T00:00:00+00:00\"'",
+                (true, Kind::LocalTime) => "'\"1970-01-01T00:00:00\"'",
+                (true, Kind::Texts | Kind::Ints) => "'[]'",
+                (true, Kind::Json) => "'null'",
             });
             return;
         }
         let reference = match element {
             Some((name, expression)) if name == column.name => expression.to_owned(),
-            _ => format!("{alias}.{}", column.name),
+            _ => format!("{alias}.{}", word(column.name)),
         };
+        let r = &reference;
         match column.kind {
             // async-graphql writes a Float as serde_json does: `4.0`, never `4`; NaN and the
             // infinities have no JSON spelling and are null.
-            Kind::Float => {
-                let r = &reference;
-                self.sql.push(&format!(
-                    "case when {r} in ('NaN', 'Infinity', '-Infinity') then null \
-                     when {r} = trunc({r}) and abs({r}) < 1e15 then to_json({r}::numeric(20, 1)) \
-                     else to_json({r}) end"
-                ));
-            }
-            _ => {
-                self.sql.push(&reference);
-            }
-        }
+            Kind::Float => self.sql.push(&format!(
+                "case when {r} is null or {r} in ('NaN', 'Infinity', '-Infinity') then 'null' \
+                 when {r} = trunc({r}) and abs({r}) < 1e15 then {r}::numeric(20, 1)::text \
+                 else to_json({r})::text end"
+            )),
+            // Numbers and booleans are their own JSON.
+            Kind::Int | Kind::Bool => self.sql.push(&format!("coalesce({r}::text, 'null')")),
+            _ => self
+                .sql
+                .push(&format!("coalesce(to_json({r})::text, 'null')")),
+        };
     }
 
     /// Where the children of a relation come from, for the row `parent`.
@@ -422,40 +436,40 @@ impl Statement {
             self.sql
                 .push(", ")
                 .push(&most.to_string())
-                .push(") else json_agg(");
+                .push(")::text else '[' || string_agg(");
             self.object(selection, child, element);
+            self.sql.push(", ','");
             if !order.is_empty() {
                 self.sql.push(" order by ").push(&order);
             }
             self.sql
-                .push(&format!(") end from (select {child}.* from "));
+                .push(&format!(") || ']' end from (select {child}.* from "));
             self.sql.push(&source.from);
             self.conditions(relation, argument, &source);
             if !order.is_empty() {
                 self.sql.push(" order by ").push(&order);
             }
-            self.sql.push(&format!(
-                " limit {}) {child}), '[]'::json)",
-                u64::from(most) + 1
-            ));
+            self.sql
+                .push(&format!(" limit {}) {child}), '[]')", u64::from(most) + 1));
         } else if relation.many {
-            self.sql.push("coalesce((select json_agg(");
+            self.sql.push("coalesce((select '[' || string_agg(");
             self.object(selection, &source.child, element);
+            self.sql.push(", ','");
             if !order.is_empty() {
                 self.sql.push(" order by ").push(&order);
             }
-            self.sql.push(") from ").push(&source.from);
+            self.sql.push(") || ']' from ").push(&source.from);
             self.conditions(relation, argument, &source);
-            self.sql.push("), '[]'::json)");
+            self.sql.push("), '[]')");
         } else {
-            self.sql.push("(select ");
+            self.sql.push("coalesce((select ");
             self.object(selection, &source.child, element);
             self.sql.push(" from ").push(&source.from);
             self.conditions(relation, argument, &source);
             if !order.is_empty() {
                 self.sql.push(" order by ").push(&order);
             }
-            self.sql.push(" limit 1)");
+            self.sql.push(" limit 1), 'null')");
         }
     }
 
@@ -481,82 +495,69 @@ impl Statement {
             .collect();
         let order = order.join(", ");
         let cursor = cursor(keys, &child);
-        self.sql.push("(select json_build_object(");
-        for (i, (key, value)) in selection.entries.iter().enumerate() {
-            if i > 0 {
-                self.sql.push(", ");
-            }
-            self.sql.key(key).push(", ");
-            match value {
+        let rows = format!("filter (where {child}.n__ <= {size})");
+        let after = walk.after.is_some();
+        self.sql.push("(select ");
+        self.json_object(
+            &selection.entries,
+            |(k, _)| k,
+            |s, (_, value)| match value {
                 PageValue::Typename => {
-                    self.sql.key(selection.connection.name);
+                    s.sql.json_string(selection.connection.name);
                 }
                 PageValue::Edges(entries) => {
-                    self.sql.push("coalesce(json_agg(json_build_object(");
-                    for (j, (key, value)) in entries.iter().enumerate() {
-                        if j > 0 {
-                            self.sql.push(", ");
-                        }
-                        self.sql.key(key).push(", ");
-                        match value {
+                    s.sql.push("coalesce('[' || string_agg(");
+                    s.json_object(
+                        entries,
+                        |(k, _)| k,
+                        |s, (_, value)| match value {
                             EdgeValue::Typename => {
-                                self.sql.key(&selection.connection.edge());
+                                s.sql.json_string(&selection.connection.edge());
                             }
                             EdgeValue::Cursor => {
-                                self.sql.push(&cursor);
+                                s.sql.push(&format!("to_json({cursor})::text"));
                             }
-                            EdgeValue::Node(node) => self.object(node, &child, None),
-                        }
-                    }
-                    self.sql.push(&format!(
-                        ") order by {child}.n__) filter (where {child}.n__ <= {size}), '[]'::json)"
-                    ));
+                            EdgeValue::Node(node) => s.object(node, &child, None),
+                        },
+                    );
+                    s.sql
+                        .push(&format!(", ',' order by {child}.n__) {rows} || ']', '[]')"));
                 }
-                PageValue::PageInfo(entries) => {
-                    self.sql.push("json_build_object(");
-                    for (j, (key, value)) in entries.iter().enumerate() {
-                        if j > 0 {
-                            self.sql.push(", ");
+                PageValue::PageInfo(entries) => s.json_object(
+                    entries,
+                    |(k, _)| k,
+                    |s, (_, value)| match value {
+                        PageInfoValue::Typename => {
+                            s.sql.json_string("PageInfo");
                         }
-                        self.sql.key(key).push(", ");
-                        match value {
-                            PageInfoValue::Typename => {
-                                self.sql.key("PageInfo");
-                            }
-                            PageInfoValue::HasNextPage => {
-                                self.sql.push(&format!("count(*) > {size}"));
-                            }
-                            PageInfoValue::HasPreviousPage => {
-                                self.sql.push(if walk.after.is_some() {
-                                    "true"
-                                } else {
-                                    "false"
-                                });
-                            }
-                            PageInfoValue::StartCursor | PageInfoValue::EndCursor => {
-                                let direction = if matches!(value, PageInfoValue::StartCursor) {
-                                    "asc"
-                                } else {
-                                    "desc"
-                                };
-                                self.sql.push(&format!(
-                                    "(array_agg({cursor} order by {child}.n__ {direction}) \
-                                     filter (where {child}.n__ <= {size}))[1]"
-                                ));
-                            }
+                        PageInfoValue::HasNextPage => {
+                            s.sql.push(&format!("(count(*) > {size})::text"));
                         }
-                    }
-                    self.sql.push(")");
-                }
+                        PageInfoValue::HasPreviousPage => {
+                            s.sql.push(if after { "'true'" } else { "'false'" });
+                        }
+                        PageInfoValue::StartCursor | PageInfoValue::EndCursor => {
+                            let direction = if matches!(value, PageInfoValue::StartCursor) {
+                                "asc"
+                            } else {
+                                "desc"
+                            };
+                            s.sql.push(&format!(
+                                "coalesce(to_json((array_agg({cursor} order by {child}.n__ \
+                                 {direction}) {rows})[1])::text, 'null')"
+                            ));
+                        }
+                    },
+                ),
                 // Validation allows only the fields of the connection type: a nested page has
                 // neither a count nor `nodes`.
                 PageValue::TotalCount | PageValue::Nodes(_) => {
-                    self.sql.push("null");
+                    s.sql.push("'null'");
                 }
-            }
-        }
+            },
+        );
         self.sql.push(&format!(
-            ") from (select {child}.*, row_number() over (order by {order}) as n__ from "
+            " from (select {child}.*, row_number() over (order by {order}) as n__ from "
         ));
         self.sql.push(&source.from);
         self.conditions(relation, None, &source);

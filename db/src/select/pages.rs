@@ -36,7 +36,7 @@ pub fn compile_by_id(reader: &Reader<'_>, selection: &Selection, id: &str) -> Co
         .push(" = ");
     s.sql.push_bind(id.to_owned());
     s.restrict(table, "t");
-    s.sql.push("), 'null'::json)::text");
+    s.sql.push("), 'null')");
     Compiled {
         statement: s,
         max_bytes: reader.max_bytes,
@@ -469,91 +469,83 @@ pub fn compile_page(
         (more, given.to_owned())
     };
 
-    s.sql.push("json_build_object(");
-    for (i, (key, value)) in selection.entries.iter().enumerate() {
-        if i > 0 {
-            s.sql.push(", ");
-        }
-        s.sql.key(key).push(", ");
-        match value {
+    let connection = selection.connection;
+    s.json_object(
+        &selection.entries,
+        |(k, _)| k,
+        |s, (_, value)| match value {
             PageValue::Typename => {
-                s.sql.key(selection.connection.name);
+                s.sql.json_string(connection.name);
             }
             PageValue::TotalCount => {
                 s.sql
-                    .push("(select count(*) from ")
+                    .push("(select count(*)::text from ")
                     .ident(table.name)
                     .push(" t where true");
                 s.restrict(table, "t");
-                list.filter(&mut s);
+                list.filter(s);
                 s.sql.push(")");
             }
-            PageValue::PageInfo(entries) => {
-                s.sql.push("json_build_object(");
-                for (j, (key, value)) in entries.iter().enumerate() {
-                    if j > 0 {
-                        s.sql.push(", ");
+            PageValue::PageInfo(entries) => s.json_object(
+                entries,
+                |(k, _)| k,
+                |s, (_, value)| match value {
+                    PageInfoValue::Typename => {
+                        s.sql.json_string("PageInfo");
                     }
-                    s.sql.key(key).push(", ");
-                    match value {
-                        PageInfoValue::Typename => {
-                            s.sql.key("PageInfo");
-                        }
-                        PageInfoValue::HasNextPage => {
-                            s.sql.push(&has_next);
-                        }
-                        PageInfoValue::HasPreviousPage => {
-                            s.sql.push(&has_previous);
-                        }
-                        PageInfoValue::StartCursor | PageInfoValue::EndCursor => {
-                            let first =
-                                matches!(value, PageInfoValue::StartCursor) != walk.backward;
-                            s.sql.push("(select ").push(&cursor_expression);
-                            s.sql.push(" from page t where t.n__ <= ").push(&size);
-                            s.sql
-                                .push(" order by t.n__ ")
-                                .push(if first { "asc" } else { "desc" });
-                            s.sql.push(" limit 1)");
-                        }
+                    PageInfoValue::HasNextPage => {
+                        s.sql.push(&format!("({has_next})::text"));
                     }
-                }
-                s.sql.push(")");
-            }
+                    PageInfoValue::HasPreviousPage => {
+                        s.sql.push(&format!("({has_previous})::text"));
+                    }
+                    PageInfoValue::StartCursor | PageInfoValue::EndCursor => {
+                        let first = matches!(value, PageInfoValue::StartCursor) != walk.backward;
+                        s.sql
+                            .push("coalesce((select to_json(")
+                            .push(&cursor_expression);
+                        s.sql
+                            .push(")::text from page t where t.n__ <= ")
+                            .push(&size);
+                        s.sql
+                            .push(" order by t.n__ ")
+                            .push(if first { "asc" } else { "desc" });
+                        s.sql.push(" limit 1), 'null')");
+                    }
+                },
+            ),
             PageValue::Edges(entries) => {
-                s.sql.push("coalesce((select json_agg(json_build_object(");
-                for (j, (key, value)) in entries.iter().enumerate() {
-                    if j > 0 {
-                        s.sql.push(", ");
-                    }
-                    s.sql.key(key).push(", ");
-                    match value {
+                s.sql.push("coalesce((select '[' || string_agg(");
+                s.json_object(
+                    entries,
+                    |(k, _)| k,
+                    |s, (_, value)| match value {
                         EdgeValue::Typename => {
-                            s.sql.key(&selection.connection.edge());
+                            s.sql.json_string(&connection.edge());
                         }
                         EdgeValue::Cursor => {
-                            s.sql.push(&cursor_expression);
+                            s.sql.push(&format!("to_json({cursor_expression})::text"));
                         }
                         EdgeValue::Node(node) => s.object(node, "t", None),
-                    }
-                }
-                s.sql.push(") order by t.n__ ").push(output);
+                    },
+                );
+                s.sql.push(", ',' order by t.n__ ").push(output);
                 s.sql
-                    .push(") from page t where t.n__ <= ")
+                    .push(") || ']' from page t where t.n__ <= ")
                     .push(&size)
-                    .push("), '[]'::json)");
+                    .push("), '[]')");
             }
             PageValue::Nodes(node) => {
-                s.sql.push("coalesce((select json_agg(");
+                s.sql.push("coalesce((select '[' || string_agg(");
                 s.object(node, "t", None);
-                s.sql.push(" order by t.n__ ").push(output);
+                s.sql.push(", ',' order by t.n__ ").push(output);
                 s.sql
-                    .push(") from page t where t.n__ <= ")
+                    .push(") || ']' from page t where t.n__ <= ")
                     .push(&size)
-                    .push("), '[]'::json)");
+                    .push("), '[]')");
             }
-        }
-    }
-    s.sql.push(")::text");
+        },
+    );
     Compiled {
         statement: s,
         max_bytes: reader.max_bytes,
