@@ -317,6 +317,16 @@ struct LimitArgs {
         default_value_t = Limits::DEFAULT_MAX_RESPONSE_BYTES
     )]
     max_response_bytes: usize,
+    /// Most live subscriptions this process holds at once.
+    #[arg(long, env = "CONVGRAPH_MAX_SUBSCRIPTIONS", default_value_t = Limits::DEFAULT_MAX_SUBSCRIPTIONS)]
+    max_subscriptions: usize,
+    /// Most operations running at once on one WebSocket connection.
+    #[arg(
+        long,
+        env = "CONVGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION",
+        default_value_t = Limits::DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION
+    )]
+    max_subscriptions_per_connection: usize,
     /// Answer introspection (`__schema`, `__type`): GraphiQL's docs need it. Default: off for
     /// `serve`, on for `demo`.
     #[arg(long, env = "CONVGRAPH_INTROSPECTION")]
@@ -338,6 +348,8 @@ impl LimitArgs {
             max_page_size: usize::try_from(self.max_page_size).unwrap_or(usize::MAX),
             max_batch: self.max_batch,
             max_response_bytes: self.max_response_bytes,
+            max_subscriptions: self.max_subscriptions,
+            max_subscriptions_per_connection: self.max_subscriptions_per_connection,
             introspection: self.introspection.unwrap_or(defaults.introspection),
             field_suggestions: self.field_suggestions.unwrap_or(defaults.field_suggestions),
         }

@@ -89,7 +89,7 @@ pub struct MetricDefinition {
 }
 
 /// Only facts with these values count: each list is "one of", the lists combine with "and".
-#[derive(InputObject, Default)]
+#[derive(InputObject, Default, Debug)]
 pub struct AggregateFilterInput {
     queue_ids: Option<Vec<String>>,
     user_ids: Option<Vec<String>>,
@@ -260,14 +260,14 @@ impl Plain for StatisticalSummary {
 }
 
 /// A checked request: the SQL query and what to make of its rows.
-struct Plan {
-    query: AggregateQuery,
+pub(crate) struct Plan {
+    pub(crate) query: AggregateQuery,
     /// The metrics asked for, in the order asked.
     wanted: Vec<String>,
 }
 
 impl Plan {
-    fn new(
+    pub(crate) fn new(
         interval: &str,
         granularity: Option<&str>,
         time_zone: Option<&str>,
@@ -328,7 +328,7 @@ impl Plan {
         })
     }
 
-    fn results(&self, rows: Vec<AggregateRow>) -> Vec<AggregateResult> {
+    pub(crate) fn results(&self, rows: Vec<AggregateRow>) -> Vec<AggregateResult> {
         shape(
             &self.query.group_by,
             |d| d.name(),

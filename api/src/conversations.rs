@@ -164,7 +164,10 @@ pub struct ConversationFilterInput {
 }
 
 impl ConversationFilterInput {
-    fn into_filter(self, caller: &Caller) -> std::result::Result<ConversationFilter, ApiError> {
+    pub(crate) fn into_filter(
+        self,
+        caller: &Caller,
+    ) -> std::result::Result<ConversationFilter, ApiError> {
         if (self.anis.is_some() || self.dnises.is_some()) && !caller.may_read_personal() {
             return Err(ApiError::forbidden(format!(
                 "filter.anis and filter.dnises need the {PII_READ} permission"

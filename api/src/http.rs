@@ -260,6 +260,24 @@ fn is_request_error(response: &async_graphql::Response) -> bool {
         && response.errors.iter().all(|error| error.path.is_empty())
 }
 
+/// `response` as JSON, shaped as the spec says (no `data` after a request error), with the
+/// pushed-down reads' JSON spliced in as it is: what a WebSocket `next` carries.
+pub(crate) fn response_json(response: &async_graphql::Response) -> serde_json::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    Body {
+        data: (!is_request_error(response)).then_some(&response.data),
+        errors: &response.errors,
+        extensions: &response.extensions,
+    }
+    .write(&mut out)?;
+    Ok(out)
+}
+
+/// Whether `response` failed before execution (parse, validation, limits): no `data`.
+pub(crate) fn failed_before_execution(response: &async_graphql::Response) -> bool {
+    is_request_error(response)
+}
+
 /// A GraphQL response as the spec shapes it: no `data` key after a request error.
 struct Body<'a> {
     data: Option<&'a Value>,
@@ -652,6 +670,16 @@ fn unprovided_variables(request: &mut async_graphql::Request) -> Vec<ServerError
 
 /// `GET` and `POST /graphql`.
 pub async fn graphql(State(state): State<AppState>, request: Request) -> Response {
+    if is_websocket_upgrade(request.headers()) {
+        use axum::extract::FromRequestParts as _;
+        let (mut parts, _) = request.into_parts();
+        return match axum::extract::ws::WebSocketUpgrade::from_request_parts(&mut parts, &state)
+            .await
+        {
+            Ok(ws) => crate::ws::upgrade(state, ws),
+            Err(rejection) => rejection.into_response(),
+        };
+    }
     let Some(media) = negotiate(request.headers()) else {
         return not_acceptable();
     };
@@ -755,6 +783,14 @@ fn batch_response(responses: &[async_graphql::Response], media: MediaType) -> Re
             )
         }
     }
+}
+
+/// A request to upgrade to a WebSocket (`Connection: upgrade`, `Upgrade: websocket`).
+fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
 }
 
 /// The bearer token of `Authorization: Bearer <token>` (the scheme in any case). `Ok(None)`
@@ -925,7 +961,7 @@ async fn caller_of(
 
 /// The limits checked on the parsed document ([`limits::check_document`]); a document that does
 /// not parse is left for execution to report.
-fn check_limits(
+pub(crate) fn check_limits(
     request: &mut async_graphql::Request,
     limits: &Limits,
 ) -> Result<(), limits::LimitError> {

@@ -14,12 +14,15 @@ mod graphiql;
 pub mod http;
 pub mod ingest;
 pub mod limits;
+pub mod live;
 pub mod metrics;
 pub mod objects;
 mod plain;
 pub mod select;
+pub mod subscriptions;
+mod ws;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{MergedObject, Schema};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
@@ -42,13 +45,14 @@ pub struct QueryRoot(
     aggregates::AggregateQueryRoot,
     feed::FeedQuery,
     feed_aggregates::FeedAggregateQuery,
+    subscriptions::ObservationQuery,
 );
 
 /// Every mutation.
 #[derive(MergedObject, Default)]
 pub struct MutationRoot(ingest::IngestMutation);
 
-pub type ApiSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type ApiSchema = Schema<QueryRoot, MutationRoot, subscriptions::SubscriptionRoot>;
 
 /// The schema, without request data, with the default [`Limits`].
 pub fn schema() -> ApiSchema {
@@ -62,7 +66,7 @@ pub fn schema_with(limits: &Limits) -> ApiSchema {
     let mut builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        subscriptions::SubscriptionRoot,
     )
     .extension(limits::LimitsExtension {
         max_depth: limits.max_depth,
@@ -92,6 +96,8 @@ pub struct AppState {
     pub http: HttpConfig,
     /// Limits of the write path (`ingestConversations`, `POST /ingest`).
     pub ingest: IngestConfig,
+    /// The live subscriptions' listener and groups.
+    pub hub: Arc<live::Hub>,
     /// Set through [`AppState::with_limits`], which builds the schema to match.
     limits: Limits,
 }
@@ -102,6 +108,7 @@ impl AppState {
     pub fn new(pool: PgPool, auth: AuthConfig) -> Self {
         Self {
             schema: schema(),
+            hub: live::Hub::new(pool.clone(), Limits::default().max_subscriptions),
             pool,
             auth: Arc::new(auth),
             http: HttpConfig::default(),
@@ -113,6 +120,10 @@ impl AppState {
     /// The same state under `limits` (the schema is rebuilt to enforce them).
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.schema = schema_with(&limits);
+        self.hub.max_subscriptions.store(
+            limits.max_subscriptions,
+            std::sync::atomic::Ordering::Relaxed,
+        );
         self.limits = limits;
         self
     }

@@ -53,6 +53,10 @@ pub struct Limits {
     /// Most bytes of JSON the reads of one operation may answer with: past it the request
     /// ends with `RESPONSE_TOO_LARGE`, before the answer reaches the gateway's memory.
     pub max_response_bytes: usize,
+    /// Most subscriptions one process holds at once (`TOO_MANY_SUBSCRIPTIONS` past it).
+    pub max_subscriptions: usize,
+    /// Most operations running at once on one WebSocket connection.
+    pub max_subscriptions_per_connection: usize,
     /// Whether `__schema` / `__type` are answered.
     pub introspection: bool,
     /// Whether errors suggest field names ("did you mean …").
@@ -68,6 +72,8 @@ impl Limits {
     pub const DEFAULT_MAX_PAGE_SIZE: usize = 500;
     pub const DEFAULT_MAX_BATCH: usize = 0;
     pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+    pub const DEFAULT_MAX_SUBSCRIPTIONS: usize = 20_000;
+    pub const DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION: usize = 100;
 
     /// The defaults with introspection and field suggestions on, for `demo` and GraphiQL
     /// sessions on a developer's machine.
@@ -91,6 +97,8 @@ impl Default for Limits {
             max_page_size: Self::DEFAULT_MAX_PAGE_SIZE,
             max_batch: Self::DEFAULT_MAX_BATCH,
             max_response_bytes: Self::DEFAULT_MAX_RESPONSE_BYTES,
+            max_subscriptions: Self::DEFAULT_MAX_SUBSCRIPTIONS,
+            max_subscriptions_per_connection: Self::DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION,
             introspection: false,
             field_suggestions: false,
         }

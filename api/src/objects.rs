@@ -40,6 +40,7 @@ macro_rules! shapes {
 
 shapes! {
     ConversationShape = "Conversation";
+    FlowMetricShape = "FlowMetric";
     WorkitemShape = "Workitem";
     CampaignShape = "Campaign";
     ConversationConnectionShape = "ConversationConnection";
@@ -182,7 +183,7 @@ fn failed(
 /// Registers every catalogue type: the object types, the connections and their edges, and
 /// `PageInfo`. Once per registry; the types are reachable from the roots, so the schema keeps
 /// them.
-fn register(registry: &mut Registry) {
+pub(crate) fn register(registry: &mut Registry) {
     if registry.types.contains_key("PageInfo") {
         return;
     }

@@ -251,7 +251,8 @@ pub fn object(
     build(ctx.query_env, object, fields)
 }
 
-fn build(
+/// The selection of an object of type `object` made by the merged `fields`, in `env`.
+pub(crate) fn build(
     env: &QueryEnv,
     object: &'static ObjectType,
     fields: &[&Positioned<Field>],

@@ -438,6 +438,17 @@ pub async fn ingest_conversations(
 ) -> Result<Vec<Result<StoreOutcome, IngestError>>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let outcomes = store_conversations(&mut tx, scope, graphs).await?;
+    let changes: Vec<crate::events::Change> = graphs
+        .iter()
+        .zip(&outcomes)
+        .filter(|(_, outcome)| {
+            matches!(outcome, Ok(StoreOutcome::Imported | StoreOutcome::Replaced))
+        })
+        .map(|(graph, _)| crate::events::Change::Conversation {
+            id: graph.id().to_owned(),
+        })
+        .collect();
+    crate::events::notify(&mut tx, &changes).await?;
     tx.commit().await?;
     Ok(outcomes)
 }

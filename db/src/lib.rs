@@ -2,9 +2,11 @@
 //! conversation graph, and the private local server used when no database is given.
 
 pub mod aggregate;
+pub mod events;
 pub mod graph;
 pub mod ingest;
 pub mod local;
+pub mod observations;
 pub mod records;
 pub mod select;
 pub mod sql;

@@ -534,7 +534,7 @@ pub async fn write_rows(
         .filter(|(_, c)| c.is_ok())
         .map(|(r, _)| r.clone())
         .collect();
-    let mut stored = match target {
+    let stored = match target {
         Target::Feed(table) => store_rows(&mut tx, table, &allowed).await?,
         Target::FlowMetrics => {
             let conn = &mut *tx;
@@ -550,8 +550,17 @@ pub async fn write_rows(
                 )
             }
         }
-    }
-    .into_iter();
+    };
+    let changes: Vec<crate::events::Change> = allowed
+        .iter()
+        .zip(&stored)
+        .filter(|(_, outcome)| {
+            matches!(outcome, Ok(StoreOutcome::Imported | StoreOutcome::Replaced))
+        })
+        .flat_map(|(row, _)| crate::events::Change::of_row(target, row))
+        .collect();
+    crate::events::notify(&mut tx, &changes).await?;
+    let mut stored = stored.into_iter();
     tx.commit().await?;
     Ok(checks
         .into_iter()

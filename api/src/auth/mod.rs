@@ -268,6 +268,8 @@ pub struct Caller {
     pub subject: String,
     pub scope: Scope,
     pub permissions: BTreeSet<Permission>,
+    /// When the token expires (`exp`, seconds since the epoch): a live subscription ends then.
+    pub expires_at: Option<i64>,
 }
 
 /// The permission to read personal data (see [`domain::Personal`]), as tokens spell it.
@@ -396,6 +398,7 @@ pub async fn verify(config: &AuthConfig, token: &str) -> Result<Caller, AuthErro
     };
     Ok(Caller {
         subject: claims.sub.unwrap_or_default(),
+        expires_at: claims.exp,
         scope,
         permissions: claims
             .permissions

@@ -25,17 +25,31 @@ pub fn compile_by_id(reader: &Reader<'_>, selection: &Selection, id: &str) -> Co
     let [key] = table.key else {
         panic!("{}: by id needs a one-column key", table.name);
     };
+    compile_by_key(reader, selection, &[(key, id.to_owned())], None)
+}
+
+/// The object of `selection`'s type whose columns hold `key`, when it is visible and `list`'s
+/// filter (when given) admits it: its JSON, or `null`. What a live subscription sends for a
+/// changed row.
+pub fn compile_by_key(
+    reader: &Reader<'_>,
+    selection: &Selection,
+    key: &[(&str, String)],
+    list: Option<&List>,
+) -> Compiled {
+    let table = selection.object.table();
     let mut s = Statement::new(reader);
     s.sql.push("select coalesce((select ");
     s.object(selection, "t", None);
-    s.sql
-        .push(" from ")
-        .ident(table.name)
-        .push(" t where t.")
-        .ident(key)
-        .push(" = ");
-    s.sql.push_bind(id.to_owned());
+    s.sql.push(" from ").ident(table.name).push(" t where true");
+    for (column, value) in key {
+        s.sql.push(" and t.").ident(column).push(" = ");
+        s.sql.push_bind(value.clone());
+    }
     s.restrict(table, "t");
+    if let Some(list) = list {
+        list.filter(&mut s);
+    }
     s.sql.push("), 'null')");
     Compiled {
         statement: s,
