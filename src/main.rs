@@ -310,6 +310,13 @@ struct LimitArgs {
     /// Most operations in a batch (a JSON array body); 0 turns batching off.
     #[arg(long, env = "CONVGRAPH_MAX_BATCH", default_value_t = Limits::DEFAULT_MAX_BATCH)]
     max_batch: usize,
+    /// Most bytes of JSON the reads of one operation may answer with (`RESPONSE_TOO_LARGE`).
+    #[arg(
+        long,
+        env = "CONVGRAPH_MAX_RESPONSE_BYTES",
+        default_value_t = Limits::DEFAULT_MAX_RESPONSE_BYTES
+    )]
+    max_response_bytes: usize,
     /// Answer introspection (`__schema`, `__type`): GraphiQL's docs need it. Default: off for
     /// `serve`, on for `demo`.
     #[arg(long, env = "CONVGRAPH_INTROSPECTION")]
@@ -330,6 +337,7 @@ impl LimitArgs {
             max_directives: self.max_directives,
             max_page_size: usize::try_from(self.max_page_size).unwrap_or(usize::MAX),
             max_batch: self.max_batch,
+            max_response_bytes: self.max_response_bytes,
             introspection: self.introspection.unwrap_or(defaults.introspection),
             field_suggestions: self.field_suggestions.unwrap_or(defaults.field_suggestions),
         }

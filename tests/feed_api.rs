@@ -955,3 +955,75 @@ async fn an_agents_workitems_page_like_the_root_list_with_cursors_that_resume() 
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn a_list_longer_than_its_bound_is_refused_whole_rather_than_cut_short() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let page = |table: &str, rows: Vec<Value>| {
+        let path = dir.path().join(format!("{table}.json"));
+        let body = json!({"@odata.context": format!("x/$metadata#{table}"), "value": rows});
+        std::fs::write(&path, body.to_string()).expect("write");
+        path
+    };
+    let most = domain::catalog::CONVERSATION_WORKITEMS as usize;
+    let workitems = |conversation: &str, n: usize| -> Vec<Value> {
+        (0..n)
+            .map(|i| {
+                json!({"id": format!("{conversation}-w{i:03}"), "businessUnitId": "bu",
+                "primaryConversationId": conversation, "startTimeUTC": "2026-11-02T08:00:00Z"})
+            })
+            .collect()
+    };
+    let files = [
+        page(
+            "Calls",
+            vec![
+                json!({"id": "c-full", "businessUnitId": "bu", "startedAtUTC": "2026-11-02T08:00:00Z"}),
+                json!({"id": "c-over", "businessUnitId": "bu", "startedAtUTC": "2026-11-02T08:00:00Z"}),
+            ],
+        ),
+        page(
+            "Workitems",
+            [workitems("c-full", most), workitems("c-over", most + 1)].concat(),
+        ),
+    ];
+    let server = Server::start(&[]).await;
+    let report = import_paths(server.db.pool(), &files, &ImportOptions::default())
+        .await
+        .expect("import");
+    assert!(report.rejected.is_empty(), "{report}");
+    let token = unit_token(&server, &["bu"]);
+
+    let data = server
+        .data(
+            &token,
+            r#"{ conversation(id: "c-full") { workitems { id } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data["conversation"]["workitems"].as_array().map(Vec::len),
+        Some(most)
+    );
+
+    let (status, body) = server
+        .query(
+            Some(&token),
+            r#"{ conversation(id: "c-over") { workitems { id } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["conversation"], Value::Null, "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "LIST_TOO_LONG",
+        "{body}"
+    );
+    assert_eq!(
+        body["errors"][0]["message"],
+        format!(
+            "`Conversation.workitems` holds more than {most} items, more than one answer serves whole: leave it out of the selection or narrow the parents"
+        ),
+        "{body}"
+    );
+}

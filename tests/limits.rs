@@ -342,7 +342,7 @@ async fn a_fan_out_of_fragments_is_refused_in_well_under_a_second() {
         (
             nested,
             "QUERY_TOO_COMPLEX",
-            "the query's complexity is 67108865 (each field counts 1, a page multiplies what it selects by its size); the limit is 50000",
+            "the query's complexity is 67108865 (each field counts 1, a page multiplies what it selects by its size); the limit is 500000",
         ),
         (
             at_root,
@@ -377,4 +377,115 @@ async fn a_fragment_that_spreads_itself_is_refused_without_expanding_it() {
         "fragment \"A\" spreads itself (directly or through other fragments)",
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_cycle_through_paged_and_bounded_lists_is_refused_before_it_reads_a_row() {
+    let server = start(Limits::default()).await;
+    let rss_before = resident_kib();
+    // The probe's cycle: agents -> workitems -> agent -> workitems -> ... (78 MB and a process
+    // grown to 1.07 GB before the lists were paged and bounded).
+    let (status, body) = post(
+        &server,
+        &json!({"query": "{ agents(first: 500) { edges { node { workitems(first: 100) { edges { node {
+            agent { workitems(first: 100) { edges { node { id } } } } } } } } } } }"}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX",
+        "{body}"
+    );
+    let grown = resident_kib().saturating_sub(rss_before);
+    assert!(grown < 64 * 1024, "the process grew by {grown} KiB");
+    // A list of conversations naming other conversations counts its bound at every level.
+    let (status, body) = post(
+        &server,
+        &json!({"query": "{ conversation(id: \"c-1\") { consultationConversations {
+            consultationConversations { consultationConversations { consultationConversations {
+            consultationConversations { id } } } } } } }"}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("the query's complexity is 3368422 ")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_conversation_naming_itself_or_too_many_consultations_is_refused_at_ingest() {
+    let server = start(Limits::default()).await;
+    let writer = server.writer(Some(&["div-a"]), None);
+    let mut itself = document("c-self");
+    itself["consultationConversationIds"] = json!(["c-1", "c-self"]);
+    let mut many = document("c-many");
+    many["consultationConversationIds"] =
+        json!((0..101).map(|i| format!("c-{i}")).collect::<Vec<_>>());
+    let (status, body) = server.mutate(&writer, &[itself, many], None).await;
+    assert_eq!(status, 200, "{body}");
+    let results = &body["data"]["ingestConversations"]["results"];
+    assert_eq!(results[0]["error"]["code"], "INVALID_DOCUMENT", "{body}");
+    assert_eq!(
+        results[0]["error"]["path"], "$.consultationConversationIds[1]",
+        "{body}"
+    );
+    assert_eq!(results[1]["error"]["code"], "INVALID_DOCUMENT", "{body}");
+    assert_eq!(
+        results[1]["error"]["path"], "$.consultationConversationIds",
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn an_answer_over_the_response_limit_ends_with_a_clear_error_before_it_reaches_the_gateway() {
+    let server = start(Limits {
+        max_response_bytes: 120,
+        ..Limits::demo()
+    })
+    .await;
+    let small = accepted(&server, r#"{ conversation(id: "c-1") { id } }"#, json!({})).await;
+    assert_eq!(small, json!({"conversation": {"id": "c-1"}}));
+    let (status, body) = post(
+        &server,
+        &json!({"query": "{ conversations { nodes { id conversationStart divisionIds participants { id purpose sessions { id mediaType } } } } }"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["conversations"], Value::Null, "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "RESPONSE_TOO_LARGE",
+        "{body}"
+    );
+    assert_eq!(
+        body["errors"][0]["path"],
+        json!(["conversations"]),
+        "{body}"
+    );
+    // The limit covers the operation: two root fields share it.
+    let (_, body) = post(
+        &server,
+        &json!({"query": "{ a: conversation(id: \"c-1\") { id participants { id purpose } }
+                           b: conversation(id: \"c-2\") { id participants { id purpose } } }"}),
+    )
+    .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "RESPONSE_TOO_LARGE",
+        "{body}"
+    );
+}
+
+/// This process's resident memory (`VmRSS` of /proc/self/status), in KiB.
+fn resident_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
 }

@@ -14,6 +14,10 @@ pub enum ApiError {
     /// Another request holds what this one needs (an idempotency key in use).
     #[error("{0}")]
     Conflict(String),
+    /// A limit the request went over: its code (`RESPONSE_TOO_LARGE`, `LIST_TOO_LONG`, …) and
+    /// what it found.
+    #[error("{1}")]
+    Limit(&'static str, String),
     #[error("internal error")]
     Internal,
 }
@@ -44,6 +48,7 @@ impl ApiError {
             ApiError::Unauthenticated(_) => "UNAUTHENTICATED",
             ApiError::Forbidden(_) => "FORBIDDEN",
             ApiError::Conflict(_) => "CONFLICT",
+            ApiError::Limit(code, _) => code,
             ApiError::Internal => "INTERNAL",
         }
     }

@@ -825,7 +825,10 @@ async fn prepare(state: &AppState, request: Request) -> Result<Operations, Refus
         Ok(request
             .data(state.pool.clone())
             .data(caller.clone())
-            .data(state.ingest))
+            .data(state.ingest)
+            .data(crate::select::ResponseBudget::new(
+                state.limits().max_response_bytes,
+            )))
     };
     Ok(match operations {
         Operations::Single(request) => Operations::Single(Box::new(attach(*request, None)?)),

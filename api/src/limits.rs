@@ -50,6 +50,9 @@ pub struct Limits {
     pub max_page_size: usize,
     /// Most operations in a batch (a JSON array body); 0 turns batching off.
     pub max_batch: usize,
+    /// Most bytes of JSON the reads of one operation may answer with: past it the request
+    /// ends with `RESPONSE_TOO_LARGE`, before the answer reaches the gateway's memory.
+    pub max_response_bytes: usize,
     /// Whether `__schema` / `__type` are answered.
     pub introspection: bool,
     /// Whether errors suggest field names ("did you mean …").
@@ -58,12 +61,13 @@ pub struct Limits {
 
 impl Limits {
     pub const DEFAULT_MAX_DEPTH: usize = 16;
-    pub const DEFAULT_MAX_COMPLEXITY: usize = 50_000;
+    pub const DEFAULT_MAX_COMPLEXITY: usize = 500_000;
     pub const DEFAULT_MAX_ALIASES: usize = 30;
     pub const DEFAULT_MAX_ROOT_FIELDS: usize = 20;
     pub const DEFAULT_MAX_DIRECTIVES: usize = 50;
     pub const DEFAULT_MAX_PAGE_SIZE: usize = 500;
     pub const DEFAULT_MAX_BATCH: usize = 0;
+    pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
 
     /// The defaults with introspection and field suggestions on, for `demo` and GraphiQL
     /// sessions on a developer's machine.
@@ -86,6 +90,7 @@ impl Default for Limits {
             max_directives: Self::DEFAULT_MAX_DIRECTIVES,
             max_page_size: Self::DEFAULT_MAX_PAGE_SIZE,
             max_batch: Self::DEFAULT_MAX_BATCH,
+            max_response_bytes: Self::DEFAULT_MAX_RESPONSE_BYTES,
             introspection: false,
             field_suggestions: false,
         }
@@ -371,15 +376,24 @@ impl Cost {
 /// The default page of a connection without `first` / `last` (what the resolvers use).
 pub const DEFAULT_PAGE_SIZE: i32 = 25;
 
-/// How many times what `field` selects counts in the complexity: the one place that says how
-/// many items a field can return. A page (a field with a `first` or `last` argument) counts its
-/// size, [`DEFAULT_PAGE_SIZE`] when neither is given; every other field counts once, unpaged
-/// lists included for now (bounds per relation go here). `argument` reads an argument's value,
-/// variables resolved.
-pub fn field_multiplier(field: &MetaField, argument: &dyn Fn(&str) -> Option<i64>) -> usize {
+/// How many times what `field` of the type `parent` selects counts in the complexity: the one
+/// place that says how many items a field can return. A page (a field with a `first` or `last`
+/// argument) counts its size, [`DEFAULT_PAGE_SIZE`] when neither is given; a list that grows
+/// apart from any one document counts its bound (`Relation::most` in the catalogue: the read
+/// refuses a longer one); every other field counts once (one object, or a list of the
+/// conversation's own document, which the ingest limits bound). `argument` reads an argument's
+/// value, variables resolved.
+pub fn field_multiplier(
+    parent: &str,
+    field: &MetaField,
+    argument: &dyn Fn(&str) -> Option<i64>,
+) -> usize {
     let paged = field.args.contains_key("first") || field.args.contains_key("last");
     if !paged {
-        return 1;
+        return domain::catalog::object(parent)
+            .and_then(|object| object.relation(&field.name))
+            .and_then(|relation| relation.most)
+            .map_or(1, |most| most as usize);
     }
     let size = argument("first")
         .or_else(|| argument("last"))
@@ -520,7 +534,10 @@ impl Costing<'_> {
                     _ => None,
                 })
         };
-        let multiplier = meta.map_or(1, |meta| field_multiplier(meta, &argument));
+        let multiplier = match (parent, meta) {
+            (Some(parent), Some(meta)) => field_multiplier(parent.name(), meta, &argument),
+            _ => 1,
+        };
         Cost {
             depth: children.depth.saturating_add(1),
             complexity: multiplier

@@ -113,12 +113,15 @@ impl<S: Shape> OutputType for Object<S> {
         let Some(set) = select::root_selection(ctx, field) else {
             return Ok(Value::Null);
         };
-        let object = catalog::object(S::NAME).ok_or_else(|| unknown(S::NAME, field))?;
-        let selection = select::object(ctx, object, &set).map_err(|e| failed(e, field))?;
-        let (pool, reader) = select::reader(ctx).map_err(|e| failed(e, field))?;
+        let object = catalog::object(S::NAME).ok_or_else(|| unknown(ctx, S::NAME, field))?;
+        let selection = select::object(ctx, object, &set).map_err(|e| failed(ctx, e, field))?;
+        let (pool, reader, budget) = select::reader(ctx).map_err(|e| failed(ctx, e, field))?;
         let text = db::select::by_id(pool, &reader, &selection, &self.id)
             .await
-            .map_err(|e| ApiError::db(e).into_server_error(field.pos))?;
+            .map_err(|e| failed(ctx, select::read_error(e), field))?;
+        budget
+            .spend(text.len())
+            .map_err(|e| failed(ctx, e, field))?;
         Ok(Value::Binary(text.into()))
     }
 }
@@ -141,25 +144,39 @@ impl<S: Shape> OutputType for Page<S> {
         let Some(set) = select::root_selection(ctx, field) else {
             return Ok(Value::Null);
         };
-        let connection = catalog::connection(S::NAME).ok_or_else(|| unknown(S::NAME, field))?;
-        let selection = select::page(ctx, connection, &set).map_err(|e| failed(e, field))?;
-        let (pool, reader) = select::reader(ctx).map_err(|e| failed(e, field))?;
+        let connection =
+            catalog::connection(S::NAME).ok_or_else(|| unknown(ctx, S::NAME, field))?;
+        let selection = select::page(ctx, connection, &set).map_err(|e| failed(ctx, e, field))?;
+        let (pool, reader, budget) = select::reader(ctx).map_err(|e| failed(ctx, e, field))?;
         let text = db::select::page(pool, &reader, &self.list, &self.walk, &selection)
             .await
-            .map_err(|e| ApiError::db(e).into_server_error(field.pos))?;
+            .map_err(|e| failed(ctx, select::read_error(e), field))?;
+        budget
+            .spend(text.len())
+            .map_err(|e| failed(ctx, e, field))?;
         Ok(Value::Binary(text.into()))
     }
 }
 
-fn unknown(name: &str, field: &Positioned<QueryField>) -> async_graphql::ServerError {
+fn unknown(
+    ctx: &ContextSelectionSet<'_>,
+    name: &str,
+    field: &Positioned<QueryField>,
+) -> async_graphql::ServerError {
     failed(
+        ctx,
         ApiError::internal(format!("the catalogue has no type {name}")),
         field,
     )
 }
 
-fn failed(error: ApiError, field: &Positioned<QueryField>) -> async_graphql::ServerError {
-    error.extend().into_server_error(field.pos)
+/// `error` as the root field's error, with its path.
+fn failed(
+    ctx: &ContextSelectionSet<'_>,
+    error: ApiError,
+    field: &Positioned<QueryField>,
+) -> async_graphql::ServerError {
+    ctx.set_error_path(error.extend().into_server_error(field.pos))
 }
 
 /// Registers every catalogue type: the object types, the connections and their edges, and

@@ -8,12 +8,13 @@ use async_graphql::parser::types::{Field, Selection as QuerySelection, Selection
 use async_graphql::{ContextSelectionSet, Name, Positioned, QueryEnv, Value};
 use db::select::{
     ArgumentValue, EdgeValue, Entry, Keyset, NestedWalk, PageInfoValue, PageSelection, PageValue,
-    Reader, Selection, Value as Output,
+    ReadError, Reader, Selection, Value as Output,
 };
 use domain::catalog::{self, Argument, Column, Connection, ObjectType, Order, Relation};
 use sqlx::PgPool;
 use std::collections::HashMap;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use crate::auth::Caller;
 use crate::conversations::parse_interval;
@@ -22,26 +23,88 @@ use crate::error::ApiError;
 /// The fields of one response key: the same field selected once or several times.
 type Group<'a> = (&'a Name, Vec<&'a Positioned<Field>>);
 
-/// The pool and who reads, for a root field.
-pub fn reader<'a>(ctx: &ContextSelectionSet<'a>) -> Result<(&'a PgPool, Reader<'a>), ApiError> {
+/// What the reads of one operation may still answer with, in bytes of JSON
+/// (`CONVGRAPH_MAX_RESPONSE_BYTES`), shared by its root fields.
+pub struct ResponseBudget {
+    limit: usize,
+    left: AtomicI64,
+}
+
+impl ResponseBudget {
+    pub fn new(limit: usize) -> Self {
+        Self {
+            limit,
+            left: AtomicI64::new(i64::try_from(limit).unwrap_or(i64::MAX)),
+        }
+    }
+
+    fn left(&self) -> i64 {
+        self.left.load(Ordering::Relaxed).max(0)
+    }
+
+    /// Takes `bytes` from what is left; past the limit, the error that ends the request.
+    pub fn spend(&self, bytes: usize) -> Result<(), ApiError> {
+        let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
+        if self.left.fetch_sub(bytes, Ordering::Relaxed) < bytes {
+            return Err(too_large(self.limit));
+        }
+        Ok(())
+    }
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::Limit(
+        "RESPONSE_TOO_LARGE",
+        format!(
+            "the answer would be larger than {limit} bytes, the most one response carries: \
+             select fewer fields or ask for a smaller page"
+        ),
+    )
+}
+
+/// The pool, who reads, and the operation's response budget, for a root field.
+pub fn reader<'a>(
+    ctx: &ContextSelectionSet<'a>,
+) -> Result<(&'a PgPool, Reader<'a>, &'a ResponseBudget), ApiError> {
     let pool = ctx
         .data::<PgPool>()
         .map_err(|_| ApiError::internal("no pool in the request"))?;
     let caller = ctx
         .data::<Caller>()
         .map_err(|_| ApiError::internal("no caller in the request"))?;
+    let budget = ctx
+        .data::<ResponseBudget>()
+        .map_err(|_| ApiError::internal("no response budget in the request"))?;
     Ok((
         pool,
         Reader {
             scope: &caller.scope,
             personal: caller.may_read_personal(),
+            max_bytes: budget.left(),
         },
+        budget,
     ))
 }
 
-/// The root fields that answer under `field`'s response key, merged: `None` when `field` is not
-/// the first of them (async-graphql keeps the first answer under a key and drops the others,
-/// so the first answers for all).
+/// A read's failure as the client sees it.
+pub fn read_error(error: ReadError) -> ApiError {
+    match error {
+        ReadError::Database(e) => ApiError::internal(e),
+        ReadError::ListTooLong { relation, most } => ApiError::Limit(
+            "LIST_TOO_LONG",
+            format!(
+                "`{relation}` holds more than {most} items, more than one answer serves whole: \
+                 leave it out of the selection or narrow the parents"
+            ),
+        ),
+        ReadError::TooLarge { limit, .. } => too_large(usize::try_from(limit).unwrap_or(0)),
+    }
+}
+
+/// The root fields that answer under `field`'s response key, merged. Every one of them
+/// answers for all: async-graphql resolves root fields concurrently and keeps, under a key,
+/// the answer that completes first. `None` never happens today; the type leaves room for
+/// answering a repeated key once.
 pub fn root_selection<'a>(
     ctx: &ContextSelectionSet<'a>,
     field: &'a Positioned<Field>,
@@ -55,11 +118,7 @@ pub fn root_selection<'a>(
         .into_iter()
         .filter(|f| f.node.response_key().node == key.node)
         .collect();
-    match same.first() {
-        Some(first) if std::ptr::eq(*first, field) => Some(same),
-        Some(_) => None,
-        None => Some(vec![field]),
-    }
+    Some(if same.is_empty() { vec![field] } else { same })
 }
 
 /// Every field of `set` (through fragments that apply to `type_name`; any with `None`).

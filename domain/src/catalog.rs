@@ -227,6 +227,12 @@ pub struct Relation {
     /// is visible whenever its parent is (a participant of a visible conversation).
     pub check: bool,
     pub argument: Option<Argument>,
+    /// A list that grows apart from any one document (rows written one by one, ids that name
+    /// other conversations) holds at most this many children: the complexity counts a
+    /// selection under it this many times, and a read that finds more refuses instead of
+    /// cutting the list short. `None`: a one-object relation, a page, or a list of the
+    /// conversation's own document, which the ingest limits bound.
+    pub most: Option<u32>,
 }
 
 /// How a relation finds its children from a parent row.
@@ -463,12 +469,43 @@ tables! {
     ]);
 }
 
+// The bounds of the lists that grow apart from any one document (`Relation::most`): far above
+// what a contact center produces, low enough that a selection cycling through them is refused by
+// the complexity limit instead of multiplying rows.
+/// Workitems of one conversation.
+pub const CONVERSATION_WORKITEMS: u32 = 50;
+/// Consult conversations one conversation names; the ingest refuses more ids.
+pub const CONSULTATIONS: u32 = 20;
+/// Queue segments of one conversation.
+pub const QUEUE_SEGMENTS: u32 = 50;
+/// Bot segments of one conversation.
+pub const BOT_SEGMENTS: u32 = 200;
+/// Rejected enqueue attempts of one conversation.
+pub const REJECTED_ATTEMPTS: u32 = 50;
+/// Workflow variables captured in one conversation.
+pub const CAPTURED_DATA: u32 = 200;
+/// Conversations handled in one workitem.
+pub const WORKITEM_CONVERSATIONS: u32 = 20;
+/// Evaluations of one workitem.
+pub const WORKITEM_EVALUATIONS: u32 = 10;
+/// Values collected in one workitem.
+pub const COLLECTED_DATA: u32 = 200;
+/// Answers of one evaluation.
+pub const EVALUATION_ANSWERS: u32 = 100;
+/// Business unit changes of one agent.
+pub const BUSINESS_UNIT_CHANGES: u32 = 100;
+/// Custom fields or phone numbers of one campaign record.
+pub const RECORD_ITEMS: u32 = 50;
+/// States of one agent in the asked interval (a day holds a few hundred).
+pub const AGENT_STATES: u32 = 2000;
+
 /// A relation to the children of a conversation, by `conversation_id`, seen with it.
 const fn of_conversation(
     name: &'static str,
     description: &'static str,
     target: &'static str,
     order: &'static [&'static str],
+    most: Option<u32>,
 ) -> Field {
     Field::Relation(Relation {
         name,
@@ -479,6 +516,7 @@ const fn of_conversation(
         order,
         check: false,
         argument: None,
+        most,
     })
 }
 
@@ -513,6 +551,7 @@ const fn of_session(
         order,
         check: false,
         argument: None,
+        most: None,
     })
 }
 
@@ -534,6 +573,7 @@ const fn one(
         order: &[],
         check,
         argument: None,
+        most: None,
     })
 }
 
@@ -545,6 +585,7 @@ const fn many(
     on: &'static [(&'static str, &'static str)],
     order: &'static [&'static str],
     check: bool,
+    most: Option<u32>,
 ) -> Field {
     Field::Relation(Relation {
         name,
@@ -555,6 +596,7 @@ const fn many(
         order,
         check,
         argument: None,
+        most,
     })
 }
 
@@ -609,6 +651,7 @@ pub static OBJECTS: &[ObjectType] = &[
                 order: &[],
                 check: false,
                 argument: None,
+                most: None,
             }),
             Field::Relation(Relation {
                 name: "workitems",
@@ -627,30 +670,35 @@ pub static OBJECTS: &[ObjectType] = &[
                 order: &["start_time", "workitem_id"],
                 check: true,
                 argument: None,
+                most: Some(CONVERSATION_WORKITEMS),
             }),
             of_conversation(
                 "queueSegments",
                 "Buzzeasy: the spans of the conversation in queues.",
                 "QueueSegment",
                 &["queued_at", "queue_segment_id"],
+                Some(QUEUE_SEGMENTS),
             ),
             of_conversation(
                 "botSegments",
                 "Buzzeasy: the spans of the conversation in bot nodes of the workflow.",
                 "BotSegment",
                 &["started_at", "bot_segment_id"],
+                Some(BOT_SEGMENTS),
             ),
             of_conversation(
                 "rejectedEnqueueAttempts",
                 "Buzzeasy: the queues that refused the conversation.",
                 "RejectedEnqueueAttempt",
                 &["rejected_at", "attempt_id"],
+                Some(REJECTED_ATTEMPTS),
             ),
             of_conversation(
                 "capturedData",
                 "Buzzeasy: workflow variables filled during the conversation.",
                 "CapturedData",
                 &["captured_at", "name"],
+                Some(CAPTURED_DATA),
             ),
             one(
                 "nextConversation",
@@ -678,36 +726,42 @@ pub static OBJECTS: &[ObjectType] = &[
                 "The participants, in source order.",
                 "Participant",
                 &["ordinal"],
+                None,
             ),
             of_conversation(
                 "evaluations",
                 "Quality evaluations of the conversation.",
                 "Evaluation",
                 &["evaluation_id"],
+                None,
             ),
             of_conversation(
                 "surveys",
                 "Customer surveys sent after the conversation.",
                 "Survey",
                 &["survey_index"],
+                None,
             ),
             of_conversation(
                 "resolutions",
                 "First-contact resolutions recorded for the conversation.",
                 "Resolution",
                 &["resolution_index"],
+                None,
             ),
             of_conversation(
                 "transfers",
                 "Recent transfers (platform `recentTransfers`), oldest first.",
                 "Transfer",
                 &["date_issued", "transfer_id"],
+                None,
             ),
             of_conversation(
                 "divisionEntities",
                 "The entities on the conversation by division (platform `divisions[].entities`).",
                 "DivisionEntity",
                 &["division_id", "entity_index"],
+                None,
             ),
             one(
                 "associatedConversation",
@@ -729,6 +783,7 @@ pub static OBJECTS: &[ObjectType] = &[
                 order: &[],
                 check: true,
                 argument: None,
+                most: Some(CONSULTATIONS),
             }),
         ],
     },
@@ -767,6 +822,7 @@ pub static OBJECTS: &[ObjectType] = &[
                 ],
                 &["ordinal"],
                 false,
+                None,
             ),
         ],
     },
@@ -795,6 +851,7 @@ pub static OBJECTS: &[ObjectType] = &[
                 order: &["participant_id"],
                 check: false,
                 argument: None,
+                most: None,
             }),
             of_session(
                 "segments",
@@ -1005,6 +1062,7 @@ pub static OBJECTS: &[ObjectType] = &[
                 &[("workitem_id", "workitem_id")],
                 &["session_id"],
                 false,
+                Some(WORKITEM_CONVERSATIONS),
             ),
             many(
                 "evaluations",
@@ -1013,6 +1071,7 @@ pub static OBJECTS: &[ObjectType] = &[
                 &[("workitem_id", "workitem_id")],
                 &["started_at", "evaluation_id"],
                 false,
+                Some(WORKITEM_EVALUATIONS),
             ),
             many(
                 "collectedData",
@@ -1021,6 +1080,7 @@ pub static OBJECTS: &[ObjectType] = &[
                 &[("workitem_id", "workitem_id")],
                 &["created_at", "name"],
                 false,
+                Some(COLLECTED_DATA),
             ),
         ],
     },
@@ -1057,6 +1117,7 @@ pub static OBJECTS: &[ObjectType] = &[
                 ],
                 &["entry_id"],
                 false,
+                Some(EVALUATION_ANSWERS),
             ),
             one(
                 "evaluator",
@@ -1106,6 +1167,7 @@ pub static OBJECTS: &[ObjectType] = &[
                     connection: "WorkitemConnection",
                     order: &WORKITEMS_BY_START,
                 }),
+                most: None,
             }),
             Field::Relation(Relation {
                 name: "states",
@@ -1120,6 +1182,7 @@ pub static OBJECTS: &[ObjectType] = &[
                     start: "start_time",
                     seconds: "duration_in_seconds",
                 }),
+                most: Some(AGENT_STATES),
             }),
             many(
                 "businessUnitHistory",
@@ -1128,6 +1191,7 @@ pub static OBJECTS: &[ObjectType] = &[
                 &[("agent_id", "agent_id")],
                 &["timestamp", "business_unit_id"],
                 true,
+                Some(BUSINESS_UNIT_CHANGES),
             ),
         ],
     },
@@ -1290,6 +1354,7 @@ pub static OBJECTS: &[ObjectType] = &[
                     connection: "CampaignRecordConnection",
                     order: &RECORDS_BY_ID,
                 }),
+                most: None,
             }),
         ],
     },
@@ -1315,6 +1380,7 @@ pub static OBJECTS: &[ObjectType] = &[
                 &[("record_id", "record_id")],
                 &["name"],
                 false,
+                Some(RECORD_ITEMS),
             ),
             many(
                 "phoneNumbers",
@@ -1323,6 +1389,7 @@ pub static OBJECTS: &[ObjectType] = &[
                 &[("record_id", "record_id")],
                 &["phone_number"],
                 false,
+                Some(RECORD_ITEMS),
             ),
             one(
                 "registration",

@@ -77,7 +77,7 @@ pub fn detect(doc: &Value) -> Option<Shape> {
 
 /// Parses a Genesys conversation document of either shape.
 pub fn parse(doc: &Value) -> Result<ConversationGraph, DocumentError> {
-    match detect(doc) {
+    let graph = match detect(doc) {
         Some(Shape::Analytics) => parse_analytics(doc),
         Some(Shape::Platform) => parse_platform(doc),
         None if !doc.is_object() => Err(DocumentError::new(
@@ -88,7 +88,36 @@ pub fn parse(doc: &Value) -> Result<ConversationGraph, DocumentError> {
             "$",
             "not a Genesys conversation: no conversationId or id",
         )),
+    }?;
+    check_consultations(&graph)?;
+    Ok(graph)
+}
+
+/// The consult conversations a conversation names are other conversations, and at most
+/// [`crate::catalog::CONSULTATIONS`] of them: each is read in full where the list is selected,
+/// so a list that named itself or thousands of others would multiply every such read.
+fn check_consultations(graph: &ConversationGraph) -> Result<(), DocumentError> {
+    let Some(ids) = &graph.conversation.consultation_conversation_ids else {
+        return Ok(());
+    };
+    let path = "$.consultationConversationIds";
+    let most = crate::catalog::CONSULTATIONS as usize;
+    if ids.len() > most {
+        return Err(DocumentError::new(
+            path,
+            format!("names {} conversations; at most {most} are kept", ids.len()),
+        ));
     }
+    if let Some(i) = ids
+        .iter()
+        .position(|id| *id == graph.conversation.conversation_id)
+    {
+        return Err(DocumentError::new(
+            format!("{path}[{i}]"),
+            "names the conversation itself",
+        ));
+    }
+    Ok(())
 }
 
 /// Parses an analytics conversation detail record.

@@ -2,6 +2,7 @@
 //! serving it over real HTTP, tokens, and queries.
 #![allow(dead_code)]
 
+pub mod random_selection;
 pub mod walk;
 
 use api::auth::{AuthConfig, TokenRequest, mint};

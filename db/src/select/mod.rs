@@ -83,6 +83,22 @@ pub enum ArgumentValue {
 pub struct Reader<'a> {
     pub scope: &'a Scope,
     pub personal: bool,
+    /// The largest answer, in bytes of JSON, a statement may send back; a larger one is
+    /// refused by PostgreSQL before it crosses the wire ([`ReadError::TooLarge`]).
+    pub max_bytes: i64,
+}
+
+/// Why a read gave no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    /// A list held more children than its relation's bound (`Relation::most`).
+    #[error("{relation} holds more than {most} items")]
+    ListTooLong { relation: String, most: u32 },
+    /// The answer would be larger than the reader's `max_bytes`.
+    #[error("the answer is {bytes} bytes; the limit is {limit}")]
+    TooLarge { bytes: i64, limit: i64 },
 }
 
 /// Entries a single `json_build_object` call can take (PostgreSQL allows 100 arguments).
@@ -386,7 +402,43 @@ impl Statement {
         let source = self.source(object, relation, parent);
         let element = source.element.as_ref().map(|(c, e)| (*c, e.as_str()));
         let order = source.order.join(", ");
-        if relation.many {
+        let bounded = match (relation.most, &relation.link) {
+            (Some(most), Link::Columns(_) | Link::Through { .. } | Link::AnyOf(_)) => Some(most),
+            // A list of ids (consult conversations) is bounded when it is stored.
+            _ => None,
+        };
+        if let (true, Some(most)) = (relation.many, bounded) {
+            // At most `most` children, or the statement fails: read one more than the bound,
+            // and count.
+            let child = &source.child;
+            self.sql.push("coalesce((select case when count(*) > ");
+            self.sql
+                .push(&most.to_string())
+                .push(" then convgraph_list_too_long(");
+            self.sql
+                .key(object.name)
+                .push(" || '.' || ")
+                .key(relation.name);
+            self.sql
+                .push(", ")
+                .push(&most.to_string())
+                .push(") else json_agg(");
+            self.object(selection, child, element);
+            if !order.is_empty() {
+                self.sql.push(" order by ").push(&order);
+            }
+            self.sql
+                .push(&format!(") end from (select {child}.* from "));
+            self.sql.push(&source.from);
+            self.conditions(relation, argument, &source);
+            if !order.is_empty() {
+                self.sql.push(" order by ").push(&order);
+            }
+            self.sql.push(&format!(
+                " limit {}) {child}), '[]'::json)",
+                u64::from(most) + 1
+            ));
+        } else if relation.many {
             self.sql.push("coalesce((select json_agg(");
             self.object(selection, &source.child, element);
             if !order.is_empty() {
@@ -595,11 +647,74 @@ fn equal<'p>(a: &str, b: &str, pairs: impl Iterator<Item = (&'p str, &'p str)>) 
         .join(" and ")
 }
 
-/// Runs a compiled statement: its one row, one column, is the JSON text.
-pub(crate) async fn run(pool: &PgPool, statement: Statement) -> Result<String, sqlx::Error> {
-    let (text, args) = statement.sql.into_parts();
+/// A read compiled into its statement.
+pub struct Compiled {
+    statement: Statement,
+    max_bytes: i64,
+}
+
+impl Compiled {
+    /// The SQL text (its values are parameters).
+    pub fn sql(&self) -> &str {
+        self.statement.sql.text()
+    }
+
+    /// Runs the statement: its answer's JSON.
+    pub async fn run(self, pool: &PgPool) -> Result<String, ReadError> {
+        run(pool, self.statement, self.max_bytes).await
+    }
+
+    /// PostgreSQL's plan of the statement (`EXPLAIN (FORMAT JSON)`), with sequential scans
+    /// disabled: a sequential scan left in the plan is one no index could avoid.
+    pub async fn explain(self, pool: &PgPool) -> Result<serde_json::Value, sqlx::Error> {
+        let (text, args) = self.statement.sql.into_parts();
+        let mut tx = pool.begin().await?;
+        sqlx::query("set local enable_seqscan = off")
+            .execute(&mut *tx)
+            .await?;
+        let plan: serde_json::Value =
+            sqlx::query_scalar_with(&format!("explain (format json) {text}"), args)
+                .fetch_one(&mut *tx)
+                .await?;
+        tx.rollback().await?;
+        Ok(plan)
+    }
+}
+
+/// Runs a compiled statement (one row, one column: the JSON text), refusing an answer larger
+/// than `max_bytes` in PostgreSQL, so that it never crosses the wire.
+async fn run(pool: &PgPool, mut statement: Statement, max_bytes: i64) -> Result<String, ReadError> {
+    let limit = statement.sql.bind(max_bytes);
+    let mut sql = Sql::new();
+    std::mem::swap(&mut sql, &mut statement.sql);
+    let (inner, args) = sql.into_parts();
+    let text = format!(
+        "select case when octet_length(r) <= {limit} then r end, octet_length(r)::bigint \
+         from ({inner}) q(r)"
+    );
     tracing::trace!(sql = %text, "pushed-down read");
-    sqlx::query_scalar_with::<_, String, _>(&text, args)
+    let (json, bytes): (Option<String>, i64) = sqlx::query_as_with(&text, args)
         .fetch_one(pool)
         .await
+        .map_err(too_long)?;
+    json.ok_or(ReadError::TooLarge {
+        bytes,
+        limit: max_bytes,
+    })
+}
+
+/// The refusal of a list longer than its bound, from the error `convgraph_list_too_long`
+/// raises; any other error as it is.
+fn too_long(error: sqlx::Error) -> ReadError {
+    if let sqlx::Error::Database(db) = &error
+        && db.code().as_deref() == Some("CG001")
+        && let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        && let (Some(relation), Some(most)) = (pg.detail(), pg.hint().and_then(|h| h.parse().ok()))
+    {
+        return ReadError::ListTooLong {
+            relation: relation.to_owned(),
+            most,
+        };
+    }
+    ReadError::Database(error)
 }

@@ -6,7 +6,7 @@ use sqlx::PgPool;
 
 use domain::catalog::{Order, RECORDS_BY_ID, WORKITEMS_BY_START};
 
-use super::{Reader, Selection, Statement, cursor, run};
+use super::{Compiled, ReadError, Reader, Selection, Statement, cursor};
 
 /// The object of `selection`'s type whose one-column key is `id`, as JSON (`null` when it is
 /// missing or out of scope: the two are indistinguishable).
@@ -15,7 +15,12 @@ pub async fn by_id(
     reader: &Reader<'_>,
     selection: &Selection,
     id: &str,
-) -> Result<String, sqlx::Error> {
+) -> Result<String, ReadError> {
+    compile_by_id(reader, selection, id).run(pool).await
+}
+
+/// The statement of [`by_id`].
+pub fn compile_by_id(reader: &Reader<'_>, selection: &Selection, id: &str) -> Compiled {
     let table = selection.object.table();
     let [key] = table.key else {
         panic!("{}: by id needs a one-column key", table.name);
@@ -32,7 +37,10 @@ pub async fn by_id(
     s.sql.push_bind(id.to_owned());
     s.restrict(table, "t");
     s.sql.push("), 'null'::json)::text");
-    run(pool, s).await
+    Compiled {
+        statement: s,
+        max_bytes: reader.max_bytes,
+    }
 }
 
 /// Which conversations a list shows. Every field narrows the list; values inside one list are
@@ -404,7 +412,17 @@ pub async fn page(
     list: &List,
     walk: &Walk,
     selection: &PageSelection,
-) -> Result<String, sqlx::Error> {
+) -> Result<String, ReadError> {
+    compile_page(reader, list, walk, selection).run(pool).await
+}
+
+/// The statement of [`page`].
+pub fn compile_page(
+    reader: &Reader<'_>,
+    list: &List,
+    walk: &Walk,
+    selection: &PageSelection,
+) -> Compiled {
     let (table_name, keys) = list.keyset();
     let columns = keys.columns;
     let table = domain::catalog::table(table_name)
@@ -536,5 +554,8 @@ pub async fn page(
         }
     }
     s.sql.push(")::text");
-    run(pool, s).await
+    Compiled {
+        statement: s,
+        max_bytes: reader.max_bytes,
+    }
 }
