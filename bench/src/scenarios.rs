@@ -820,17 +820,20 @@ impl Scenario for FullConversation {
             let (Some(peer), Some(query)) = (peer, self.peer_query.as_deref()) else {
                 return Ok(check);
             };
+            let mut outcome = Ok(());
             for pick in 0..3 {
                 let id = self.pick(pick);
                 let gateway: Value = http.post(&self.query, json!({ "id": id })).await?;
                 let answer: Value = peer.post(query, json!({ "id": id })).await?;
-                check.compare(
-                    format!(
-                        "PostGraphile's conversation {id} in full depth holds the gateway's values"
-                    ),
-                    same_answer(&gateway, &answer),
-                );
+                outcome =
+                    outcome.and(same_answer(&gateway, &answer).map_err(|at| format!("{id}: {at}")));
             }
+            check.compare(
+                "PostGraphile's answers for three conversations in full depth hold the gateway's \
+                 values"
+                    .into(),
+                outcome,
+            );
             Ok(check)
         })
     }
