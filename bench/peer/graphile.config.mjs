@@ -16,18 +16,15 @@ import { TYPES } from "postgraphile/@dataplan/pg";
 // more. A condition keeps `allConversations` with its `orderBy` and keyset cursors (the
 // `after` page is `where (conversation_start, conversation_id) > (…)`, on the same index
 // convgraph uses), where a `setof` function in another schema would page by row offsets.
-const startCondition = (name, operator) =>
+const startCondition = (name, description, compare) =>
   addPgTableCondition(
     { schemaName: "public", tableName: "conversations" },
     name,
-    (build) => ({
-      description: `Conversations that start ${operator} this instant.`,
-      type: build.getTypeByName("Datetime"),
-    }),
+    (build) => ({ description, type: build.getTypeByName("Datetime") }),
     (value, { sql, sqlTableAlias, sqlValueWithCodec }) =>
       value == null
         ? null
-        : sql`${sqlTableAlias}.conversation_start ${sql.raw(operator)} ${sqlValueWithCodec(value, TYPES.timestamptz)}`,
+        : compare(sql, sql`${sqlTableAlias}.conversation_start`, sqlValueWithCodec(value, TYPES.timestamptz)),
   );
 
 const orderable = { tags: { behavior: ["+orderBy"] } };
@@ -35,8 +32,8 @@ const orderable = { tags: { behavior: ["+orderBy"] } };
 export default {
   extends: [PostGraphileAmberPreset],
   plugins: [
-    startCondition("startFrom", ">="),
-    startCondition("startBefore", "<"),
+    startCondition("startFrom", "Conversations that start at or after this instant.", (sql, start, value) => sql`${start} >= ${value}`),
+    startCondition("startBefore", "Conversations that start before this instant.", (sql, start, value) => sql`${start} < ${value}`),
     // convgraph lists participants and sessions by `ordinal` and transfers by date; the amber
     // preset orders only by indexed columns unless a smart tag allows another.
     jsonPgSmartTags({
