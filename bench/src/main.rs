@@ -1,9 +1,11 @@
 //! `cargo run --release -p bench -- --size 100k`: prepares a database of that size from the
-//! generator (kept for the next run), starts the release `convgraph serve` against it, drives
-//! each scenario at each concurrency level over real HTTP and as hand-written SQL (the floor),
-//! and writes the table to stdout and to its section of `BENCHMARKS.md`.
+//! generator (kept for the next run), reads it into the OS cache, starts the release
+//! `convgraph serve` and PostGraphile (the peer) against it, drives each scenario at each
+//! concurrency level over real HTTP, as hand-written SQL (the floor) and through the peer, and
+//! writes the table to stdout and to its section of `BENCHMARKS.md`.
 
 mod load;
+mod peer;
 mod prepare;
 mod report;
 mod scenarios;
@@ -104,6 +106,8 @@ async fn main() -> anyhow::Result<()> {
     eprintln!("bench: database {} {}", prepared.name, prepared.how);
     let postgres = postgres_description(&prepared).await?;
     let data = data_set(&prepared.pool, args.size, args.seed).await?;
+    let cache = prewarm(&prepared.pool).await;
+    eprintln!("bench: {cache}");
 
     let binary = match &args.server_binary {
         Some(path) => path.clone(),
@@ -138,18 +142,86 @@ async fn main() -> anyhow::Result<()> {
     let http = Arc::new(Http {
         client: client.clone(),
         url: format!("{}/graphql", server.base),
-        token,
+        token: Some(token),
     });
-    let selection = scenarios::full_selection(&http).await?;
-    let dashboard = scenarios::Dashboard::new(&data);
+    let (selection, left_out) = scenarios::full_selection(&http).await?;
+
+    // The peer: PostGraphile, when it can be installed and started; the run goes on without.
+    let peer_log = server::workspace_root()
+        .join("target/bench")
+        .join(format!("peer-{}.log", args.size.label()));
+    let (peer, mut peer_line) =
+        match peer::Peer::start(&prepared.pool, &prepared.url, &peer_log).await {
+            Ok(peer) => {
+                eprintln!(
+                    "bench: {} at {} (log {})",
+                    peer.description,
+                    peer.url,
+                    peer_log.display()
+                );
+                let line = format!(
+                    "Peer: {} (amber preset, `bench/peer/graphile.config.mjs`), production mode, \
+                 a pool of 16 connections; it verifies no token and applies no scope (it reads as \
+                 the connection's role), while convgraph verifies the bench token on every request \
+                 and adds its scope predicate to every statement (the token's scope is `*`, every \
+                 division)",
+                    peer.description
+                );
+                (Some(peer), line)
+            }
+            Err(e) => {
+                eprintln!("bench: the PostGraphile peer is skipped: {e:#}");
+                (
+                    None,
+                    format!("Peer: PostGraphile did not run ({e:#}); its columns show —"),
+                )
+            }
+        };
+    // A client of its own: node's HTTP server closes a keep-alive connection after 5 s idle
+    // (while the other sides are measured, say), and a request sent on it as it closes is reset.
+    let peer_client = reqwest::Client::builder()
+        .timeout(scenarios::UNIT_TIMEOUT)
+        .pool_max_idle_per_host(256)
+        .pool_idle_timeout(Duration::from_secs(4))
+        .build()?;
+    let peer_http = peer.as_ref().map(|p| {
+        Arc::new(Http {
+            client: peer_client.clone(),
+            url: p.url.clone(),
+            token: None,
+        })
+    });
+    let peer_selection = match &peer_http {
+        Some(peer_http) => match scenarios::introspect(peer_http)
+            .await
+            .and_then(|types| scenarios::peer_selection(&types, "Conversation", &selection))
+        {
+            Ok(peer_selection) => Some(peer_selection),
+            Err(e) => {
+                eprintln!("bench: PostGraphile has no equivalent of the full selection: {e:#}");
+                peer_line.push_str(&format!(
+                    "; no equivalent of the full-depth selection ({e:#}), so those rows show —"
+                ));
+                None
+            }
+        },
+        None => None,
+    };
+
+    let dashboard = scenarios::Dashboard::new(&data, peer_http.is_some());
     let (window_from, window_to) = dashboard.window();
     let all: Vec<Arc<dyn Scenario>> = vec![
         Arc::new(dashboard),
         Arc::new(scenarios::DayByQueue::conversations(&data)),
         Arc::new(scenarios::DayByQueue::workitems(&data)),
-        Arc::new(scenarios::FullConversation::new(&selection, &data)),
+        Arc::new(scenarios::FullConversation::new(
+            &selection,
+            peer_selection.as_deref(),
+            &data,
+        )),
         Arc::new(scenarios::ExportWalk::new(
             &selection,
+            peer_selection.as_deref(),
             &data,
             EXPORT_TOTAL,
             EXPORT_PAGE,
@@ -164,6 +236,25 @@ async fn main() -> anyhow::Result<()> {
         "--only {:?} selects no scenario",
         args.only
     );
+
+    // One unit of each, compared before anything is measured.
+    let mut checked = Vec::new();
+    let mut differences = Vec::new();
+    for scenario in &chosen {
+        let check = scenario
+            .clone()
+            .check(http.clone(), prepared.pool.clone(), peer_http.clone());
+        match check.await {
+            Ok(check) => {
+                checked.extend(check.checked);
+                differences.extend(check.differences);
+            }
+            Err(e) => differences.push(format!("{}: the check failed: {e:#}", scenario.name())),
+        }
+    }
+    for difference in &differences {
+        eprintln!("bench: check: {difference}");
+    }
 
     let mut rows = Vec::new();
     for scenario in &chosen {
@@ -202,14 +293,39 @@ async fn main() -> anyhow::Result<()> {
             let floor_statements = api::metrics::sql_statements() - statements_before;
             fail_if_nothing_worked(&floor, scenario.as_ref(), "floor")?;
 
+            let peer_run = match &peer_http {
+                Some(peer_http) if scenario.has_peer() => {
+                    let peer_op: Op = {
+                        let (scenario, http) = (scenario.clone(), peer_http.clone());
+                        Arc::new(move |pick| scenario.clone().peer(http.clone(), pick).boxed())
+                    };
+                    eprintln!("bench: {} at {concurrency}: PostGraphile", scenario.name());
+                    load::drive(&peer_op, concurrency, args.warmup, seed).await;
+                    let run = load::drive(&peer_op, concurrency, args.duration, seed).await;
+                    // The peer failing is reported and leaves its columns empty; it never stops
+                    // the run.
+                    match fail_if_nothing_worked(&run, scenario.as_ref(), "PostGraphile") {
+                        Ok(()) => Some(run),
+                        Err(e) => {
+                            eprintln!("bench: {e:#}");
+                            None
+                        }
+                    }
+                }
+                _ => None,
+            };
+
             let new_rows = rows_of(
                 scenario.as_ref(),
-                concurrency,
-                &gateway,
-                statements(before, after),
-                peak,
-                &floor,
-                floor_statements,
+                &Cell {
+                    concurrency,
+                    gateway: &gateway,
+                    gateway_statements: statements(before, after),
+                    peak_rss_kib: peak,
+                    floor: &floor,
+                    floor_statements,
+                    peer: peer_run.as_ref(),
+                },
             );
             print!(
                 "{}",
@@ -223,6 +339,9 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     server.stop().await?;
+    if let Some(peer) = peer {
+        peer.stop().await?;
+    }
 
     let context = report::Context {
         size: args.size,
@@ -259,12 +378,12 @@ async fn main() -> anyhow::Result<()> {
                 window_to.format("%H:%M UTC"),
             ),
             format!(
-                "Full depth: `conversation(id:)` with every field of every type under `Conversation` \
-                 ({} fields and relations, derived from the served schema), a random id of a sample of {SAMPLE} each request",
-                selection
-                    .split_whitespace()
-                    .filter(|w| *w != "{" && *w != "}")
-                    .count()
+                "Full depth: `conversation(id:)` with every field of every type of the conversation graph \
+                 under `Conversation` ({} fields and relations, derived from the served schema; the object \
+                 types whose tables are not under a conversation, the Buzzeasy feed's, are left out as \
+                 `tests/graph_walk.rs` leaves them: {}), a random id of a sample of {SAMPLE} each request",
+                scenarios::count(&selection),
+                left_out.iter().cloned().collect::<Vec<_>>().join(", ")
             ),
             format!(
                 "Export walk: from a random instant, {} conversations in start order with the same \
@@ -272,6 +391,9 @@ async fn main() -> anyhow::Result<()> {
                  flight at the deadline finish and count), the page row counts the pages of those walks",
                 thousands_sep(EXPORT_TOTAL as u64)
             ),
+            cache,
+            peer_line,
+            checks_line(&checked, &differences),
         ],
         notes: args.note.clone(),
     };
@@ -343,16 +465,42 @@ fn statements(before: Counters, after: Counters) -> u64 {
     after.sql_statements.saturating_sub(before.sql_statements)
 }
 
-/// The row of a scenario at one concurrency, and the row of its parts (pages) when it has them.
-fn rows_of(
-    scenario: &dyn Scenario,
+/// What the checks before the measurements compared, for the section.
+fn checks_line(checked: &[String], differences: &[String]) -> String {
+    let mut line = String::from("Checked before measuring: ");
+    if checked.is_empty() {
+        line.push_str("nothing (no chosen scenario compares answers)");
+    } else {
+        line.push_str(&checked.join("; "));
+    }
+    if !differences.is_empty() {
+        line.push_str(&format!(". Differences: {}", differences.join("; ")));
+    }
+    line
+}
+
+/// What was measured of a scenario at one concurrency.
+struct Cell<'a> {
     concurrency: usize,
-    gateway: &Run,
+    gateway: &'a Run,
     gateway_statements: u64,
     peak_rss_kib: u64,
-    floor: &Run,
+    floor: &'a Run,
     floor_statements: u64,
-) -> Vec<Row> {
+    peer: Option<&'a Run>,
+}
+
+/// The row of a scenario at one concurrency, and the row of its parts (pages) when it has them.
+fn rows_of(scenario: &dyn Scenario, cell: &Cell<'_>) -> Vec<Row> {
+    let Cell {
+        concurrency,
+        gateway,
+        gateway_statements,
+        peak_rss_kib,
+        floor,
+        floor_statements,
+        peer,
+    } = *cell;
     let measure =
         |run: &Run, latencies: &[Duration], units: u64, statements: u64, rss: Option<u64>| {
             stats::summarize(latencies.to_vec()).map(|summary| Measure {
@@ -382,6 +530,7 @@ fn rows_of(
                 floor_statements,
                 None,
             ),
+            peer: peer.and_then(|p| measure(p, &p.latencies, p.latencies.len() as u64, 0, None)),
         });
     }
     if let Some(part) = scenario.part_name() {
@@ -397,10 +546,86 @@ fn rows_of(
                 concurrency,
                 gateway: g,
                 floor: measure(floor, &floor.parts, floor.requests, floor_statements, None),
+                peer: peer.and_then(|p| measure(p, &p.parts, p.requests, 0, None)),
             });
         }
     }
     rows
+}
+
+/// Reads every table and index of the public schema (and their TOAST) into the OS page cache
+/// when the database fits in half of the available memory, so that no scenario measures cold
+/// reads (they made the p95 of random full-depth reads 25 times their p50); what was done, as a
+/// line of the section. Never fails the run.
+async fn prewarm(pool: &sqlx::PgPool) -> String {
+    match try_prewarm(pool).await {
+        Ok(line) => line,
+        Err(e) => format!("Cache: not prewarmed ({e:#})"),
+    }
+}
+
+async fn try_prewarm(pool: &sqlx::PgPool) -> anyhow::Result<String> {
+    let size: i64 = sqlx::query_scalar("select pg_database_size(current_database())")
+        .fetch_one(pool)
+        .await?;
+    let size = u64::try_from(size)?;
+    let available = mem_available_bytes().context("no MemAvailable in /proc/meminfo")?;
+    let mib = |bytes: u64| format!("{} MiB", thousands_sep(bytes / (1 << 20)));
+    if size.saturating_mul(2) > available {
+        return Ok(format!(
+            "Cache: the database ({}) does not fit in half of the available memory ({}): not \
+             prewarmed, so reads may go to disk",
+            mib(size),
+            mib(available)
+        ));
+    }
+    sqlx::query("create extension if not exists pg_prewarm")
+        .execute(pool)
+        .await
+        .context("create extension pg_prewarm")?;
+    let started = std::time::Instant::now();
+    let (blocks, relations): (i64, i64) = sqlx::query_as(
+        "with tables_and_indexes as (
+           select oid, reltoastrelid from pg_class
+           where relnamespace = 'public'::regnamespace and relkind in ('r', 'i', 'm')),
+         toast as (select reltoastrelid as oid from tables_and_indexes where reltoastrelid <> 0),
+         toast_indexes as (
+           select indexrelid as oid from pg_index where indrelid in (select oid from toast)),
+         every_relation as (
+           select oid from tables_and_indexes union all select oid from toast
+           union all select oid from toast_indexes)
+         select coalesce(sum(pg_prewarm(oid::regclass, 'read')), 0)::bigint, count(*)
+         from every_relation",
+    )
+    .fetch_one(pool)
+    .await?;
+    let block_size: String = sqlx::query_scalar("select current_setting('block_size')")
+        .fetch_one(pool)
+        .await?;
+    let read = u64::try_from(blocks)? * block_size.parse::<u64>().unwrap_or(8192);
+    Ok(format!(
+        "Cache: before the first scenario, the {relations} tables and indexes of the public schema (with \
+         their TOAST) were read into the OS page cache with `pg_prewarm(…, 'read')`: {} in {:.0} s \
+         (the database is {}, the memory available {})",
+        mib(read),
+        started.elapsed().as_secs_f64(),
+        mib(size),
+        mib(available)
+    ))
+}
+
+/// `MemAvailable` of `/proc/meminfo`, in bytes.
+fn mem_available_bytes() -> Option<u64> {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("MemAvailable:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(|kib| kib * 1024)
 }
 
 /// The first and last start of the data set, and a sample of its conversation ids (from the

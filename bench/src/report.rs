@@ -26,13 +26,15 @@ pub struct Row {
     pub concurrency: usize,
     pub gateway: Measure,
     pub floor: Option<Measure>,
+    /// PostGraphile, when the scenario has an equivalent query and the peer runs.
+    pub peer: Option<Measure>,
 }
 
 /// The table of `rows`, in markdown.
 pub fn table(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| scenario | conc. | n | req/s | p50 ms | p95 ms | p99 ms | SQL/req | peak RSS MiB | floor req/s | floor p50 ms | floor p99 ms | p50 gateway/floor | req/s floor/gateway |\n\
-         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+        "| scenario | conc. | n | req/s | p50 ms | p95 ms | p99 ms | SQL/req | peak RSS MiB | floor req/s | floor p50 ms | floor p99 ms | p50 gateway/floor | req/s floor/gateway | PostGraphile req/s | PostGraphile p50 ms | PostGraphile p99 ms | req/s convgraph/PostGraphile |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
     );
     for row in rows {
         let g = &row.gateway;
@@ -54,9 +56,19 @@ pub fn table(rows: &[Row]) -> String {
             ),
             None => Default::default(),
         };
+        // No equivalent query (the aggregates), or the peer did not run: a dash.
+        let (peer_rate, peer_p50, peer_p99, peer_ratio) = match &row.peer {
+            Some(p) => (
+                with_failures(rate(p.throughput), p.errors),
+                millis(p.summary.p50),
+                millis(p.summary.p99),
+                ratio(g.throughput, p.throughput),
+            ),
+            None => ("—".into(), "—".into(), "—".into(), "—".into()),
+        };
         let _ = writeln!(
             out,
-            "| {} | {} | {n} | {} | {} | {} | {} | {:.1} | {rss} | {floor_rate} | {floor_p50} | {floor_p99} | {p50_ratio} | {rate_ratio} |",
+            "| {} | {} | {n} | {} | {} | {} | {} | {:.1} | {rss} | {floor_rate} | {floor_p50} | {floor_p99} | {p50_ratio} | {rate_ratio} | {peer_rate} | {peer_p50} | {peer_p99} | {peer_ratio} |",
             row.scenario,
             row.concurrency,
             rate(g.throughput),
@@ -67,6 +79,15 @@ pub fn table(rows: &[Row]) -> String {
         );
     }
     out
+}
+
+/// A rate, with the number of failed units beside it when some failed.
+fn with_failures(rate: String, errors: u64) -> String {
+    if errors > 0 {
+        format!("{rate} ({errors} failed)")
+    } else {
+        rate
+    }
 }
 
 fn rate(per_second: f64) -> String {
@@ -163,11 +184,21 @@ How to read a table:
 - `SQL/req`: SQL statements the server ran per unit, from `convgraph_sql_statements_total` on
   `/metrics` before and after the measurement. `peak RSS`: the server's `VmHWM`, reset
   (`/proc/<pid>/clear_refs`) after each warm-up.
-- The floor is the same data fetched by hand-written SQL straight from PostgreSQL through sqlx
-  (one statement per unit: a CTE selecting the conversations, then every table of the graph by
-  `conversation_id = any(…)`, rows as `to_jsonb(…)::text`), timed the same way with as many
-  connections as workers. `p50 gateway/floor` and `req/s floor/gateway` show what the gateway
-  (HTTP, auth, GraphQL, dataloaders, JSON) costs on top of the database.
+- The floor is the same answer built by PostgreSQL: one hand-written SQL statement per unit (per
+  page) that returns the JSON, fetched as text through sqlx, timed the same way with as many
+  connections as workers. For the dashboard it is the gateway's JSON, key for key; for the
+  full-depth reads, every column of the conversation and of every row of the graph under it,
+  nested (keys are the SQL names). `p50 gateway/floor` and `req/s floor/gateway` show what the
+  gateway (HTTP, auth, GraphQL, the plan, the scope predicate) costs on top of the database.
+- The peer is PostGraphile v5 (amber preset, production mode, a pool of 16 connections like
+  convgraph's) over the same database, asked the equivalent GraphQL query (the same columns and
+  nesting, relations from the foreign keys; `bench/peer`) through the same load generator at the
+  same concurrency. It verifies no token and applies no scope (it reads as the connection's
+  role), while convgraph verifies a JWT and adds its scope predicate to every statement.
+  `req/s convgraph/PostGraphile` above 1 means convgraph serves more; `—`: no equivalent query
+  (the aggregates), or the peer did not run (the section says why).
+- Before the first scenario the public schema's tables and indexes are read into the OS page
+  cache (`pg_prewarm`), when the database is smaller than half of the available memory.
 - The load generator, the server and PostgreSQL share the machine.
 ";
 
@@ -320,7 +351,7 @@ mod tests {
     }
 
     #[test]
-    fn the_table_shows_the_gateway_against_the_floor() {
+    fn the_table_shows_the_gateway_against_the_floor_and_the_peer() {
         let summary = |ms: u64| Summary {
             count: 100,
             mean: Duration::from_millis(ms),
@@ -346,14 +377,32 @@ mod tests {
                 peak_rss_kib: None,
                 errors: 0,
             }),
+            peer: Some(Measure {
+                summary: summary(40),
+                throughput: 50.0,
+                statements: 0.0,
+                peak_rss_kib: None,
+                errors: 0,
+            }),
         }];
         let table = table(&rows);
         assert_eq!(
             table.lines().nth(2),
             Some(
-                "| dashboard | 4 | 100 | 200 | 20.0 | 40.0 | 60.0 | 4.0 | 50 | 800 | 5.00 | 15.0 | 4.0× | 4.0× |"
+                "| dashboard | 4 | 100 | 200 | 20.0 | 40.0 | 60.0 | 4.0 | 50 | 800 | 5.00 | 15.0 | 4.0× | 4.0× | 50.0 | 40.0 | 120 | 4.0× |"
             ),
             "{table}"
+        );
+        let without_peer = Row {
+            peer: None,
+            ..rows[0].clone()
+        };
+        assert!(
+            super::table(&[without_peer])
+                .lines()
+                .nth(2)
+                .is_some_and(|l| l.ends_with("| 4.0× | — | — | — | — |")),
+            "no peer: dashes"
         );
     }
 }
