@@ -1056,3 +1056,86 @@ async fn every_personal_column_of_the_feed_and_flow_metrics_is_null_without_pii_
         "personal columns never served filled, so their redaction is untested: {unfilled:?}"
     );
 }
+
+#[tokio::test]
+async fn every_token_hears_exactly_the_changes_of_its_scope_through_every_subscription() {
+    let server = Server::start(&[]).await;
+    let made = spread(&server).await;
+    let admin = Token {
+        name: "admin",
+        divisions: Some(&["*"]),
+        business_units: None,
+        personal: true,
+    };
+    let types = types(&server, &admin.mint(&server)).await;
+    let everything = conversation_selection(&types);
+    let personal = personal_columns();
+
+    // Every token subscribes to every conversation change, with every field.
+    let mut clients = Vec::new();
+    for token in TOKENS {
+        let mut client = common::ws::Client::connect(&server, &token.mint(&server)).await;
+        client
+            .subscribe(
+                "all",
+                &format!("subscription {{ conversationChanged {{ {everything} }} }}"),
+                json!({}),
+            )
+            .await;
+        clients.push((token, client));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // Every conversation changes: the notification every write path sends, for each.
+    sqlx::query(
+        "select pg_notify('convgraph_changes', json_build_object('t', 'conversation', 'id', conversation_id)::text)
+         from conversations",
+    )
+    .execute(server.db.pool())
+    .await
+    .expect("notify");
+
+    for (token, client) in &mut clients {
+        let what = token.name;
+        let visible: BTreeSet<&str> = made
+            .iter()
+            .filter(|m| token.sees(m))
+            .map(|m| m.id.as_str())
+            .collect();
+        let mut heard = BTreeSet::new();
+        for _ in 0..visible.len() {
+            let data = client.data("all").await;
+            let node = &data["conversationChanged"];
+            let id = node["id"].as_str().expect("id").to_owned();
+            let stored = truth(&server, &id, token.personal).await;
+            assert_same_graph(node, &stored, &format!("{what}: pushed {id}"));
+            let mut filled = Filled::new();
+            walk_personal(
+                &types,
+                &personal,
+                node,
+                "Conversation",
+                !token.personal,
+                &mut filled,
+                what,
+            );
+            if !token.personal {
+                assert!(
+                    filled.values().all(|n| *n == 0),
+                    "{what}: {id}: personal data pushed"
+                );
+            }
+            heard.insert(id);
+        }
+        assert_eq!(
+            heard.iter().map(String::as_str).collect::<BTreeSet<_>>(),
+            visible,
+            "{what}: the conversations pushed"
+        );
+        // Nothing beyond its scope follows.
+        assert_eq!(
+            client.within(std::time::Duration::from_millis(300)).await,
+            None,
+            "{what}: pushed more than its scope"
+        );
+    }
+}

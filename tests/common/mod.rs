@@ -4,6 +4,7 @@
 
 pub mod random_selection;
 pub mod walk;
+pub mod ws;
 
 use api::auth::{AuthConfig, TokenRequest, mint};
 use api::{HttpConfig, IngestConfig, Limits};
