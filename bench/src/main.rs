@@ -4,6 +4,7 @@
 //! concurrency level over real HTTP, as hand-written SQL (the floor) and through the peer, and
 //! writes the table to stdout and to its section of `BENCHMARKS.md`.
 
+mod live;
 mod load;
 mod peer;
 mod prepare;
@@ -68,9 +69,21 @@ struct Args {
     #[arg(long)]
     no_write: bool,
     /// Only the scenarios whose name contains one of these words (dashboard, aggregate,
-    /// workitem, conversation, export), comma-separated.
+    /// workitem, conversation, export, live), comma-separated.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// Live scenario: subscriptions held open at once, per setup, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
+    live_subscriptions: Vec<usize>,
+    /// Live scenario: instances the subscriptions are spread over (1, 2 or both), comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    live_instances: Vec<usize>,
+    /// Live scenario: conversations written per setup.
+    #[arg(long, default_value_t = 200)]
+    live_writes: usize,
+    /// Live scenario: time between two writes.
+    #[arg(long, default_value = "50ms", value_parser = report::parse_duration)]
+    live_interval: Duration,
     /// A note for the BENCHMARKS.md section (what else ran on the machine…); repeatable.
     #[arg(long)]
     note: Vec<String>,
@@ -90,6 +103,10 @@ async fn main() -> anyhow::Result<()> {
         "--concurrency: levels between 1 and 256, e.g. 1,4,16"
     );
     let command = command_line();
+    // `live` is a scenario of its own; the other words choose among the reads.
+    let live_chosen = args.only.is_empty() || args.only.iter().any(|w| w == "live");
+    let read_words: Vec<&String> = args.only.iter().filter(|w| *w != "live").collect();
+    let reads_wanted = args.only.is_empty() || !read_words.is_empty();
     let commit = commit();
     let load_before = load_average();
     let max_concurrency = args.concurrency.iter().copied().max().unwrap_or(1);
@@ -150,33 +167,37 @@ async fn main() -> anyhow::Result<()> {
     let peer_log = server::workspace_root()
         .join("target/bench")
         .join(format!("peer-{}.log", args.size.label()));
-    let (peer, mut peer_line) =
-        match peer::Peer::start(&prepared.pool, &prepared.url, &peer_log).await {
-            Ok(peer) => {
-                eprintln!(
-                    "bench: {} at {} (log {})",
-                    peer.description,
-                    peer.url,
-                    peer_log.display()
-                );
-                let line = format!(
-                    "Peer: {} (amber preset, `bench/peer/graphile.config.mjs`), production mode, \
+    let started_peer = if reads_wanted {
+        peer::Peer::start(&prepared.pool, &prepared.url, &peer_log).await
+    } else {
+        Err(anyhow::anyhow!("only the live scenario was chosen"))
+    };
+    let (peer, mut peer_line) = match started_peer {
+        Ok(peer) => {
+            eprintln!(
+                "bench: {} at {} (log {})",
+                peer.description,
+                peer.url,
+                peer_log.display()
+            );
+            let line = format!(
+                "Peer: {} (amber preset, `bench/peer/graphile.config.mjs`), production mode, \
                  a pool of 16 connections; it verifies no token and applies no scope (it reads as \
                  the connection's role), while convgraph verifies the bench token on every request \
                  and adds its scope predicate to every statement (the token's scope is `*`, every \
                  division)",
-                    peer.description
-                );
-                (Some(peer), line)
-            }
-            Err(e) => {
-                eprintln!("bench: the PostGraphile peer is skipped: {e:#}");
-                (
-                    None,
-                    format!("Peer: PostGraphile did not run ({e:#}); its columns show —"),
-                )
-            }
-        };
+                peer.description
+            );
+            (Some(peer), line)
+        }
+        Err(e) => {
+            eprintln!("bench: the PostGraphile peer is skipped: {e:#}");
+            (
+                None,
+                format!("Peer: PostGraphile did not run ({e:#}); its columns show —"),
+            )
+        }
+    };
     // A client of its own: node's HTTP server closes a keep-alive connection after 5 s idle
     // (while the other sides are measured, say), and a request sent on it as it closes is reset.
     let peer_client = reqwest::Client::builder()
@@ -229,10 +250,12 @@ async fn main() -> anyhow::Result<()> {
     ];
     let chosen: Vec<Arc<dyn Scenario>> = all
         .into_iter()
-        .filter(|s| args.only.is_empty() || args.only.iter().any(|w| s.name().contains(w.as_str())))
+        .filter(|s| {
+            args.only.is_empty() || read_words.iter().any(|w| s.name().contains(w.as_str()))
+        })
         .collect();
     anyhow::ensure!(
-        !chosen.is_empty(),
+        !chosen.is_empty() || live_chosen,
         "--only {:?} selects no scenario",
         args.only
     );
@@ -343,6 +366,12 @@ async fn main() -> anyhow::Result<()> {
         peer.stop().await?;
     }
 
+    let live = if live_chosen {
+        Some(run_live(&args, &binary, &prepared).await?)
+    } else {
+        None
+    };
+
     let context = report::Context {
         size: args.size,
         date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
@@ -396,6 +425,7 @@ async fn main() -> anyhow::Result<()> {
             checks_line(&checked, &differences),
         ],
         notes: args.note.clone(),
+        live,
     };
     let section = report::section(&context, &rows);
     println!("\n{section}");
@@ -422,6 +452,106 @@ async fn main() -> anyhow::Result<()> {
         tokio::task::spawn_blocking(move || local.stop()).await??;
     }
     Ok(())
+}
+
+/// The live scenario on the prepared database: fresh instances per setup, its own tokens.
+async fn run_live(
+    args: &Args,
+    binary: &std::path::Path,
+    prepared: &prepare::Prepared,
+) -> anyhow::Result<report::Live> {
+    anyhow::ensure!(
+        args.live_instances.iter().all(|n| (1..=2).contains(n))
+            && args
+                .live_subscriptions
+                .iter()
+                .all(|n| (1..=20_000).contains(n)),
+        "--live-instances takes 1 and 2, --live-subscriptions up to 20000 (the server's limit)"
+    );
+    let queues: Vec<String> =
+        sqlx::query_scalar("select queue_id from queues order by queue_id limit $1")
+            .bind(live::QUEUES as i64)
+            .fetch_all(&prepared.pool)
+            .await?;
+    let division: Option<String> =
+        sqlx::query_scalar("select division_id from divisions order by division_id limit 1")
+            .fetch_optional(&prepared.pool)
+            .await?;
+    let config = AuthConfig::hs256(JWT_SECRET);
+    let mint = |subject: &str, permissions: &[&str]| {
+        api::auth::mint(
+            &config,
+            &TokenRequest {
+                subject: subject.into(),
+                divisions: Some(vec!["*".into()]),
+                permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
+                ttl_seconds: 86_400,
+                ..Default::default()
+            },
+        )
+    };
+    let reader = mint("bench-live-reader", &["conversations:read"])?;
+    let options = live::Options {
+        binary,
+        database_url: &prepared.url,
+        jwt_secret: JWT_SECRET,
+        reader_token: &reader,
+        pool: &prepared.pool,
+        queues,
+        division: division.unwrap_or_else(|| "bench-division".into()),
+        writes: args.live_writes,
+        write_interval: args.live_interval,
+        log_dir: &server::workspace_root().join("target/bench"),
+    };
+    let setups: Vec<live::Setup> = args
+        .live_instances
+        .iter()
+        .flat_map(|&instances| {
+            args.live_subscriptions
+                .iter()
+                .map(move |&subscriptions| live::Setup {
+                    subscriptions,
+                    instances,
+                })
+        })
+        .collect();
+    let measured = live::run(&options, &setups).await?;
+    Ok(report::Live {
+        setup: vec![
+            format!(
+                "Each subscription: `conversationChanged(filter: {{queueIds: [q]}})` with 4 levels of fields, \
+                 for one of {} queues of the data set, {} to a WebSocket (`graphql-transport-ws`, the server's \
+                 per-connection limit); with two instances the connections alternate between them",
+                live::QUEUES,
+                live::PER_CONNECTION
+            ),
+            format!(
+                "Writes: {} new conversations per setup, one every {} ms, each waiting in one of the queues, \
+                 stored by the bench process through `db::ingest::write` (the write path of `POST /ingest`, \
+                 the mutation and `import`, which notifies inside its transaction); every write reaches the \
+                 subscriptions of its queue (a tenth), on every instance, through PostgreSQL's NOTIFY (an \
+                 instance has no shortcut for its own writes, so a write through either instance travels \
+                 the same way: `tests/live.rs` proves it). Before them, one warm-up write per queue, heard \
+                 by every subscription, counts for nothing",
+                args.live_writes,
+                args.live_interval.as_millis()
+            ),
+            "Latency: from the return of the write's commit to the client's receipt of the event (the \
+             listener hears the NOTIFY, the group of subscriptions of that queue reads the conversation \
+             back once through the scoped read path, each subscription's socket sends it). Lost: events \
+             the client should have heard (subscriptions of the queue × writes) and did not within 20 s \
+             of the last one heard"
+                .to_owned(),
+            "Memory per idle subscription: the instances' resident set once the subscriptions were \
+             opened and registered (2 s), minus the baseline, divided by the subscriptions, before any \
+             event; the baseline is taken after one subscription per instance (to a queue no write \
+             names, open throughout) started the instance's listener, so it is what one more \
+             subscription costs, its share of its WebSocket included. Peak RSS: the largest instance's \
+             over the writes. The client runs in the bench process on the same 2 cores"
+                .to_owned(),
+        ],
+        measured,
+    })
 }
 
 /// The bench's own log (`RUST_LOG`, warnings by default) and the SQL statement counter the

@@ -81,6 +81,40 @@ pub fn table(rows: &[Row]) -> String {
     out
 }
 
+/// The live scenario's table: per setup, the events expected and heard, the latency from a
+/// write's commit to the client's receipt, and memory.
+pub fn live_table(measured: &[crate::live::Measured]) -> String {
+    let mut out = String::from(
+        "| subscriptions | instances | connections | writes | events expected | heard | lost | duplicates | errors | p50 | p95 | p99 | max | KiB per idle subscription | peak RSS per instance (MiB) |\n\
+         | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+    );
+    let cell = |summary: Option<Summary>, pick: fn(&Summary) -> Duration| {
+        summary.map_or_else(|| "—".to_owned(), |s| millis(pick(&s)))
+    };
+    for m in measured {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} | {:.0} |",
+            m.setup.subscriptions,
+            m.setup.instances,
+            m.connections,
+            m.writes,
+            m.expected,
+            m.received,
+            m.lost(),
+            m.duplicates,
+            m.errors,
+            cell(m.all, |s| s.p50),
+            cell(m.all, |s| s.p95),
+            cell(m.all, |s| s.p99),
+            cell(m.all, |s| s.max),
+            m.idle_kib_per_subscription,
+            m.peak_rss_kib as f64 / 1024.0,
+        );
+    }
+    out
+}
+
 /// A rate, with the number of failed units beside it when some failed.
 fn with_failures(rate: String, errors: u64) -> String {
     if errors > 0 {
@@ -258,6 +292,8 @@ pub struct Context {
     pub command: String,
     pub setup: Vec<String>,
     pub notes: Vec<String>,
+    /// The live scenario, when it ran.
+    pub live: Option<Live>,
 }
 
 /// The section of `BENCHMARKS.md` for one run.
@@ -277,9 +313,26 @@ pub fn section(context: &Context, rows: &[Row]) -> String {
     for note in &context.notes {
         let _ = writeln!(out, "- Note: {note}");
     }
-    out.push('\n');
-    out.push_str(&table(rows));
+    if !rows.is_empty() {
+        out.push('\n');
+        out.push_str(&table(rows));
+    }
+    if let Some(live) = &context.live {
+        out.push_str("\n### Live subscriptions\n\n");
+        for line in &live.setup {
+            let _ = writeln!(out, "- {line}");
+        }
+        out.push('\n');
+        out.push_str(&live_table(&live.measured));
+    }
     out
+}
+
+/// The live scenario's part of a section.
+#[derive(Debug, Clone)]
+pub struct Live {
+    pub setup: Vec<String>,
+    pub measured: Vec<crate::live::Measured>,
 }
 
 #[cfg(test)]
@@ -312,6 +365,40 @@ mod tests {
         assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
         assert!(parse_duration("10h").is_err());
         assert!(parse_duration("s").is_err());
+    }
+
+    #[test]
+    fn the_live_table_says_what_was_lost() {
+        let summary = |ms: u64| Summary {
+            count: 10,
+            mean: Duration::from_millis(ms),
+            p50: Duration::from_millis(ms),
+            p95: Duration::from_millis(ms * 2),
+            p99: Duration::from_millis(ms * 3),
+            max: Duration::from_millis(ms * 4),
+        };
+        let measured = crate::live::Measured {
+            setup: crate::live::Setup {
+                subscriptions: 1000,
+                instances: 2,
+            },
+            connections: 10,
+            writes: 200,
+            expected: 20_000,
+            received: 19_990,
+            duplicates: 1,
+            errors: 2,
+            all: Some(summary(5)),
+            idle_kib_per_subscription: 17.94,
+            peak_rss_kib: 40 * 1024,
+        };
+        let table = live_table(&[measured]);
+        assert!(
+            table.contains(
+                "| 1000 | 2 | 10 | 200 | 20000 | 19990 | 10 | 1 | 2 | 5.00 | 10.0 | 15.0 | 20.0 | 17.9 | 40 |"
+            ),
+            "{table}"
+        );
     }
 
     #[test]

@@ -168,7 +168,15 @@ impl Server {
         let path = format!("/proc/{}/status", self.pid);
         let status =
             std::fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
-        vm_hwm_kib(&status).with_context(|| format!("no VmHWM in {path}"))
+        status_kib(&status, "VmHWM:").with_context(|| format!("no VmHWM in {path}"))
+    }
+
+    /// The resident set size now, in KiB.
+    pub fn memory_kib(&self) -> anyhow::Result<u64> {
+        let path = format!("/proc/{}/status", self.pid);
+        let status =
+            std::fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
+        status_kib(&status, "VmRSS:").with_context(|| format!("no VmRSS in {path}"))
     }
 
     /// SIGTERM (in-flight requests finish), then a kill after 10 s.
@@ -187,11 +195,11 @@ impl Server {
     }
 }
 
-/// `VmHWM` of a `/proc/<pid>/status`, in KiB.
-fn vm_hwm_kib(status: &str) -> Option<u64> {
+/// A field of a `/proc/<pid>/status` (`VmHWM:`, `VmRSS:`), in KiB.
+fn status_kib(status: &str, field: &str) -> Option<u64> {
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))?
+        .find_map(|line| line.strip_prefix(field))?
         .trim()
         .trim_end_matches("kB")
         .trim()
@@ -206,13 +214,14 @@ fn free_port() -> anyhow::Result<u16> {
 
 #[cfg(test)]
 mod tests {
-    use super::vm_hwm_kib;
+    use super::status_kib;
 
     #[test]
     fn the_peak_comes_from_vm_hwm() {
         let status =
             "Name:\tconvgraph\nVmPeak:\t  812345 kB\nVmHWM:\t   51234 kB\nVmRSS:\t   40000 kB\n";
-        assert_eq!(vm_hwm_kib(status), Some(51_234));
-        assert_eq!(vm_hwm_kib("Name:\tx\n"), None);
+        assert_eq!(status_kib(status, "VmHWM:"), Some(51_234));
+        assert_eq!(status_kib(status, "VmRSS:"), Some(40_000));
+        assert_eq!(status_kib("Name:\tx\n", "VmHWM:"), None);
     }
 }
