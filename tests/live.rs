@@ -308,6 +308,91 @@ async fn a_listener_that_lost_its_connection_catches_up_with_what_changed_meanwh
     assert_eq!(seen["obs"], json!({"queueObservations": []}));
 }
 
+/// PostgreSQL itself stops and starts again (a private server of this test's own, so that no
+/// other test sees the outage); a conversation is written the moment it is back, before or
+/// after the listener has reconnected, whichever comes first: the subscriptions still hear it,
+/// and the state they resume with is the one after it.
+#[tokio::test]
+async fn postgresql_restarted_under_subscriptions_they_resume_with_a_snapshot() {
+    let postgres = tokio::task::spawn_blocking(db::local::LocalPostgres::temporary)
+        .await
+        .expect("join")
+        .expect("a private PostgreSQL server (initdb and pg_ctl)");
+    let postgres = std::sync::Arc::new(postgres);
+    let pool = db::connect(&postgres.url(), 8).await.expect("connect");
+    db::migrate(&pool).await.expect("migrate");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let auth = api::auth::AuthConfig::hs256(common::SECRET);
+    let state = api::AppState::new(pool.clone(), auth.clone()).with_limits(api::Limits::demo());
+    tokio::spawn(api::serve(listener, state, std::future::pending()));
+    let store = |id: &'static str| {
+        let pool = pool.clone();
+        async move {
+            let document = waiting(id, &["div-a"], "q-1");
+            let graph = domain::ingest::to_graph(&document, None, &Default::default())
+                .expect("a valid document");
+            let outcome = db::ingest::write(&pool, &domain::Scope::All, &[&graph]).await;
+            assert!(matches!(outcome[..], [Ok(_)]), "{outcome:?}");
+        }
+    };
+    store("c-1").await;
+
+    let token = api::auth::mint(
+        &auth,
+        &api::auth::TokenRequest {
+            subject: "restart".into(),
+            divisions: Some(vec!["*".into()]),
+            permissions: vec!["conversations:read".into()],
+            ttl_seconds: 600,
+            ..Default::default()
+        },
+    )
+    .expect("token");
+    let mut client = Client::connect_to(addr, &token).await;
+    client
+        .subscribe("obs", r#"subscription { queueObservations(queueIds: ["q-1"]) { data { metric stats { count } } } }"#, json!({}))
+        .await;
+    let waiting_count =
+        |data: &Value| data["queueObservations"][0]["data"][0]["stats"]["count"].clone();
+    assert_eq!(waiting_count(&client.data("obs").await), 1);
+    client
+        .subscribe(
+            "c",
+            "subscription { conversationChanged { id } }",
+            json!({}),
+        )
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let restarting = postgres.clone();
+    tokio::task::spawn_blocking(move || restarting.restart_after(Duration::from_secs(2)))
+        .await
+        .expect("join")
+        .expect("PostgreSQL restarts");
+    store("c-2").await;
+
+    // Whatever the order: c-2 is heard, and the queue's state comes to two waiting.
+    let mut heard_c2 = false;
+    let mut last_count = Value::Null;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !(heard_c2 && last_count == 2) {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let message = client.within(left).await.unwrap_or_else(|| {
+            panic!("within 30 s: c-2 heard {heard_c2}, last count {last_count}")
+        });
+        assert_eq!(message["type"], "next", "{message}");
+        let data = &message["payload"]["data"];
+        match message["id"].as_str() {
+            Some("c") => heard_c2 |= data["conversationChanged"]["id"] == "c-2",
+            Some("obs") => last_count = waiting_count(data),
+            _ => panic!("{message}"),
+        }
+    }
+}
+
 #[tokio::test]
 async fn bad_tokens_are_refused_with_4401_and_an_expiring_one_closes_the_socket() {
     let server = Server::start(&[]).await;

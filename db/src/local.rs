@@ -225,6 +225,25 @@ impl LocalPostgres {
         &self.data_dir
     }
 
+    /// Stops the server (`pg_ctl stop -m fast`), leaves it down for `pause`, and starts it again
+    /// on the same port with the same settings (`pg_ctl restart` reads them from
+    /// `postmaster.opts`): what an outage of the database looks like to its clients.
+    pub fn restart_after(&self, pause: Duration) -> Result<(), LocalError> {
+        self.runner.pg_ctl_stop(&self.data_dir)?;
+        std::thread::sleep(pause);
+        let mut pg_ctl = self.runner.command("pg_ctl");
+        pg_ctl
+            .arg("-D")
+            .arg(&self.data_dir)
+            .arg("-l")
+            .arg(self.data_dir.join("server.log"))
+            .args(["-w", "-t", "60", "restart"]);
+        self.runner.run(pg_ctl)?;
+        self.wait_accepting()?;
+        info!(port = self.port, "local PostgreSQL server restarted");
+        Ok(())
+    }
+
     /// Stops the server (`pg_ctl stop -m fast`), waiting until it has exited, and removes a
     /// temporary data directory.
     pub fn stop(mut self) -> Result<(), LocalError> {

@@ -40,7 +40,12 @@ impl Client {
 
     /// Opens a `graphql-transport-ws` socket and initialises it with `token`.
     pub async fn connect(server: &Server, token: &str) -> Client {
-        let mut client = Client::open(server.addr, "graphql-transport-ws").await;
+        Client::connect_to(server.addr, token).await
+    }
+
+    /// [`Client::connect`] to a server at `addr`.
+    pub async fn connect_to(addr: std::net::SocketAddr, token: &str) -> Client {
+        let mut client = Client::open(addr, "graphql-transport-ws").await;
         client
             .send(json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}}))
             .await;
