@@ -99,15 +99,29 @@ pub async fn run(options: &Options<'_>, setups: &[Setup]) -> anyhow::Result<Vec<
         options.queues.len()
     );
     let tag = chrono::Utc::now().format("%Y%m%d%H%M%S").to_string();
+    // Left by a run that was interrupted: they would move the data set's newest day.
+    remove_written(options.pool).await?;
     let mut measured = Vec::new();
     for (n, setup) in setups.iter().enumerate() {
         eprintln!(
             "bench: live: {} subscriptions on {} instance(s)",
             setup.subscriptions, setup.instances
         );
-        measured.push(run_one(options, *setup, &format!("{tag}-{n}")).await?);
+        let run = run_one(options, *setup, &format!("{tag}-{n}")).await;
+        remove_written(options.pool).await?;
+        measured.push(run?);
     }
     Ok(measured)
+}
+
+/// Removes the conversations the scenario wrote (their rows go with them), so that the data
+/// set stays the generator's for the other scenarios and the next run.
+async fn remove_written(pool: &sqlx::PgPool) -> anyhow::Result<()> {
+    sqlx::query("delete from conversations where conversation_id like 'bench-live-%'")
+        .execute(pool)
+        .await
+        .context("cannot remove the live scenario's conversations")?;
+    Ok(())
 }
 
 async fn run_one(options: &Options<'_>, setup: Setup, tag: &str) -> anyhow::Result<Measured> {
@@ -178,7 +192,7 @@ async fn run_one(options: &Options<'_>, setup: Setup, tag: &str) -> anyhow::Resu
 
     // Warm-up: one write per queue, every subscription hears its own before anything counts.
     for q in 0..QUEUES {
-        let id = format!("live-{tag}-warm-{q}");
+        let id = format!("bench-live-{tag}-warm-{q}");
         write(options, &id, &options.queues[q]).await?;
     }
     let warm_expected: usize = per_queue.iter().sum();
@@ -195,7 +209,7 @@ async fn run_one(options: &Options<'_>, setup: Setup, tag: &str) -> anyhow::Resu
     for i in 0..options.writes {
         ticker.tick().await;
         let q = i % QUEUES;
-        let id = format!("live-{tag}-{i}");
+        let id = format!("bench-live-{tag}-{i}");
         let at = write(options, &id, &options.queues[q]).await?;
         committed.insert(id, at);
         expected += per_queue[q];
