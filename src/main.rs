@@ -623,8 +623,15 @@ async fn main() -> anyhow::Result<()> {
                      and {} rows of the Buzzeasy feed around them (workitems, agent states, queue and bot segments, …)",
                     seeded.feed.total()
                 );
-                println!("GraphQL endpoint:   http://{addr}/graphql");
+                println!("GraphQL endpoint:   http://{addr}/graphql (subscriptions: the same URL over a WebSocket)");
                 println!("GraphiQL:           {}", graphiql(&all));
+                println!("Wallboard:          http://{addr}/wallboard#token={all}");
+                println!(
+                    "                    (per queue: now, and today's numbers as they change; the generated \
+                     conversations fall in the {} days from {}: add &day=YYYY-MM-DD for one of them)",
+                    domain::generate::DAYS,
+                    &convgraph::seed::START[..10]
+                );
                 println!("\nTokens (Authorization: Bearer …), each with its GraphiQL link:");
                 println!("  every division:\n    {all}\n    {}", graphiql(&all));
                 println!(

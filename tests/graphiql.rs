@@ -1,22 +1,15 @@
 //! GraphiQL at `/graphiql`: the page and its embedded assets over HTTP, and the page itself in a
-//! real headless Chromium, driven over the W3C WebDriver protocol by chromedriver.
+//! real headless Chromium ([`common::browser`]): the schema, a typed query, and a subscription
+//! whose pushed answers show as they come.
 //!
-//! The browser test needs Debian's `chromium` and `chromium-driver` (`/usr/bin/chromium`,
-//! `/usr/bin/chromedriver`); without them it fails and says what to install.
+//! The browser tests need Debian's `chromium` and `chromium-driver`; without them they say
+//! `SKIPPED` and pass, unless `CONVGRAPH_REQUIRE_BROWSER=1`.
 
 mod common;
 
 use common::Server;
+use common::browser::{Browser, ChromeDriver};
 use serde_json::{Value, json};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-
-/// How long any one thing may take to show up in the browser.
-const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The conversations the browser test imports and then looks for.
 const CONVERSATION_IDS: [&str; 3] = ["graphiql-c-1", "graphiql-c-2", "graphiql-c-3"];
@@ -98,7 +91,7 @@ async fn graphiql_page_and_every_asset_it_names_are_served_with_their_types() {
         .into_iter()
         .filter(|url| !url.starts_with("data:"))
         .collect();
-    assert_eq!(assets.len(), 5, "{html}");
+    assert_eq!(assets.len(), 6, "{html}");
     for url in &assets {
         assert!(url.starts_with("/graphiql/assets/"), "{url}");
         let response = client
@@ -146,7 +139,9 @@ async fn graphiql_page_and_every_asset_it_names_are_served_with_their_types() {
 
 #[tokio::test]
 async fn graphiql_in_chromium_shows_the_schema_and_runs_a_typed_query_without_leaving_localhost() {
-    let driver = ChromeDriver::start().await;
+    let Some(driver) = ChromeDriver::start("the GraphiQL browser test").await else {
+        return;
+    };
     let server = Server::start(&fixture()).await;
     let browser = driver.new_session().await;
 
@@ -163,7 +158,7 @@ async fn graphiql_in_chromium_shows_the_schema_and_runs_a_typed_query_without_le
     let with_token = json!({"Authorization": format!("Bearer {token}")});
     browser
         .wait_for("the token in the headers editor", async || {
-            (browser.headers_editor().await? == with_token).then_some(())
+            (headers_editor(&browser).await? == with_token).then_some(())
         })
         .await;
 
@@ -250,24 +245,16 @@ async fn graphiql_in_chromium_shows_the_schema_and_runs_a_typed_query_without_le
 
     // (d) Nothing was requested from anywhere but the server, and the browser logged no errors
     // (a CSP violation or a failed load would be one).
-    let requested: Value = browser
-        .execute("return performance.getEntriesByType('resource').map(e => e.name)")
-        .await;
-    let requested: Vec<&str> = requested
-        .as_array()
-        .expect("resource entries")
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
+    let requested = browser.requested().await;
     let here = |path: &str| format!("{}{path}", server.origin);
     assert!(
         requested
             .iter()
             .any(|url| url.starts_with(&here("/graphiql/assets/")))
-            && requested.contains(&here("/graphql").as_str()),
+            && requested.contains(&here("/graphql")),
         "the page's requests are not all recorded: {requested:#?}"
     );
-    let elsewhere: Vec<&&str> = requested
+    let elsewhere: Vec<&String> = requested
         .iter()
         .filter(|url| !url.starts_with(&here("/")))
         .collect();
@@ -275,12 +262,7 @@ async fn graphiql_in_chromium_shows_the_schema_and_runs_a_typed_query_without_le
         elsewhere.is_empty(),
         "requests left for another origin: {elsewhere:#?}"
     );
-    let errors: Vec<Value> = browser
-        .console()
-        .await
-        .into_iter()
-        .filter(|entry| entry["level"] == "SEVERE")
-        .collect();
+    let errors = browser.errors().await;
     assert!(errors.is_empty(), "the browser logged errors: {errors:#?}");
 
     // (e) Without a token the headers editor holds a template; the earlier token was not kept.
@@ -289,292 +271,123 @@ async fn graphiql_in_chromium_shows_the_schema_and_runs_a_typed_query_without_le
         .await;
     browser
         .wait_for("the header template in the headers editor", async || {
-            (browser.headers_editor().await? == json!({"Authorization": "Bearer "})).then_some(())
+            (headers_editor(&browser).await? == json!({"Authorization": "Bearer "})).then_some(())
         })
         .await;
 
     browser.quit().await;
 }
 
-/// chromedriver, on a free port of its own; killed (with the browsers it started) on drop.
-struct ChromeDriver {
-    child: Child,
-    url: String,
-    client: reqwest::Client,
-}
+/// What the subscription test runs: what one queue is doing, now and after each change.
+const SUBSCRIPTION: &str = r#"subscription Waiting {
+  queueObservations(queueIds: ["q-live"]) { data { metric stats { count } } }
+}"#;
 
-impl ChromeDriver {
-    async fn start() -> Self {
-        for (path, package) in [(CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")] {
-            assert!(
-                Path::new(path).exists(),
-                "the GraphiQL browser test needs {path} from Debian's {package}: \
-                 apt-get install chromium chromium-driver"
-            );
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port")
-            .port();
-        let child = {
-            use std::os::unix::process::CommandExt;
-            Command::new(CHROMEDRIVER)
-                .arg(format!("--port={port}"))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                // Its own process group, so that drop can end the browsers along with it.
-                .process_group(0)
-                .spawn()
-                .expect("start chromedriver")
-        };
-        let driver = ChromeDriver {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            client: reqwest::Client::new(),
-        };
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            let status = driver
-                .client
-                .get(format!("{}/status", driver.url))
-                .send()
+#[tokio::test]
+async fn graphiql_runs_a_subscription_over_a_websocket_and_shows_each_answer_the_server_pushes() {
+    let Some(driver) = ChromeDriver::start("the GraphiQL subscription test").await else {
+        return;
+    };
+    let server = Server::start(&[]).await;
+    let browser = driver.new_session().await;
+    browser
+        .navigate(&format!(
+            "{}/graphiql#token={}",
+            server.origin, server.token
+        ))
+        .await;
+    browser
+        .wait_for("the query editor", async || {
+            browser.find(".graphiql-query-editor .CodeMirror").await
+        })
+        .await;
+
+    // (a) The subscription goes into the editor whole, and runs: its first answer is the queue
+    // now, with nothing waiting.
+    browser
+        .execute(&format!(
+            "document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.setValue({})",
+            json!(SUBSCRIPTION)
+        ))
+        .await;
+    browser
+        .wait_for("GraphiQL to take in the subscription", async || {
+            let name: Value = browser
+                .execute(
+                    "return document.querySelector('.graphiql-query-editor .CodeMirror')
+                        .CodeMirror.operationName",
+                )
                 .await;
-            if let Ok(status) = status
-                && let Ok(body) = status.json::<Value>().await
-                && body["value"]["ready"] == true
-            {
-                return driver;
-            }
-            assert!(Instant::now() < deadline, "chromedriver did not start");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
+            (name == "Waiting").then_some(())
+        })
+        .await;
+    let run = browser
+        .wait_for("the run button", async || {
+            browser.find(".graphiql-execute-button").await
+        })
+        .await;
+    browser.click(&run).await;
+    browser
+        .wait_for("the first answer: nothing waits", async || {
+            (response(&browser).await? == json!({"data": {"queueObservations": []}})).then_some(())
+        })
+        .await;
 
-    async fn new_session(&self) -> Browser<'_> {
-        let profile = tempfile::tempdir().expect("profile dir");
-        let capabilities = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": CHROMIUM,
-                "args": [
-                    "--headless=new",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-dev-shm-usage",
-                    "--disable-quic",
-                    "--no-first-run",
-                    // Without these Chromium reaches for Google's servers and, on a closed
-                    // network, hangs.
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    "--window-size=1400,1000",
-                    format!("--user-data-dir={}", profile.path().display()),
-                ],
-            },
-            "goog:loggingPrefs": {"browser": "ALL"},
-        }}});
-        let response = self
-            .client
-            .post(format!("{}/session", self.url))
-            .json(&capabilities)
-            .send()
-            .await
-            .expect("POST /session");
-        let status = response.status();
-        let body: Value = response.json().await.expect("session response");
-        assert!(
-            status.is_success(),
-            "chromedriver refused a session: {body}"
-        );
-        let id = body["value"]["sessionId"]
-            .as_str()
-            .expect("session id")
-            .to_string();
-        Browser {
-            driver: self,
-            url: format!("{}/session/{id}", self.url),
-            _profile: profile,
-        }
-    }
-}
-
-impl Drop for ChromeDriver {
-    fn drop(&mut self) {
-        // chromedriver and the browsers it started share its process group (the child's pid).
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.child.id())])
-            .status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// One WebDriver session: a browser window.
-struct Browser<'a> {
-    driver: &'a ChromeDriver,
-    url: String,
-    _profile: tempfile::TempDir,
-}
-
-impl Browser<'_> {
-    async fn command(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut request = self
-            .driver
-            .client
-            .request(method.clone(), format!("{}{path}", self.url));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-        let status = response.status();
-        let body: Value = response
-            .json()
-            .await
-            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-        if !status.is_success() {
-            panic!("{method} {path}: {status}: {}", body["value"]);
-        }
-        body["value"].clone()
-    }
-
-    async fn navigate(&self, url: &str) {
-        self.command(reqwest::Method::POST, "/url", Some(json!({"url": url})))
-            .await;
-    }
-
-    async fn execute(&self, script: &str) -> Value {
-        self.command(
-            reqwest::Method::POST,
-            "/execute/sync",
-            Some(json!({"script": script, "args": []})),
-        )
-        .await
-    }
-
-    /// The element a CSS selector finds first, if any.
-    async fn find(&self, selector: &str) -> Option<String> {
-        let response = self
-            .driver
-            .client
-            .post(format!("{}/element", self.url))
-            .json(&json!({"using": "css selector", "value": selector}))
-            .send()
-            .await
-            .expect("POST /element");
-        let found = response.status().is_success();
-        let body: Value = response.json().await.expect("element response");
-        if !found {
-            assert_eq!(body["value"]["error"], "no such element", "{body}");
-            return None;
-        }
-        body["value"]
-            .as_object()
-            .and_then(|element| element.values().next())
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    }
-
-    async fn click(&self, element: &str) {
-        self.command(
-            reqwest::Method::POST,
-            &format!("/element/{element}/click"),
-            Some(json!({})),
+    // (b) A conversation starts waiting in the queue: the server pushes the queue's new state,
+    // and the response pane shows it.
+    let writer = server.writer(Some(&["div-a"]), None);
+    let since = chrono::Utc::now().to_rfc3339();
+    let (status, report) = server
+        .push(
+            &writer,
+            common::ndjson(&[common::waiting(
+                "graphiql-live-1",
+                "q-live",
+                &since,
+                &["div-a"],
+            )]),
+            None,
         )
         .await;
-    }
+    assert_eq!(status, 200, "{report:?}");
+    let waiting = json!({"data": {"queueObservations": [
+        {"data": [{"metric": "oWaiting", "stats": {"count": 1}}]}
+    ]}});
+    browser
+        .wait_for("the pushed answer: one waiting", async || {
+            (response(&browser).await? == waiting).then_some(())
+        })
+        .await;
 
-    /// Real key presses to the focused element: Ctrl-A, then the text.
-    async fn select_all_and_type(&self, text: &str) {
-        const CONTROL: &str = "\u{E009}";
-        let mut keys = vec![
-            json!({"type": "keyDown", "value": CONTROL}),
-            json!({"type": "keyDown", "value": "a"}),
-            json!({"type": "keyUp", "value": "a"}),
-            json!({"type": "keyUp", "value": CONTROL}),
-        ];
-        for c in text.chars() {
-            keys.push(json!({"type": "keyDown", "value": c.to_string()}));
-            keys.push(json!({"type": "keyUp", "value": c.to_string()}));
-        }
-        self.command(
-            reqwest::Method::POST,
-            "/actions",
-            Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": keys}]})),
+    // (c) The WebSocket went to the page's own origin, within its policy: no errors.
+    let errors = browser.errors().await;
+    assert!(errors.is_empty(), "the browser logged errors: {errors:#?}");
+    browser.quit().await;
+}
+
+/// The response pane's JSON, once it holds some.
+async fn response(browser: &Browser<'_>) -> Option<Value> {
+    let text: Value = browser
+        .execute(
+            "const pane = document.querySelector('.graphiql-response .CodeMirror');
+             return pane ? pane.CodeMirror.getValue() : null",
         )
         .await;
-    }
+    serde_json::from_str(text.as_str()?).ok()
+}
 
-    /// The headers editor's content (the tool editor whose JSON has an `Authorization`), if the
-    /// page shows it.
-    async fn headers_editor(&self) -> Option<Value> {
-        let editors: Value = self
-            .execute(
-                "return [...document.querySelectorAll('.graphiql-editor-tool .CodeMirror')]
-                    .map(e => e.CodeMirror.getValue())",
-            )
-            .await;
-        editors
-            .as_array()?
-            .iter()
-            .filter_map(|text| serde_json::from_str::<Value>(text.as_str()?).ok())
-            .find(|headers| headers.get("Authorization").is_some())
-    }
-
-    /// What the page logged to its console (chromedriver's log endpoint).
-    async fn console(&self) -> Vec<Value> {
-        let log = self
-            .command(
-                reqwest::Method::POST,
-                "/se/log",
-                Some(json!({"type": "browser"})),
-            )
-            .await;
-        log.as_array().cloned().unwrap_or_default()
-    }
-
-    /// Polls `probe` until it finds something; after [`TIMEOUT`], fails with what the page shows.
-    async fn wait_for<T>(&self, what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            if let Some(found) = probe().await {
-                return found;
-            }
-            if Instant::now() > deadline {
-                self.fail(&format!("timed out waiting for {what}")).await;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    async fn fail(&self, why: &str) -> ! {
-        let page: Value = self
-            .execute(
-                "return location.href + '\\n' + (document.body ? document.body.innerText : '')",
-            )
-            .await;
-        let page: String = page
-            .as_str()
-            .unwrap_or_default()
-            .chars()
-            .take(3000)
-            .collect();
-        let console: Vec<String> = self
-            .console()
-            .await
-            .iter()
-            .map(|entry| format!("{} {}", entry["level"], entry["message"]))
-            .collect();
-        panic!(
-            "{why}\n--- the page shows:\n{page}\n--- the browser console:\n{}",
-            console.join("\n")
-        );
-    }
-
-    async fn quit(self) {
-        self.command(reqwest::Method::DELETE, "", None).await;
-    }
+/// The headers editor's content (the tool editor whose JSON has an `Authorization`), if the page
+/// shows it.
+async fn headers_editor(browser: &Browser<'_>) -> Option<Value> {
+    let editors: Value = browser
+        .execute(
+            "return [...document.querySelectorAll('.graphiql-editor-tool .CodeMirror')]
+                .map(e => e.CodeMirror.getValue())",
+        )
+        .await;
+    editors
+        .as_array()?
+        .iter()
+        .filter_map(|text| serde_json::from_str::<Value>(text.as_str()?).ok())
+        .find(|headers| headers.get("Authorization").is_some())
 }

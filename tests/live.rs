@@ -447,6 +447,27 @@ async fn bad_tokens_are_refused_with_4401_and_an_expiring_one_closes_the_socket(
 }
 
 #[tokio::test]
+async fn a_token_without_conversations_read_reads_nothing_over_the_socket_either() {
+    let server =
+        Server::start(&[minimal("c-read", "2026-11-02T08:00:00Z", None, &["div-a"])]).await;
+    let writer_only = token(&server, ALL, &["ingest:write"]);
+    let mut client = Client::connect(&server, &writer_only).await;
+    for (id, query) in [
+        ("sub", "subscription { conversationChanged { id } }"),
+        ("query", "{ conversations { nodes { id } } }"),
+    ] {
+        client.subscribe(id, query, json!({})).await;
+        let refused = client.next().await;
+        assert_eq!(refused["type"], "error", "{refused}");
+        assert_eq!(refused["id"], id, "{refused}");
+        assert_eq!(
+            refused["payload"][0]["extensions"]["code"], "FORBIDDEN",
+            "{refused}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn subscriptions_are_held_to_the_document_limits_and_their_own() {
     let limits = api::Limits {
         max_subscriptions_per_connection: 2,

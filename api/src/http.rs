@@ -619,7 +619,8 @@ fn selected_operation(
     }
 }
 
-fn selects_mutation(request: &mut async_graphql::Request) -> bool {
+/// Whether the operation the request runs is a mutation.
+pub(crate) fn selects_mutation(request: &mut async_graphql::Request) -> bool {
     selected_operation(request)
         .is_some_and(|operation| operation.node.ty == OperationType::Mutation)
 }

@@ -5,6 +5,7 @@ mod macros;
 
 pub mod admission;
 pub mod aggregates;
+mod assets;
 pub mod auth;
 pub mod conversations;
 pub mod error;
@@ -20,6 +21,7 @@ pub mod objects;
 mod plain;
 pub mod select;
 pub mod subscriptions;
+mod wallboard;
 mod ws;
 
 use async_graphql::{MergedObject, Schema};
@@ -148,6 +150,7 @@ pub fn router(state: AppState) -> Router {
             admission::limit_rate,
         ))
         .merge(graphiql::router())
+        .merge(wallboard::router())
         .with_state(state.clone())
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(middleware::from_fn_with_state(

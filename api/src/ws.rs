@@ -4,8 +4,9 @@
 //! - The token travels in `connection_init` (`{"Authorization": "Bearer …"}`, or `token`, or
 //!   `headers.Authorization`): browsers cannot set headers on a WebSocket. A missing or bad one
 //!   closes the socket with 4401; so does the token's expiry, when it comes.
-//! - Each operation runs through the schema as over HTTP, under the same document limits, with
-//!   the connection's caller; a subscription's answers come as `next` messages, written with the
+//! - Each operation runs through the schema as over HTTP, under the same document limits and
+//!   the same permission (anything but a mutation needs `conversations:read`), with the
+//!   connection's caller; a subscription's answers come as `next` messages, written with the
 //!   pushed-down reads' JSON spliced in.
 //! - At most `max_subscriptions_per_connection` operations run at once on a connection, and the
 //!   process holds at most its `max_subscriptions`; past either an operation gets an `error`.
@@ -301,6 +302,15 @@ async fn run(
     }
     if let Some(name) = operation.operation_name {
         request = request.operation_name(name);
+    }
+    if !crate::http::selects_mutation(&mut request) && !caller.may_read() {
+        // As over HTTP: everything but a mutation reads, and reading needs the permission.
+        let message = format!(
+            "queries and subscriptions need the {} permission, which this token does not have",
+            auth::Permission::ConversationsRead
+        );
+        let _ = out.send(error(legacy, &id, "FORBIDDEN", &message)).await;
+        return;
     }
     if let Err(e) = crate::http::check_limits(&mut request, state.limits()) {
         let _ = out.send(error(legacy, &id, e.code, &e.message)).await;

@@ -2,6 +2,7 @@
 //! serving it over real HTTP, tokens, and queries.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod random_selection;
 pub mod walk;
 pub mod ws;
@@ -379,5 +380,24 @@ pub fn minimal(id: &str, start: &str, end: Option<&str>, divisions: &[&str]) -> 
                 "segments": [{"segmentType": "interact", "segmentStart": start, "segmentEnd": end}]
             }]
         }]
+    })
+}
+
+/// A conversation in progress, waiting in queue `queue` since `since`: a customer leg, and an
+/// acd leg whose open segment is in the queue, offered to it then (`nOffered`).
+pub fn waiting(id: &str, queue: &str, since: &str, divisions: &[&str]) -> Value {
+    json!({
+        "conversationId": id,
+        "conversationStart": since,
+        "divisionIds": divisions,
+        "participants": [
+            {"participantId": format!("{id}-c"), "purpose": "customer",
+             "sessions": [{"sessionId": format!("{id}-c1"), "mediaType": "voice", "direction": "inbound",
+                           "segments": [{"segmentType": "interact", "segmentStart": since}]}]},
+            {"participantId": format!("{id}-q"), "purpose": "acd",
+             "sessions": [{"sessionId": format!("{id}-q1"), "mediaType": "voice", "direction": "inbound",
+                           "segments": [{"segmentType": "interact", "segmentStart": since, "queueId": queue}],
+                           "metrics": [{"name": "nOffered", "value": 1, "emitDate": since}]}]}
+        ]
     })
 }
