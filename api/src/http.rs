@@ -33,7 +33,9 @@
 //! always answer 200, and read the GET parameter `operation_name` instead of `operationName`.
 
 use async_graphql::parser::Positioned;
-use async_graphql::parser::types::{DocumentOperations, OperationDefinition, OperationType};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationDefinition, OperationType,
+};
 use async_graphql::{Extensions, ServerError, Value, Variables};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Query, Request, State};
@@ -832,6 +834,7 @@ async fn prepare(state: &AppState, request: Request) -> Result<Operations, Refus
     };
     preflight?;
     let attach = |mut request: async_graphql::Request, batch_index: Option<usize>| {
+        parse_once(&mut request);
         let mutation = selects_mutation(&mut request);
         if method != Method::POST && mutation {
             return Err(Refusal::new(
@@ -970,7 +973,17 @@ pub(crate) fn check_limits(
     let variables = request.variables.clone();
     match request.parsed_query() {
         Ok(document) => limits::check_document(document, operation.as_deref(), &variables, limits),
+        // Left for async-graphql's parse step, which words the error.
         Err(_) => Ok(()),
+    }
+}
+
+/// Gives `request` its document from the cache of parsed documents ([`crate::documents`]),
+/// parsing the text only when the cache does not hold it; every later step (the checks here,
+/// async-graphql's execution) takes the document from the request instead of parsing again.
+pub(crate) fn parse_once(request: &mut async_graphql::Request) {
+    if let Some(document) = crate::documents::parsed(&request.query) {
+        request.set_parsed_query(ExecutableDocument::clone(&document));
     }
 }
 

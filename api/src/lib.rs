@@ -8,6 +8,7 @@ pub mod aggregates;
 mod assets;
 pub mod auth;
 pub mod conversations;
+mod documents;
 pub mod error;
 pub mod feed;
 pub mod feed_aggregates;

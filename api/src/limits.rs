@@ -613,7 +613,7 @@ impl Extension for LimitsCheck {
         // Before async-graphql's own parse step, which checks the nesting depth by expanding
         // every fragment spread: that takes exponential time on a fan-out of fragments. A
         // document that does not parse is left for that step to report.
-        if let Ok(document) = async_graphql::parser::parse_query(query) {
+        if let Some(document) = crate::documents::parsed(query) {
             cost(&ctx.schema_env.registry, &document, variables)
                 .and_then(|cost| self.check(cost))
                 .map_err(LimitError::into_server_error)?;

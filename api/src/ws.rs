@@ -303,6 +303,7 @@ async fn run(
     if let Some(name) = operation.operation_name {
         request = request.operation_name(name);
     }
+    crate::http::parse_once(&mut request);
     if !crate::http::selects_mutation(&mut request) && !caller.may_read() {
         // As over HTTP: everything but a mutation reads, and reading needs the permission.
         let message = format!(

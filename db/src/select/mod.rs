@@ -689,9 +689,11 @@ async fn run(pool: &PgPool, mut statement: Statement, max_bytes: i64) -> Result<
     let mut sql = Sql::new();
     std::mem::swap(&mut sql, &mut statement.sql);
     let (inner, args) = sql.into_parts();
+    // `offset 0` keeps the read a subquery of its own: pulled up, its expression would stand
+    // in for each of the three mentions of `r`, and be planned and run three times.
     let text = format!(
         "select case when octet_length(r) <= {limit} then r end, octet_length(r)::bigint \
-         from ({inner}) q(r)"
+         from (select r from ({inner}) i(r) offset 0) q(r)"
     );
     tracing::trace!(sql = %text, "pushed-down read");
     let (json, bytes): (Option<String>, i64) = sqlx::query_as_with(&text, args)
