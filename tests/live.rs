@@ -125,15 +125,7 @@ async fn queue_observations_and_aggregates_answer_at_once_and_again_after_each_c
     server
         .mutate(&writer, &[waiting("c-1", &["div-a"], "q-1")], None)
         .await;
-    let mut seen = std::collections::BTreeMap::new();
-    while seen.len() < 2 {
-        let message = client.next().await;
-        assert_eq!(message["type"], "next", "{message}");
-        seen.insert(
-            message["id"].as_str().unwrap_or_default().to_owned(),
-            message["payload"]["data"].clone(),
-        );
-    }
+    let seen = client.answers(2).await;
     assert_eq!(
         seen["obs"],
         json!({"queueObservations": [{"group": {"mediaType": "voice", "queueId": "q-1"},
@@ -292,15 +284,7 @@ async fn a_listener_that_lost_its_connection_catches_up_with_what_changed_meanwh
 
     // Back, each subscription catches up: the state as it is now, and the conversations
     // changed in the last seconds before its last event.
-    let mut seen = std::collections::BTreeMap::new();
-    while seen.len() < 2 {
-        let message = client.next().await;
-        assert_eq!(message["type"], "next", "{message}");
-        seen.insert(
-            message["id"].as_str().unwrap_or_default().to_owned(),
-            message["payload"]["data"].clone(),
-        );
-    }
+    let seen = client.answers(2).await;
     assert_eq!(
         seen["c"],
         json!({"conversationChanged": {"id": "c-before"}})

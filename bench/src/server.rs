@@ -181,18 +181,25 @@ impl Server {
 
     /// SIGTERM (in-flight requests finish), then a kill after 10 s.
     pub async fn stop(mut self) -> anyhow::Result<()> {
+        terminate(&mut self.child).await
+    }
+}
+
+/// Stops `child`: SIGTERM, then a kill when it has not exited within 10 s.
+pub async fn terminate(child: &mut Child) -> anyhow::Result<()> {
+    if let Some(pid) = child.id() {
         let _ = Command::new("kill")
-            .args(["-TERM", &self.pid.to_string()])
+            .args(["-TERM", &pid.to_string()])
             .status()
             .await;
-        if tokio::time::timeout(Duration::from_secs(10), self.child.wait())
-            .await
-            .is_err()
-        {
-            self.child.kill().await?;
-        }
-        Ok(())
     }
+    if tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .is_err()
+    {
+        child.kill().await?;
+    }
+    Ok(())
 }
 
 /// A field of a `/proc/<pid>/status` (`VmHWM:`, `VmRSS:`), in KiB.

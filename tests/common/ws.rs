@@ -72,6 +72,21 @@ impl Client {
             .expect("a message within 10 s")
     }
 
+    /// The data of the next `next` message of each of `count` operations, by operation id (an
+    /// operation that answers twice keeps its last answer).
+    pub async fn answers(&mut self, count: usize) -> std::collections::BTreeMap<String, Value> {
+        let mut seen = std::collections::BTreeMap::new();
+        while seen.len() < count {
+            let message = self.next().await;
+            assert_eq!(message["type"], "next", "{message}");
+            seen.insert(
+                message["id"].as_str().unwrap_or_default().to_owned(),
+                message["payload"]["data"].clone(),
+            );
+        }
+        seen
+    }
+
     /// The next message within `wait`, if one comes.
     pub async fn within(&mut self, wait: Duration) -> Option<Value> {
         loop {
