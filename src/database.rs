@@ -56,16 +56,45 @@ impl Database {
         })
     }
 
-    /// A pool for serving requests on the same database, whose statements PostgreSQL cancels
-    /// after `statement_timeout` (the migrations ran on [`Database::pool`], without one).
-    pub async fn serving(
-        &self,
-        max_connections: u32,
-        statement_timeout: std::time::Duration,
-    ) -> anyhow::Result<PgPool> {
-        db::connect_serving(&self.url, max_connections, statement_timeout)
-            .await
-            .with_context(|| format!("cannot connect to PostgreSQL at {}", redact(&self.url)))
+    /// For `serve --no-migrate`: the database at `url`, whose schema this process must not
+    /// touch. When PostgreSQL answers, a schema that lacks one of this build's migrations is an
+    /// error (`convgraph migrate` applies them); when it does not answer, the server starts
+    /// anyway, answers `UNAVAILABLE` and `/readyz` 503 until it does.
+    pub async fn open_without_migrating(url: &str) -> anyhow::Result<Self> {
+        let pool = db::connect_lazy(url)
+            .with_context(|| format!("invalid database URL {}", redact(url)))?;
+        match db::pending_migrations(&pool).await {
+            Ok(pending) if pending.is_empty() => {
+                tracing::info!("--no-migrate: the database holds every migration of this build")
+            }
+            Ok(pending) => anyhow::bail!(
+                "--no-migrate: the database at {} lacks migrations {} of this build; apply them \
+                 with `convgraph migrate` (or start one instance without --no-migrate)",
+                redact(url),
+                pending.join(", ")
+            ),
+            Err(e) if db::unavailable(&e) => tracing::warn!(
+                error = %e,
+                "--no-migrate: PostgreSQL does not answer yet; serving UNAVAILABLE until it does"
+            ),
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!("cannot read the applied migrations at {}", redact(url))
+                });
+            }
+        }
+        Ok(Self {
+            pool,
+            url: url.to_owned(),
+            local: None,
+        })
+    }
+
+    /// A pool for serving requests on the same database (the migrations ran on
+    /// [`Database::pool`], without a statement timeout).
+    pub fn serving(&self, config: db::PoolConfig) -> anyhow::Result<PgPool> {
+        db::connect_serving(&self.url, config)
+            .with_context(|| format!("invalid database URL {}", redact(&self.url)))
     }
 
     /// Stops the local server, if this started one.

@@ -124,12 +124,6 @@ enum Command {
 /// partner sends, a bound on what one token can make the server do.
 const DEFAULT_RATE_PER_SECOND: u32 = 300;
 
-/// How long one SQL statement of a request may run: a little longer than the request itself,
-/// which is cancelled first and answered 504.
-fn statement_timeout(http: &HttpConfig) -> std::time::Duration {
-    http.request_timeout + std::time::Duration::from_secs(5)
-}
-
 fn parse_table(name: &str) -> Result<Table, String> {
     Table::from_name(name).ok_or_else(|| {
         format!(
@@ -410,6 +404,28 @@ struct ServeArgs {
     /// Largest `POST /ingest` body, in bytes; the push stops there (what came before is stored).
     #[arg(long, env = "CONVGRAPH_INGEST_MAX_BULK_BYTES", default_value_t = IngestConfig::default().max_bulk_bytes)]
     ingest_max_bulk_bytes: u64,
+    /// Most connections the server opens to PostgreSQL for requests.
+    #[arg(
+        long,
+        env = "CONVGRAPH_DB_POOL_SIZE",
+        default_value_t = db::PoolConfig::DEFAULT_MAX_CONNECTIONS,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    db_pool_size: u32,
+    /// Longest a request waits for a database connection, in seconds (every connection busy,
+    /// or PostgreSQL unreachable); past it the request is answered 503 `UNAVAILABLE`.
+    #[arg(
+        long,
+        env = "CONVGRAPH_DB_ACQUIRE_TIMEOUT_SECS",
+        default_value_t = db::PoolConfig::DEFAULT_ACQUIRE_TIMEOUT.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    db_acquire_timeout_secs: u64,
+    /// Never touch the database's schema: check that it holds this build's migrations (when
+    /// PostgreSQL answers) and serve; `convgraph migrate` or another instance applies them.
+    /// Needs a database URL.
+    #[arg(long, env = "CONVGRAPH_NO_MIGRATE")]
+    no_migrate: bool,
     #[command(flatten)]
     auth: AuthArgs,
     #[command(flatten)]
@@ -469,6 +485,16 @@ impl ServeArgs {
         }
     }
 
+    /// The serving pool: its size and acquire timeout, and a statement timeout a little longer
+    /// than the request's own (which is cancelled first and answered 504).
+    fn pool(&self, http: &HttpConfig) -> db::PoolConfig {
+        db::PoolConfig {
+            max_connections: self.db_pool_size,
+            acquire_timeout: std::time::Duration::from_secs(self.db_acquire_timeout_secs),
+            statement_timeout: http.request_timeout + std::time::Duration::from_secs(5),
+        }
+    }
+
     fn ingest(&self) -> IngestConfig {
         let mut config = IngestConfig {
             max_bulk_bytes: self.ingest_max_bulk_bytes,
@@ -490,10 +516,17 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let auth = args.auth(SecretUse::Production).await?;
-            let db = Database::open(cli.database_url.as_deref(), &local, 2).await?;
+            let db = match cli.database_url.as_deref() {
+                Some(url) if args.no_migrate => Database::open_without_migrating(url).await?,
+                None if args.no_migrate => anyhow::bail!(
+                    "--no-migrate needs --database-url (DATABASE_URL): the private local server \
+                     is always migrated"
+                ),
+                url => Database::open(url, &local, 2).await?,
+            };
             let http = args.http(SecretUse::Production);
             log_limits(&http);
-            let serving = db.serving(16, statement_timeout(&http)).await?;
+            let serving = db.serving(args.pool(&http))?;
             server::run(
                 serving,
                 auth,
@@ -621,7 +654,7 @@ async fn main() -> anyhow::Result<()> {
             let limits = serve.limits.limits(Limits::demo());
             let http = serve.http(SecretUse::Development);
             log_limits(&http);
-            let serving = db.serving(16, statement_timeout(&http)).await?;
+            let serving = db.serving(serve.pool(&http))?;
             server::run(serving, auth.clone(), http, serve.ingest(), limits, serve.listen, |addr| {
                 let graphiql = |token: &str| format!("http://{addr}/graphiql#token={token}");
                 println!(

@@ -3,6 +3,9 @@
 
 use async_graphql::ErrorExtensions;
 
+/// The code of [`ApiError::Unavailable`]; a response that carries it is answered 503.
+pub const UNAVAILABLE: &str = "UNAVAILABLE";
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]
@@ -18,6 +21,10 @@ pub enum ApiError {
     /// what it found.
     #[error("{1}")]
     Limit(&'static str, String),
+    /// PostgreSQL cannot be reached right now (down, restarting, or no connection free within
+    /// the pool's acquire timeout): the same request may succeed when retried. Answered 503.
+    #[error("the database is unavailable; retry shortly")]
+    Unavailable,
     #[error("internal error")]
     Internal,
 }
@@ -33,13 +40,37 @@ impl ApiError {
 
     /// A database failure as the client sees it: logged here, generic there.
     pub fn db(cause: sqlx::Error) -> async_graphql::Error {
-        Self::internal(cause).extend()
+        Self::from_db(cause).extend()
+    }
+
+    /// `UNAVAILABLE` when the database cannot be reached (logged as a warning), else
+    /// `INTERNAL` (logged as an error).
+    pub fn from_db(cause: sqlx::Error) -> Self {
+        if db::unavailable(&cause) {
+            tracing::warn!(error = %cause, "database unavailable");
+            ApiError::Unavailable
+        } else {
+            Self::internal(cause)
+        }
     }
 
     /// Logs `cause` and returns the generic error the client sees.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
         ApiError::Internal
+    }
+
+    /// The HTTP status of a request that failed with this error alone.
+    pub fn status(&self) -> axum::http::StatusCode {
+        use axum::http::StatusCode;
+        match self {
+            ApiError::BadUserInput(_) | ApiError::Limit(..) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
     }
 
     pub fn code(&self) -> &'static str {
@@ -49,6 +80,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "FORBIDDEN",
             ApiError::Conflict(_) => "CONFLICT",
             ApiError::Limit(code, _) => code,
+            ApiError::Unavailable => UNAVAILABLE,
             ApiError::Internal => "INTERNAL",
         }
     }

@@ -245,12 +245,28 @@ fn is_utf8(charset: &str) -> bool {
 /// `application/json` always 200; `application/graphql-response+json` 400 when the request
 /// failed before execution (parse, validation, operation selection, variable coercion: the
 /// response has no `data`), else 200, field errors and a `null` `data` included.
+///
+/// Whichever the media type, a response with an `UNAVAILABLE` error (the database could not be
+/// reached) is 503, so that load balancers and HTTP clients retry it as they retry any 503.
 pub fn status_for(response: &async_graphql::Response, media: MediaType) -> StatusCode {
+    if is_unavailable(response) {
+        return StatusCode::SERVICE_UNAVAILABLE;
+    }
     match media {
         MediaType::Json => StatusCode::OK,
         MediaType::GraphQLResponseJson if is_request_error(response) => StatusCode::BAD_REQUEST,
         MediaType::GraphQLResponseJson => StatusCode::OK,
     }
+}
+
+/// Whether an error of `response` says the database could not be reached.
+fn is_unavailable(response: &async_graphql::Response) -> bool {
+    response.errors.iter().any(|error| {
+        error.extensions.as_ref().is_some_and(|e| {
+            e.get("code")
+                .is_some_and(|code| *code == Value::from(crate::error::UNAVAILABLE))
+        })
+    })
 }
 
 /// A request error: one raised before execution, so the response has no `data` entry.
@@ -378,6 +394,10 @@ fn graphql_response(response: async_graphql::Response, media: MediaType) -> Resp
     )
         .into_response();
     http.headers_mut().extend(response.http_headers);
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        http.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
     http
 }
 

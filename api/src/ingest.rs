@@ -406,11 +406,11 @@ struct KeyLock {
 
 impl KeyLock {
     async fn take(pool: &PgPool, caller: &Caller, key: &str) -> Result<Self, ApiError> {
-        let mut conn = pool.acquire().await.map_err(ApiError::internal)?;
+        let mut conn = pool.acquire().await.map_err(ApiError::from_db)?;
         conn.close_on_drop();
         let locked = db::ingest::lock_key(&mut conn, &caller.subject, key)
             .await
-            .map_err(ApiError::internal)?;
+            .map_err(ApiError::from_db)?;
         if !locked {
             return Err(ApiError::Conflict(format!(
                 "a request with idempotency key {key:?} is still running; retry when it has finished"
@@ -514,23 +514,14 @@ pub async fn bulk(State(state): State<AppState>, request: Request) -> Response {
     let mut held = match KeyLock::take(&pool, &caller, &key).await {
         Ok(held) => held,
         Err(e) => {
-            let status = match e {
-                ApiError::Conflict(_) => StatusCode::CONFLICT,
-                _ => StatusCode::INTERNAL_SERVER_ERROR,
-            };
-            return error_response(status, e.code(), &e.to_string(), media);
+            return error_response(e.status(), e.code(), &e.to_string(), media);
         }
     };
     match held.remembered().await {
         Err(e) => {
-            let e = ApiError::internal(e);
+            let e = ApiError::from_db(e);
             held.release().await;
-            error_response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                e.code(),
-                &e.to_string(),
-                media,
-            )
+            error_response(e.status(), e.code(), &e.to_string(), media)
         }
         Ok(None) => stream_report(pool, caller, config, what, body, Some(held)),
         Ok(Some(first)) => {

@@ -89,7 +89,7 @@ pub fn reader<'a>(
 /// A read's failure as the client sees it.
 pub fn read_error(error: ReadError) -> ApiError {
     match error {
-        ReadError::Database(e) => ApiError::internal(e),
+        ReadError::Database(e) => ApiError::from_db(e),
         ReadError::ListTooLong { relation, most } => ApiError::Limit(
             "LIST_TOO_LONG",
             format!(

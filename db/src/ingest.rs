@@ -144,6 +144,13 @@ pub async fn write_items(
 /// What a sender can act on when the database refuses a document: never the SQL.
 pub fn store_error(e: &sqlx::Error) -> IngestError {
     let refused = |message: &str| IngestError::new(RejectCode::StoreRefused, None, message);
+    if crate::unavailable(e) {
+        return IngestError::new(
+            RejectCode::Unavailable,
+            None,
+            "the database is unavailable; the document was not stored",
+        );
+    }
     match e {
         sqlx::Error::Database(db) => match db.code().as_deref() {
             Some("22008") => refused("a timestamp is out of the supported range"),

@@ -229,8 +229,23 @@ impl LocalPostgres {
     /// on the same port with the same settings (`pg_ctl restart` reads them from
     /// `postmaster.opts`): what an outage of the database looks like to its clients.
     pub fn restart_after(&self, pause: Duration) -> Result<(), LocalError> {
-        self.runner.pg_ctl_stop(&self.data_dir)?;
+        self.pause()?;
         std::thread::sleep(pause);
+        self.resume()
+    }
+
+    /// Stops the server (`pg_ctl stop -m fast`), waiting until it has exited, and keeps its
+    /// data: [`LocalPostgres::resume`] starts it again. The first half of an outage.
+    pub fn pause(&self) -> Result<(), LocalError> {
+        self.runner.pg_ctl_stop(&self.data_dir)?;
+        info!(port = self.port, "local PostgreSQL server paused");
+        Ok(())
+    }
+
+    /// Starts a server stopped by [`LocalPostgres::pause`] again, on the same port with the
+    /// same settings (`pg_ctl restart` reads them from `postmaster.opts`), once it accepts
+    /// connections.
+    pub fn resume(&self) -> Result<(), LocalError> {
         let mut pg_ctl = self.runner.command("pg_ctl");
         pg_ctl
             .arg("-D")

@@ -256,9 +256,15 @@ async fn test_database_url_connects_to_the_same_database() {
 #[tokio::test]
 async fn the_serving_pool_cancels_a_statement_that_outlives_its_timeout() {
     let db = test_database().await;
-    let pool = db::connect_serving(db.url(), 2, Duration::from_millis(300))
-        .await
-        .expect("pool");
+    let pool = db::connect_serving(
+        db.url(),
+        db::PoolConfig {
+            max_connections: 2,
+            acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_millis(300),
+        },
+    )
+    .expect("pool");
     let error = sqlx::query("select pg_sleep(2)")
         .execute(&pool)
         .await

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod process;
 pub mod random_selection;
 pub mod walk;
 pub mod ws;

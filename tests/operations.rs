@@ -1,0 +1,319 @@
+//! What an operator runs on: the real `convgraph serve` process (its subscriber, metrics, flags
+//! and pool), PostgreSQL going away under it and coming back.
+//!
+//! - `GET /metrics`: the SQL statement counter moves by exactly the statements a query runs, and
+//!   the request counter by the requests made.
+//! - Outages: while PostgreSQL is down, requests get 503 `UNAVAILABLE` within the pool's acquire
+//!   timeout and `/readyz` says not ready; the first request after it returns succeeds; an
+//!   ingest push cut by the outage reports exactly what it stored.
+
+mod common;
+
+use common::process::ServeProcess;
+use common::{Server, minimal};
+use db::local::LocalPostgres;
+use futures::StreamExt as _;
+use serde_json::json;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The value of `name` in a Prometheus text body.
+fn counter(body: &str, name: &str) -> u64 {
+    body.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("{name} missing from /metrics:\n{body}"))
+        .parse()
+        .expect("a counter value")
+}
+
+async fn metrics(client: &reqwest::Client, base: &str) -> (u64, u64) {
+    let response = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("GET /metrics");
+    assert_eq!(response.status(), 200);
+    let content_type = response.headers()[reqwest::header::CONTENT_TYPE].clone();
+    assert!(
+        content_type
+            .to_str()
+            .is_ok_and(|t| t.starts_with("text/plain; version=0.0.4")),
+        "{content_type:?}"
+    );
+    let body = response.text().await.expect("body");
+    (
+        counter(&body, "convgraph_sql_statements_total"),
+        counter(&body, "convgraph_http_requests_total"),
+    )
+}
+
+#[tokio::test]
+async fn metrics_count_the_sql_statements_and_requests_of_a_query() {
+    let docs: Vec<_> = (0..3)
+        .map(|i| {
+            let start = format!("2026-11-01T08:0{i}:00Z");
+            minimal(&format!("m-{i}"), &start, Some(&start), &["div-a"])
+        })
+        .collect();
+    let store = Server::start(&docs).await;
+    let serve = ServeProcess::start(store.db.url());
+    let client = reqwest::Client::new();
+    let token = ServeProcess::token(&["conversations:read"]);
+
+    let (statements_before, requests_before) = metrics(&client, &serve.base).await;
+    let response: serde_json::Value = client
+        .post(format!("{}/graphql", serve.base))
+        .bearer_auth(&token)
+        .json(&json!({"query": "{ conversations(first: 3) { nodes { id participants { purpose } } } }"}))
+        .send()
+        .await
+        .expect("POST /graphql")
+        .json()
+        .await
+        .expect("JSON");
+    let (statements_after, requests_after) = metrics(&client, &serve.base).await;
+
+    assert_eq!(
+        response["data"]["conversations"]["nodes"]
+            .as_array()
+            .map(Vec::len),
+        Some(3),
+        "{response}"
+    );
+    // One statement for the page and its participants: the read is pushed down whole.
+    assert_eq!(statements_after - statements_before, 1, "SQL statements");
+    // The query and this second GET /metrics.
+    assert_eq!(requests_after - requests_before, 2, "HTTP requests");
+}
+
+/// A private PostgreSQL of the test's own (an outage here stops no other test), migrated, with
+/// `ids` stored in division `div-a`.
+async fn private_postgres(ids: &[&str]) -> Arc<LocalPostgres> {
+    let postgres = tokio::task::spawn_blocking(LocalPostgres::temporary)
+        .await
+        .expect("join")
+        .expect("a private PostgreSQL server (initdb and pg_ctl)");
+    let pool = db::connect(&postgres.url(), 2).await.expect("connect");
+    db::migrate(&pool).await.expect("migrate");
+    let documents: Vec<_> = ids.iter().map(|id| document(id)).collect();
+    let graphs: Vec<_> = documents
+        .iter()
+        .map(|d| domain::ingest::to_graph(d, None, &Default::default()).expect("valid"))
+        .collect();
+    let refs: Vec<_> = graphs.iter().collect();
+    let outcomes = db::ingest::write(&pool, &domain::Scope::All, &refs).await;
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    pool.close().await;
+    Arc::new(postgres)
+}
+
+fn document(id: &str) -> serde_json::Value {
+    minimal(
+        id,
+        "2026-11-01T08:00:00Z",
+        Some("2026-11-01T08:05:00Z"),
+        &["div-a"],
+    )
+}
+
+/// Stops (`pause`) or starts (`resume`) the private server, off the async threads.
+async fn outage(postgres: &Arc<LocalPostgres>, up: bool) {
+    let postgres = postgres.clone();
+    tokio::task::spawn_blocking(move || {
+        if up {
+            postgres.resume()
+        } else {
+            postgres.pause()
+        }
+    })
+    .await
+    .expect("join")
+    .expect("pg_ctl");
+}
+
+const READ: &str = "{ conversations(first: 10) { nodes { id } } }";
+
+/// `POST /graphql` of `query`: status, `Retry-After`, body, and how long the answer took.
+async fn post(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    query: &str,
+    variables: serde_json::Value,
+) -> (u16, Option<String>, serde_json::Value, Duration) {
+    let started = Instant::now();
+    let response = client
+        .post(format!("{base}/graphql"))
+        .bearer_auth(token)
+        .json(&json!({"query": query, "variables": variables}))
+        .send()
+        .await
+        .expect("POST /graphql");
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = response.json().await.expect("JSON");
+    (status, retry_after, body, started.elapsed())
+}
+
+async fn ready(client: &reqwest::Client, base: &str) -> (u16, Duration) {
+    let started = Instant::now();
+    let response = client
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .expect("GET /readyz");
+    (response.status().as_u16(), started.elapsed())
+}
+
+/// The pool's acquire timeout the outage tests serve with.
+const ACQUIRE_SECS: u64 = 2;
+
+#[tokio::test]
+async fn while_postgresql_is_down_requests_get_503_unavailable_and_the_first_after_succeeds() {
+    let postgres = private_postgres(&["o-1", "o-2"]).await;
+    let serve = ServeProcess::start_with(
+        &postgres.url(),
+        &["--db-acquire-timeout-secs", &ACQUIRE_SECS.to_string()],
+        &[],
+    );
+    let client = reqwest::Client::new();
+    let token = ServeProcess::token(&["conversations:read", "ingest:write"]);
+    let ids = |body: &serde_json::Value| body["data"]["conversations"]["nodes"].clone();
+    let (status, _, body, _) = post(&client, &serve.base, &token, READ, json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(ids(&body), json!([{"id": "o-1"}, {"id": "o-2"}]));
+    assert_eq!(ready(&client, &serve.base).await.0, 200);
+
+    outage(&postgres, false).await;
+    // Within the acquire timeout (and a margin for this busy machine), never a hang.
+    let bound = Duration::from_secs(ACQUIRE_SECS + 3);
+    for attempt in 0..3 {
+        let (status, retry_after, body, took) =
+            post(&client, &serve.base, &token, READ, json!({})).await;
+        assert_eq!(status, 503, "attempt {attempt}: {body}");
+        assert_eq!(retry_after.as_deref(), Some("1"));
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "UNAVAILABLE",
+            "{body}"
+        );
+        assert_eq!(
+            body["errors"][0]["message"],
+            "the database is unavailable; retry shortly"
+        );
+        assert!(took < bound, "attempt {attempt} took {took:?}");
+    }
+    let (status, took) = ready(&client, &serve.base).await;
+    assert_eq!(status, 503);
+    assert!(took < Duration::from_secs(3), "/readyz took {took:?}");
+    // A mutation: each document is reported not stored, quickly too.
+    let (status, _, body, took) = post(
+        &client,
+        &serve.base,
+        &token,
+        "mutation($docs: [JSON!]!) { ingestConversations(documents: $docs) {
+           created rejected results { outcome error { code } } } }",
+        json!({"docs": [document("o-3")]}),
+    )
+    .await;
+    assert!(took < bound, "the mutation took {took:?}");
+    let unavailable = status == 503
+        || body["data"]["ingestConversations"]["results"][0]["error"]["code"] == "UNAVAILABLE";
+    assert!(unavailable, "{status}: {body}");
+
+    outage(&postgres, true).await;
+    let (status, _, body, _) = post(&client, &serve.base, &token, READ, json!({})).await;
+    assert_eq!(status, 200, "the first request after the outage: {body}");
+    assert_eq!(ids(&body), json!([{"id": "o-1"}, {"id": "o-2"}]));
+    assert_eq!(ready(&client, &serve.base).await.0, 200);
+}
+
+#[tokio::test]
+async fn an_ingest_push_cut_by_an_outage_reports_exactly_what_it_stored() {
+    let postgres = private_postgres(&[]).await;
+    let serve = ServeProcess::start_with(
+        &postgres.url(),
+        &["--db-acquire-timeout-secs", &ACQUIRE_SECS.to_string()],
+        &[],
+    );
+    let token = ServeProcess::token(&["conversations:read", "ingest:write"]);
+    let line = |id: String| format!("{}\n", document(&id));
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(16);
+    let body = reqwest::Body::wrap_stream(futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    }));
+    let sending = tokio::spawn(
+        reqwest::Client::new()
+            .post(format!("{}/ingest", serve.base))
+            .bearer_auth(&token)
+            .header("content-type", "application/x-ndjson")
+            .body(body)
+            .send(),
+    );
+    for i in 0..5 {
+        tx.send(Ok(line(format!("p-{i}")))).await.expect("send");
+    }
+    let response = tokio::time::timeout(Duration::from_secs(20), sending)
+        .await
+        .expect("the report starts")
+        .expect("task")
+        .expect("response");
+    assert_eq!(response.status(), 200);
+    let mut report = response.bytes_stream();
+    let mut lines: Vec<serde_json::Value> = Vec::new();
+    let mut pending = Vec::new();
+    let mut next_lines = async |lines: &mut Vec<serde_json::Value>, want: usize| {
+        while lines.len() < want {
+            let Some(chunk) = tokio::time::timeout(Duration::from_secs(30), report.next())
+                .await
+                .expect("a report line within 30 s")
+            else {
+                return;
+            };
+            pending.extend_from_slice(&chunk.expect("bytes"));
+            while let Some(end) = pending.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = pending.drain(..=end).collect();
+                lines.push(serde_json::from_slice(&line).expect("a JSON line"));
+            }
+        }
+    };
+    next_lines(&mut lines, 5).await;
+    outage(&postgres, false).await;
+    for i in 5..10 {
+        tx.send(Ok(line(format!("p-{i}")))).await.expect("send");
+    }
+    drop(tx);
+    next_lines(&mut lines, usize::MAX).await;
+    outage(&postgres, true).await;
+
+    let summary = lines.pop().expect("a summary line");
+    assert_eq!(lines.len(), 10, "one line per document: {lines:?}");
+    let reported_stored: BTreeSet<String> = lines
+        .iter()
+        .filter(|l| l["outcome"] == "created")
+        .map(|l| l["conversationId"].as_str().expect("id").to_owned())
+        .collect();
+    for l in lines.iter().filter(|l| l["outcome"] != "created") {
+        assert_eq!(l["outcome"], "rejected", "{l}");
+        assert_eq!(l["error"]["code"], "UNAVAILABLE", "{l}");
+    }
+    assert_eq!(reported_stored.len(), 5, "{lines:?}");
+    assert_eq!(summary["summary"]["created"], 5, "{summary}");
+    assert_eq!(summary["summary"]["rejected"], 5, "{summary}");
+
+    let pool = db::connect(&postgres.url(), 1).await.expect("connect");
+    let stored: BTreeSet<String> = sqlx::query_scalar("select conversation_id from conversations")
+        .fetch_all(&pool)
+        .await
+        .expect("ids")
+        .into_iter()
+        .collect();
+    assert_eq!(
+        stored, reported_stored,
+        "the store holds exactly what was reported stored"
+    );
+}
