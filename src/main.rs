@@ -426,12 +426,20 @@ struct ServeArgs {
     /// Needs a database URL.
     #[arg(long, env = "CONVGRAPH_NO_MIGRATE")]
     no_migrate: bool,
+    /// Browser origins allowed to call the API cross-origin (CORS), comma-separated, each
+    /// `scheme://host[:port]`; none by default.
+    #[arg(long, env = "CONVGRAPH_CORS_ORIGINS", default_value = "", value_parser = parse_cors)]
+    cors_origins: api::layers::CorsConfig,
     #[command(flatten)]
     auth: AuthArgs,
     #[command(flatten)]
     jwks: JwksArgs,
     #[command(flatten)]
     limits: LimitArgs,
+}
+
+fn parse_cors(list: &str) -> Result<api::layers::CorsConfig, String> {
+    api::layers::CorsConfig::parse(list)
 }
 
 impl ServeArgs {
@@ -533,6 +541,7 @@ async fn main() -> anyhow::Result<()> {
                 http,
                 args.ingest(),
                 args.limits.limits(Limits::default()),
+                args.cors_origins.clone(),
                 args.listen,
                 |addr| {
                     println!("convgraph serving GraphQL at http://{addr}/graphql");
@@ -655,7 +664,7 @@ async fn main() -> anyhow::Result<()> {
             let http = serve.http(SecretUse::Development);
             log_limits(&http);
             let serving = db.serving(serve.pool(&http))?;
-            server::run(serving, auth.clone(), http, serve.ingest(), limits, serve.listen, |addr| {
+            server::run(serving, auth.clone(), http, serve.ingest(), limits, serve.cors_origins.clone(), serve.listen, |addr| {
                 let graphiql = |token: &str| format!("http://{addr}/graphiql#token={token}");
                 println!(
                     "convgraph demo: {conversations} generated conversations ({in_units} given the business unit of their first queue) \

@@ -13,6 +13,7 @@ pub async fn run(
     http: HttpConfig,
     ingest: IngestConfig,
     limits: Limits,
+    cors: api::layers::CorsConfig,
     listen: SocketAddr,
     on_ready: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
@@ -24,6 +25,7 @@ pub async fn run(
     let mut state = api::AppState::new(pool, auth).with_limits(limits);
     state.http = http;
     state.ingest = ingest;
+    state.cors = cors;
     api::serve(listener, state, shutdown_signal()).await?;
     Ok(())
 }

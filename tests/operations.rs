@@ -317,3 +317,262 @@ async fn an_ingest_push_cut_by_an_outage_reports_exactly_what_it_stored() {
         "the store holds exactly what was reported stored"
     );
 }
+
+const ALLOWED: &str = "https://dashboards.example.com";
+
+/// A preflight from `origin` for a POST with a token.
+async fn preflight(client: &reqwest::Client, base: &str, origin: &str) -> reqwest::Response {
+    client
+        .request(reqwest::Method::OPTIONS, format!("{base}/graphql"))
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type",
+        )
+        .send()
+        .await
+        .expect("OPTIONS /graphql")
+}
+
+fn allowed_origin(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get("access-control-allow-origin")
+        .map(|v| v.to_str().expect("ascii").to_owned())
+}
+
+#[tokio::test]
+async fn cors_answers_the_configured_origins_only() {
+    let store = Server::start(&[document("c-1")]).await;
+    let serve = ServeProcess::start_with(
+        store.db.url(),
+        &[],
+        &[(
+            "CONVGRAPH_CORS_ORIGINS",
+            &format!("{ALLOWED}, http://localhost:3000"),
+        )],
+    );
+    let client = reqwest::Client::new();
+    let token = ServeProcess::token(&["conversations:read"]);
+
+    let allowed = preflight(&client, &serve.base, ALLOWED).await;
+    assert!(allowed.status().is_success(), "{}", allowed.status());
+    assert_eq!(allowed_origin(&allowed).as_deref(), Some(ALLOWED));
+    let headers = allowed.headers()["access-control-allow-headers"]
+        .to_str()
+        .expect("ascii")
+        .to_ascii_lowercase();
+    assert!(
+        headers.contains("authorization") && headers.contains("content-type"),
+        "{headers}"
+    );
+    let refused = preflight(&client, &serve.base, "https://evil.example.com").await;
+    assert_eq!(
+        allowed_origin(&refused),
+        None,
+        "a refused origin gets no grant"
+    );
+
+    for (origin, granted) in [(ALLOWED, true), ("https://evil.example.com", false)] {
+        let response = client
+            .post(format!("{}/graphql", serve.base))
+            .header("origin", origin)
+            .bearer_auth(&token)
+            .json(&json!({"query": READ}))
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            allowed_origin(&response).is_some(),
+            granted,
+            "{origin}: {:?}",
+            response.headers()
+        );
+    }
+
+    // Unconfigured: no origin is granted.
+    let plain = ServeProcess::start(store.db.url());
+    let response = preflight(&client, &plain.base, ALLOWED).await;
+    assert_eq!(allowed_origin(&response), None);
+}
+
+#[test]
+fn cors_origins_are_checked_when_configured() {
+    use api::layers::CorsConfig;
+    assert_eq!(
+        CorsConfig::parse("https://a.example.com, http://localhost:3000")
+            .expect("valid")
+            .origins()
+            .len(),
+        2
+    );
+    assert_eq!(CorsConfig::parse("").expect("none").origins().len(), 0);
+    for bad in [
+        "*",
+        "https://*.example.com",
+        "a.example.com",
+        "ftp://a.example.com",
+        "https://a.example.com/path",
+    ] {
+        let error = CorsConfig::parse(bad).expect_err(bad);
+        assert!(error.contains(bad.trim_end_matches('/')), "{bad}: {error}");
+    }
+}
+
+#[tokio::test]
+async fn compressed_answers_decode_to_the_same_json() {
+    use std::io::Read as _;
+    let docs: Vec<_> = (0..40).map(|i| document(&format!("z-{i:02}"))).collect();
+    let store = Server::start(&docs).await;
+    let client = reqwest::Client::new();
+    let query = "{ conversations(first: 40) { nodes { id conversationStart divisionIds participants { purpose } } } }";
+    let ask = |encoding: Option<&'static str>| {
+        let mut request = client
+            .post(&store.url)
+            .bearer_auth(&store.token)
+            .json(&json!({"query": query}));
+        if let Some(encoding) = encoding {
+            request = request.header("accept-encoding", encoding);
+        }
+        async move {
+            let response = request.send().await.expect("POST");
+            assert_eq!(response.status(), 200);
+            let encoding = response
+                .headers()
+                .get("content-encoding")
+                .map(|v| v.to_str().expect("ascii").to_owned());
+            (encoding, response.bytes().await.expect("body").to_vec())
+        }
+    };
+    let (none, plain) = ask(None).await;
+    assert_eq!(none, None);
+    let plain: serde_json::Value = serde_json::from_slice(&plain).expect("JSON");
+    assert_eq!(
+        plain["data"]["conversations"]["nodes"]
+            .as_array()
+            .map(Vec::len),
+        Some(40)
+    );
+
+    let (encoding, gzipped) = ask(Some("gzip")).await;
+    assert_eq!(encoding.as_deref(), Some("gzip"));
+    let mut text = Vec::new();
+    flate2::read::GzDecoder::new(&gzipped[..])
+        .read_to_end(&mut text)
+        .expect("gzip");
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&text).expect("JSON"),
+        plain
+    );
+
+    let (encoding, brotli) = ask(Some("br;q=1.0, gzip;q=0.5")).await;
+    assert_eq!(encoding.as_deref(), Some("br"));
+    let mut text = Vec::new();
+    brotli::Decompressor::new(&brotli[..], 4096)
+        .read_to_end(&mut text)
+        .expect("br");
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&text).expect("JSON"),
+        plain
+    );
+
+    // GraphiQL's page, the largest thing served, too.
+    let response = client
+        .get(format!("{}/graphiql", store.origin))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .expect("GET /graphiql");
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+}
+
+#[tokio::test]
+async fn a_gzip_push_is_stored_and_another_encoding_is_refused_by_name() {
+    use std::io::Write as _;
+    let store = Server::start(&[]).await;
+    let writer = store.writer(Some(&["div-a"]), None);
+    let client = reqwest::Client::new();
+    let ndjson: String = ["g-1", "g-2"]
+        .iter()
+        .map(|id| format!("{}\n", document(id)))
+        .collect();
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(ndjson.as_bytes()).expect("gzip");
+    let gzipped = encoder.finish().expect("gzip");
+    let push = |encoding: &'static str, body: Vec<u8>| {
+        client
+            .post(format!("{}/ingest", store.origin))
+            .bearer_auth(&writer)
+            .header("content-type", "application/x-ndjson")
+            .header("content-encoding", encoding)
+            .body(body)
+            .send()
+    };
+
+    let response = push("gzip", gzipped.clone()).await.expect("POST /ingest");
+    assert_eq!(response.status(), 200);
+    let report = response.text().await.expect("report");
+    let summary: serde_json::Value =
+        serde_json::from_str(report.lines().last().expect("summary")).expect("JSON");
+    assert_eq!(summary["summary"]["created"], 2, "{report}");
+    assert_eq!(store.snapshot().await.len(), 2);
+
+    let response = push("br", gzipped).await.expect("POST /ingest");
+    assert_eq!(response.status(), 415);
+    let body: serde_json::Value = response.json().await.expect("JSON");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "UNSUPPORTED_ENCODING"
+    );
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("\"br\"")),
+        "{body}"
+    );
+
+    // A body that says gzip and is not: refused, and nothing more is stored.
+    let response = push("gzip", b"not gzip at all".to_vec())
+        .await
+        .expect("POST /ingest");
+    assert_eq!(response.status(), 200, "the report had started");
+    let report: serde_json::Value = response.json().await.expect("one summary line");
+    assert_eq!(report["summary"]["documents"], 0, "{report}");
+    assert_eq!(
+        report["summary"]["stopped"]["code"], "BODY_READ_FAILED",
+        "{report}"
+    );
+    assert_eq!(store.snapshot().await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_panic_in_a_handler_is_a_graphql_shaped_500() {
+    let router = api::layers::outer(
+        axum::Router::new().route(
+            "/boom",
+            axum::routing::get(|| async {
+                if true {
+                    panic!("secret detail");
+                }
+                "unreachable"
+            }),
+        ),
+        &api::layers::CorsConfig::default(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let response = reqwest::get(format!("http://{addr}/boom"))
+        .await
+        .expect("an answer, not a dropped connection");
+    assert_eq!(response.status(), 500);
+    let body: serde_json::Value = response.json().await.expect("JSON");
+    assert_eq!(
+        body,
+        json!({"errors": [{"message": "internal error", "extensions": {"code": "INTERNAL"}}]})
+    );
+}

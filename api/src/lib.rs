@@ -15,6 +15,7 @@ pub mod feed_aggregates;
 mod graphiql;
 pub mod http;
 pub mod ingest;
+pub mod layers;
 pub mod limits;
 pub mod live;
 pub mod metrics;
@@ -101,6 +102,8 @@ pub struct AppState {
     pub ingest: IngestConfig,
     /// The live subscriptions' listener and groups.
     pub hub: Arc<live::Hub>,
+    /// Browser origins allowed to call the API (none unless configured).
+    pub cors: layers::CorsConfig,
     /// Set through [`AppState::with_limits`], which builds the schema to match.
     limits: Limits,
 }
@@ -116,6 +119,7 @@ impl AppState {
             auth: Arc::new(auth),
             http: HttpConfig::default(),
             ingest: IngestConfig::default(),
+            cors: layers::CorsConfig::default(),
             limits: Limits::default(),
         }
     }
@@ -137,15 +141,19 @@ impl AppState {
 }
 
 /// The HTTP routes, inside the middleware of [`http`] and [`admission`]: request counter
-/// (outermost, for `/metrics`), request id, span and log line, then, but for the health checks
-/// and `/metrics`, the cap on requests in flight, the time limit and the body size limit; the
-/// rate limit per caller on `/graphql` and `/ingest`.
+/// (outermost, for `/metrics`), request id, span and log line, CORS, compression and panics
+/// ([`layers::outer`]), then, but for the health checks and `/metrics`, the cap on requests in
+/// flight, the time limit and the body size limit; the rate limit per caller on `/graphql`
+/// and `/ingest`, and gzip request bodies on `/ingest`.
 pub fn router(state: AppState) -> Router {
     let limits = state.http;
+    let cors = state.cors.clone();
     let admission = Arc::new(admission::Admission::new(&limits));
     let api = Router::new()
         .route("/graphql", get(graphql).post(graphql))
-        .route("/ingest", axum::routing::post(ingest::bulk))
+        .merge(layers::ingest(
+            Router::new().route("/ingest", axum::routing::post(ingest::bulk)),
+        ))
         .route_layer(middleware::from_fn_with_state(
             (state.clone(), admission.clone()),
             admission::limit_rate,
@@ -162,12 +170,13 @@ pub fn router(state: AppState) -> Router {
             admission,
             admission::limit_requests,
         ));
-    Router::new()
+    let routes = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics::metrics))
         .with_state(state)
-        .merge(api)
+        .merge(api);
+    layers::outer(routes, &cors)
         .layer(middleware::from_fn(http::trace))
         .layer(middleware::from_fn(metrics::count_request))
 }
