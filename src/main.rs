@@ -503,6 +503,22 @@ impl ServeArgs {
         }
     }
 
+    /// What the routes share: the serving pool, token verification, and this command's HTTP
+    /// limits, query limits, write limits and browser origins.
+    fn state(
+        &self,
+        pool: sqlx::PgPool,
+        auth: AuthConfig,
+        http: HttpConfig,
+        limits: Limits,
+    ) -> api::AppState {
+        let mut state = api::AppState::new(pool, auth).with_limits(limits);
+        state.http = http;
+        state.ingest = self.ingest();
+        state.cors = self.cors_origins.clone();
+        state
+    }
+
     fn ingest(&self) -> IngestConfig {
         let mut config = IngestConfig {
             max_bulk_bytes: self.ingest_max_bulk_bytes,
@@ -535,18 +551,10 @@ async fn main() -> anyhow::Result<()> {
             let http = args.http(SecretUse::Production);
             log_limits(&http);
             let serving = db.serving(args.pool(&http))?;
-            server::run(
-                serving,
-                auth,
-                http,
-                args.ingest(),
-                args.limits.limits(Limits::default()),
-                args.cors_origins.clone(),
-                args.listen,
-                |addr| {
-                    println!("convgraph serving GraphQL at http://{addr}/graphql");
-                },
-            )
+            let state = args.state(serving, auth, http, args.limits.limits(Limits::default()));
+            server::run(state, args.listen, |addr| {
+                println!("convgraph serving GraphQL at http://{addr}/graphql");
+            })
             .await?;
             db.close().await
         }
@@ -664,7 +672,8 @@ async fn main() -> anyhow::Result<()> {
             let http = serve.http(SecretUse::Development);
             log_limits(&http);
             let serving = db.serving(serve.pool(&http))?;
-            server::run(serving, auth.clone(), http, serve.ingest(), limits, serve.cors_origins.clone(), serve.listen, |addr| {
+            let state = serve.state(serving, auth.clone(), http, limits);
+            server::run(state, serve.listen, |addr| {
                 let graphiql = |token: &str| format!("http://{addr}/graphiql#token={token}");
                 println!(
                     "convgraph demo: {conversations} generated conversations ({in_units} given the business unit of their first queue) \

@@ -1,19 +1,11 @@
 //! Running the API server: bind, serve, stop on Ctrl-C or SIGTERM after in-flight requests.
 
 use anyhow::Context as _;
-use api::auth::AuthConfig;
-use api::{HttpConfig, IngestConfig, Limits};
-use sqlx::PgPool;
 use std::net::SocketAddr;
 
-/// Serves the API on `listen` until Ctrl-C or SIGTERM.
+/// Serves the API of `state` on `listen` until Ctrl-C or SIGTERM.
 pub async fn run(
-    pool: PgPool,
-    auth: AuthConfig,
-    http: HttpConfig,
-    ingest: IngestConfig,
-    limits: Limits,
-    cors: api::layers::CorsConfig,
+    state: api::AppState,
     listen: SocketAddr,
     on_ready: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
@@ -22,10 +14,6 @@ pub async fn run(
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     on_ready(addr);
-    let mut state = api::AppState::new(pool, auth).with_limits(limits);
-    state.http = http;
-    state.ingest = ingest;
-    state.cors = cors;
     api::serve(listener, state, shutdown_signal()).await?;
     Ok(())
 }
