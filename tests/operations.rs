@@ -576,3 +576,111 @@ async fn a_panic_in_a_handler_is_a_graphql_shaped_500() {
         json!({"errors": [{"message": "internal error", "extensions": {"code": "INTERNAL"}}]})
     );
 }
+
+#[tokio::test]
+async fn metrics_parse_as_prometheus_text_with_histograms_and_errors_by_code() {
+    let store = Server::start(&[document("m-1")]).await;
+    let serve = ServeProcess::start(store.db.url());
+    let client = reqwest::Client::new();
+    let token = ServeProcess::token(&["conversations:read"]);
+    let ask = |token: &str, query: &str| {
+        client
+            .post(format!("{}/graphql", serve.base))
+            .bearer_auth(token)
+            .json(&json!({"query": query}))
+            .send()
+    };
+    for _ in 0..3 {
+        let response = ask(
+            &token,
+            "query Dashboard { conversations(first: 5) { nodes { id } } }",
+        )
+        .await
+        .expect("POST");
+        assert_eq!(response.status(), 200);
+    }
+    ask(&token, READ).await.expect("POST");
+    ask("not-a-token", READ).await.expect("POST");
+    ask(&token, "{ conversations { nope } }")
+        .await
+        .expect("POST");
+
+    let text = client
+        .get(format!("{}/metrics", serve.base))
+        .send()
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("text");
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned())))
+        .unwrap_or_else(|e| panic!("not Prometheus text: {e}\n{text}"));
+    let find = |name: &str, labels: &[(&str, &str)]| {
+        scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+            .unwrap_or_else(|| panic!("no {name} {labels:?} in\n{text}"))
+    };
+    let counter = |name: &str, labels: &[(&str, &str)]| match find(name, labels).value {
+        prometheus_parse::Value::Counter(v)
+        | prometheus_parse::Value::Gauge(v)
+        | prometheus_parse::Value::Untyped(v) => v,
+        ref other => panic!("{name}: {other:?}"),
+    };
+
+    let dashboard = find(
+        "convgraph_http_request_duration_seconds",
+        &[
+            ("route", "/graphql"),
+            ("status", "200"),
+            ("operation", "Dashboard"),
+        ],
+    );
+    match &dashboard.value {
+        prometheus_parse::Value::Histogram(buckets) => {
+            assert!(buckets.len() >= 10, "{buckets:?}");
+            let all = buckets.last().expect("+Inf");
+            assert!(all.less_than.is_infinite());
+            assert_eq!(all.count, 3.0, "the three Dashboard queries");
+        }
+        other => panic!("not a histogram: {other:?}"),
+    }
+    find(
+        "convgraph_http_request_duration_seconds",
+        &[("route", "/graphql"), ("operation", "(unnamed)")],
+    );
+    assert!(
+        counter(
+            "convgraph_graphql_errors_total",
+            &[("code", "UNAUTHENTICATED")]
+        ) >= 1.0
+    );
+    assert!(
+        counter(
+            "convgraph_graphql_errors_total",
+            &[("code", "GRAPHQL_VALIDATION_FAILED")]
+        ) >= 1.0
+    );
+    assert!(counter("convgraph_sql_statements_total", &[]) >= 4.0);
+    assert!(matches!(
+        find("convgraph_sql_statement_duration_seconds", &[]).value,
+        prometheus_parse::Value::Histogram(_)
+    ));
+    assert_eq!(counter("convgraph_db_pool_max_connections", &[]), 16.0);
+    assert!(counter("convgraph_db_pool_connections", &[("state", "idle")]) >= 1.0);
+    assert_eq!(
+        counter("convgraph_http_requests_in_flight", &[]),
+        1.0,
+        "this scrape"
+    );
+    assert_eq!(counter("convgraph_subscriptions_open", &[]), 0.0);
+    assert_eq!(
+        counter(
+            "convgraph_build_info",
+            &[("version", env!("CARGO_PKG_VERSION"))]
+        ),
+        1.0
+    );
+    assert!(text.contains("# HELP convgraph_http_request_duration_seconds"));
+}

@@ -366,7 +366,24 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value) -> serde_json::Result<()> {
     Ok(())
 }
 
+/// Counts the errors of `response` by code (`convgraph_graphql_errors_total`).
+fn count_errors(response: &async_graphql::Response) {
+    for error in &response.errors {
+        let code = error
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get("code"))
+            .and_then(|code| match code {
+                Value::String(code) => Some(code.as_str()),
+                _ => None,
+            })
+            .unwrap_or("(none)");
+        crate::metrics::error_answered(code);
+    }
+}
+
 fn graphql_response(response: async_graphql::Response, media: MediaType) -> Response {
+    count_errors(&response);
     let status = status_for(&response, media);
     let body = Body {
         data: (!is_request_error(&response)).then_some(&response.data),
@@ -403,6 +420,7 @@ fn graphql_response(response: async_graphql::Response, media: MediaType) -> Resp
 
 /// A GraphQL-shaped error body, `{"errors":[{"message":…,"extensions":{"code":…}}]}`.
 pub fn error_response(status: StatusCode, code: &str, message: &str, media: MediaType) -> Response {
+    crate::metrics::error_answered(code);
     let body = serde_json::json!({
         "errors": [{"message": message, "extensions": {"code": code}}]
     });
@@ -706,11 +724,20 @@ pub async fn graphql(State(state): State<AppState>, request: Request) -> Respons
     let Some(media) = negotiate(request.headers()) else {
         return not_acceptable();
     };
-    let operations = match prepare(&state, request).await {
-        Ok(operations) => operations,
+    let (mut operations, caller) = match prepare(&state, request).await {
+        Ok(prepared) => prepared,
         Err(refusal) => return refusal.into_response(media),
     };
-    unpanicked(media, async {
+    let facts = RequestFacts {
+        subject: Some(caller.subject),
+        operation: match &mut operations {
+            Operations::Single(request) => {
+                crate::metrics::operation_label(selected_operation_name(request).as_deref())
+            }
+            Operations::Batch(_) => "(batch)".to_owned(),
+        },
+    };
+    let mut response = unpanicked(media, async {
         match operations {
             Operations::Single(request) => graphql_response(execute(&state, *request).await, media),
             Operations::Batch(requests) => {
@@ -722,7 +749,31 @@ pub async fn graphql(State(state): State<AppState>, request: Request) -> Respons
             }
         }
     })
-    .await
+    .await;
+    response.extensions_mut().insert(facts);
+    response
+}
+
+/// What the request log line and the request metrics learn from the GraphQL handler: who asked
+/// and which operation (its metrics label).
+#[derive(Clone, Debug, Default)]
+pub struct RequestFacts {
+    pub subject: Option<String>,
+    pub operation: String,
+}
+
+/// The name of the operation the request runs, when it has one.
+fn selected_operation_name(request: &mut async_graphql::Request) -> Option<String> {
+    if let Some(name) = &request.operation_name {
+        return Some(name.clone());
+    }
+    let document = request.parsed_query().ok()?;
+    match &document.operations {
+        DocumentOperations::Multiple(operations) if operations.len() == 1 => {
+            operations.keys().next().map(|name| name.to_string())
+        }
+        _ => None,
+    }
 }
 
 /// Runs `handler`; when it panics, logs the panic and answers 500 `INTERNAL` with the generic
@@ -773,6 +824,7 @@ async fn execute(state: &AppState, mut request: async_graphql::Request) -> async
 
 /// A batch's answer: an array of responses, 200 (each response carries its own errors).
 fn batch_response(responses: &[async_graphql::Response], media: MediaType) -> Response {
+    responses.iter().for_each(count_errors);
     let bodies: Vec<Body<'_>> = responses
         .iter()
         .map(|response| Body {
@@ -842,7 +894,7 @@ fn bearer_token(headers: &HeaderMap) -> Result<Option<String>, AuthError> {
 
 /// The checks of the module table, up to execution: the requests to execute, with the caller
 /// and their loaders attached.
-async fn prepare(state: &AppState, request: Request) -> Result<Operations, Refusal> {
+async fn prepare(state: &AppState, request: Request) -> Result<(Operations, Caller), Refusal> {
     let method = request.method().clone();
     let token = bearer_token(request.headers());
     let verified = request.extensions().get::<Caller>().cloned();
@@ -890,7 +942,7 @@ async fn prepare(state: &AppState, request: Request) -> Result<Operations, Refus
                 state.limits().max_response_bytes,
             )))
     };
-    Ok(match operations {
+    let operations = match operations {
         Operations::Single(request) => Operations::Single(Box::new(attach(*request, None)?)),
         Operations::Batch(requests) => Operations::Batch(
             requests
@@ -899,7 +951,8 @@ async fn prepare(state: &AppState, request: Request) -> Result<Operations, Refus
                 .map(|(i, request)| attach(request, Some(i)))
                 .collect::<Result<_, _>>()?,
         ),
-    })
+    };
+    Ok((operations, caller))
 }
 
 /// The caller a request's bearer token names (verified once, by the rate limit when it runs);
@@ -1043,18 +1096,27 @@ pub async fn trace(mut request: Request, next: Next) -> Response {
         method = %request.method(),
         path = %request.uri().path(),
     );
+    let route = crate::metrics::route_label(request.uri().path());
     let started = Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;
     if let Some(header) = header {
         response.headers_mut().insert(&REQUEST_ID, header);
     }
     let status = response.status().as_u16();
-    let latency_ms = (started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0;
+    let took = started.elapsed();
+    let facts = response
+        .extensions_mut()
+        .remove::<RequestFacts>()
+        .unwrap_or_default();
+    crate::metrics::request_finished(route, status, &facts.operation, took);
+    let latency_ms = (took.as_secs_f64() * 100_000.0).round() / 100.0;
+    let sub = facts.subject.as_deref().unwrap_or("");
+    let operation = facts.operation.as_str();
     span.in_scope(|| {
         if response.status().is_server_error() {
-            tracing::warn!(status, latency_ms, "request finished");
+            tracing::warn!(status, latency_ms, sub, operation, "request finished");
         } else {
-            tracing::info!(status, latency_ms, "request finished");
+            tracing::info!(status, latency_ms, sub, operation, "request finished");
         }
     });
     response

@@ -378,18 +378,22 @@ fn tally(
     match outcome {
         Ok(StoreOutcome::Imported) => {
             report.created += 1;
+            crate::metrics::ingest_documents("created", 1);
             (IngestOutcome::Created, None)
         }
         Ok(StoreOutcome::Replaced) => {
             report.replaced += 1;
+            crate::metrics::ingest_documents("replaced", 1);
             (IngestOutcome::Replaced, None)
         }
         Ok(StoreOutcome::Unchanged) => {
             report.unchanged += 1;
+            crate::metrics::ingest_documents("unchanged", 1);
             (IngestOutcome::Unchanged, None)
         }
         Err(e) => {
             report.rejected += 1;
+            crate::metrics::ingest_documents("rejected", 1);
             (IngestOutcome::Rejected, Some(e.into()))
         }
     }
@@ -872,18 +876,22 @@ impl Push {
             match outcome {
                 Ok(StoreOutcome::Imported) => {
                     summary.created += 1;
+                    crate::metrics::ingest_documents("created", 1);
                     report["outcome"] = "created".into();
                 }
                 Ok(StoreOutcome::Replaced) => {
                     summary.replaced += 1;
+                    crate::metrics::ingest_documents("replaced", 1);
                     report["outcome"] = "replaced".into();
                 }
                 Ok(StoreOutcome::Unchanged) => {
                     summary.unchanged += 1;
+                    crate::metrics::ingest_documents("unchanged", 1);
                     report["outcome"] = "unchanged".into();
                 }
                 Err(e) => {
                     summary.rejected += 1;
+                    crate::metrics::ingest_documents("rejected", 1);
                     report["outcome"] = "rejected".into();
                     report["error"] =
                         serde_json::to_value(IngestRejection::from(e)).unwrap_or_default();

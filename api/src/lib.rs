@@ -146,6 +146,7 @@ impl AppState {
 /// flight, the time limit and the body size limit; the rate limit per caller on `/graphql`
 /// and `/ingest`, and gzip request bodies on `/ingest`.
 pub fn router(state: AppState) -> Router {
+    metrics::install();
     let limits = state.http;
     let cors = state.cors.clone();
     let admission = Arc::new(admission::Admission::new(&limits));

@@ -267,6 +267,12 @@ impl Inner {
 
     /// Reads and parses the set; its cache lifetime.
     async fn fetch(&self) -> Result<(HashMap<String, Arc<VerifyKey>>, Duration), JwksError> {
+        let fetched = self.fetch_set().await;
+        crate::metrics::jwks_fetch(fetched.is_ok());
+        fetched
+    }
+
+    async fn fetch_set(&self) -> Result<(HashMap<String, Arc<VerifyKey>>, Duration), JwksError> {
         self.fetches.fetch_add(1, Ordering::Relaxed);
         let source = self.source.to_string();
         let fetch_error = |reason: String| JwksError::Fetch {
