@@ -41,8 +41,24 @@ struct Cli {
         default_value = ".convgraph/pgdata"
     )]
     data_dir: PathBuf,
+    /// How log lines are written to stderr: `text` for people, `json` (one object per line,
+    /// with the request's span fields) for log collectors.
+    #[arg(
+        long,
+        env = "CONVGRAPH_LOG_FORMAT",
+        global = true,
+        value_enum,
+        default_value = "text"
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -532,10 +548,10 @@ impl ServeArgs {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    init_tracing(matches!(
-        cli.command,
-        Command::Serve(_) | Command::Demo { .. }
-    ));
+    init_tracing(
+        matches!(cli.command, Command::Serve(_) | Command::Demo { .. }),
+        cli.log_format,
+    );
     let local = LocalData::Persistent(cli.data_dir.clone());
     match cli.command {
         Command::Serve(args) => {
@@ -760,18 +776,26 @@ async fn main() -> anyhow::Result<()> {
 
 /// The log on stderr (`RUST_LOG`), and for the serving commands the SQL statement counter of
 /// `/metrics`, with a filter of its own so that the log prints the same with or without it.
-fn init_tracing(count_statements: bool) {
+fn init_tracing(count_statements: bool, format: LogFormat) {
     use tracing_subscriber::Layer as _;
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::util::SubscriberInitExt as _;
     let log_filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "convgraph=info,db=info,api=info,warn".into());
+    let log = match format {
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_writer(std::io::stderr)
+            .boxed(),
+    };
     tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
-                .with_filter(log_filter),
-        )
+        .with(log.with_filter(log_filter))
         .with(count_statements.then(api::metrics::sql_statement_layer))
         .init();
 }

@@ -684,3 +684,93 @@ async fn metrics_parse_as_prometheus_text_with_histograms_and_errors_by_code() {
     );
     assert!(text.contains("# HELP convgraph_http_request_duration_seconds"));
 }
+
+#[tokio::test]
+async fn json_logs_have_one_line_per_request_and_an_audit_line_when_personal_data_was_read() {
+    let mut with_name = document("l-1");
+    with_name["participants"] = json!([{"participantId": "p-1", "purpose": "customer",
+        "participantName": "Ada Lovelace", "sessions": []}]);
+    let store = Server::start(&[with_name]).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("serve.log");
+    let serve = ServeProcess::start_logging_to(
+        store.db.url(),
+        &["--log-format", "json"],
+        &[("RUST_LOG", "convgraph=info,api=info,warn")],
+        &log,
+    );
+    let client = reqwest::Client::new();
+    let ask = |token: String, query: &'static str| {
+        let client = client.clone();
+        let url = format!("{}/graphql", serve.base);
+        async move {
+            let response = client
+                .post(url)
+                .bearer_auth(token)
+                .header("x-request-id", "req-audit-1")
+                .json(&json!({"query": query}))
+                .send()
+                .await
+                .expect("POST");
+            assert_eq!(response.status(), 200);
+            response.json::<serde_json::Value>().await.expect("JSON")
+        }
+    };
+    let names =
+        "query Names { conversations(first: 5) { nodes { participants { participantName } } } }";
+    let pii = ServeProcess::token(&["conversations:read", "pii:read"]);
+    let plain = ServeProcess::token(&["conversations:read"]);
+    let served = ask(pii.clone(), names).await;
+    assert_eq!(
+        served["data"]["conversations"]["nodes"][0]["participants"][0]["participantName"],
+        "Ada Lovelace"
+    );
+    // Withheld without pii:read, and no personal field asked for: no audit line.
+    let withheld = ask(plain, names).await;
+    assert_eq!(
+        withheld["data"]["conversations"]["nodes"][0]["participants"][0]["participantName"],
+        serde_json::Value::Null
+    );
+    ask(
+        pii,
+        "query Ids { conversations(first: 5) { nodes { id } } }",
+    )
+    .await;
+    drop(serve);
+
+    let text = std::fs::read_to_string(&log).expect("log");
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let finished: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["message"] == "request finished")
+        .collect();
+    assert_eq!(finished.len(), 3, "{text}");
+    for line in &finished {
+        assert_eq!(line["status"], 200, "{line}");
+        assert_eq!(line["sub"], "process-test", "{line}");
+        assert!(line["latency_ms"].is_number(), "{line}");
+        assert_eq!(line["span"]["request_id"], "req-audit-1", "{line}");
+        assert_eq!(line["span"]["path"], "/graphql", "{line}");
+    }
+    let operations: Vec<&str> = finished
+        .iter()
+        .map(|l| l["operation"].as_str().expect("operation"))
+        .collect();
+    assert_eq!(operations, ["Names", "Names", "Ids"]);
+    let audits: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["target"] == "convgraph::audit")
+        .collect();
+    assert_eq!(
+        audits.len(),
+        1,
+        "only the request that served a name: {text}"
+    );
+    assert_eq!(audits[0]["message"], "personal data read");
+    assert_eq!(audits[0]["sub"], "process-test");
+    assert_eq!(audits[0]["operation"], "Names");
+    assert_eq!(audits[0]["span"]["request_id"], "req-audit-1");
+}

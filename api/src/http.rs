@@ -51,8 +51,10 @@ use crate::AppState;
 use crate::auth::{self, AuthError, Caller, Permission};
 use crate::error::ApiError;
 use crate::limits::{self, Limits};
+use crate::select::PersonalAudit;
 use futures::FutureExt as _;
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 
 /// Limits of the HTTP layer (see also [`crate::admission`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -724,11 +726,12 @@ pub async fn graphql(State(state): State<AppState>, request: Request) -> Respons
     let Some(media) = negotiate(request.headers()) else {
         return not_acceptable();
     };
-    let (mut operations, caller) = match prepare(&state, request).await {
+    let (mut operations, caller, audit) = match prepare(&state, request).await {
         Ok(prepared) => prepared,
         Err(refusal) => return refusal.into_response(media),
     };
     let facts = RequestFacts {
+        personal: false,
         subject: Some(caller.subject),
         operation: match &mut operations {
             Operations::Single(request) => {
@@ -750,7 +753,10 @@ pub async fn graphql(State(state): State<AppState>, request: Request) -> Respons
         }
     })
     .await;
-    response.extensions_mut().insert(facts);
+    response.extensions_mut().insert(RequestFacts {
+        personal: audit.served(),
+        ..facts
+    });
     response
 }
 
@@ -760,6 +766,8 @@ pub async fn graphql(State(state): State<AppState>, request: Request) -> Respons
 pub struct RequestFacts {
     pub subject: Option<String>,
     pub operation: String,
+    /// Whether the answer served personal data ([`PersonalAudit`]).
+    pub personal: bool,
 }
 
 /// The name of the operation the request runs, when it has one.
@@ -894,7 +902,10 @@ fn bearer_token(headers: &HeaderMap) -> Result<Option<String>, AuthError> {
 
 /// The checks of the module table, up to execution: the requests to execute, with the caller
 /// and their loaders attached.
-async fn prepare(state: &AppState, request: Request) -> Result<(Operations, Caller), Refusal> {
+async fn prepare(
+    state: &AppState,
+    request: Request,
+) -> Result<(Operations, Caller, Arc<PersonalAudit>), Refusal> {
     let method = request.method().clone();
     let token = bearer_token(request.headers());
     let verified = request.extensions().get::<Caller>().cloned();
@@ -905,6 +916,7 @@ async fn prepare(state: &AppState, request: Request) -> Result<(Operations, Call
         None => caller_of(state, token).await?,
     };
     preflight?;
+    let audit = Arc::new(PersonalAudit::default());
     let attach = |mut request: async_graphql::Request, batch_index: Option<usize>| {
         parse_once(&mut request);
         let mutation = selects_mutation(&mut request);
@@ -937,6 +949,7 @@ async fn prepare(state: &AppState, request: Request) -> Result<(Operations, Call
         Ok(request
             .data(state.pool.clone())
             .data(caller.clone())
+            .data(audit.clone())
             .data(state.ingest)
             .data(crate::select::ResponseBudget::new(
                 state.limits().max_response_bytes,
@@ -952,7 +965,7 @@ async fn prepare(state: &AppState, request: Request) -> Result<(Operations, Call
                 .collect::<Result<_, _>>()?,
         ),
     };
-    Ok((operations, caller))
+    Ok((operations, caller, audit))
 }
 
 /// The caller a request's bearer token names (verified once, by the rate limit when it runs);
@@ -1069,6 +1082,10 @@ fn not_acceptable() -> Response {
     )
 }
 
+/// The log target of the audit lines: one per request whose answer served personal data, with
+/// the token's `sub`, the operation and (from its span) the request id, method and path.
+pub const AUDIT_TARGET: &str = "convgraph::audit";
+
 /// The header that carries a request's id, in and out.
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -1117,6 +1134,9 @@ pub async fn trace(mut request: Request, next: Next) -> Response {
             tracing::warn!(status, latency_ms, sub, operation, "request finished");
         } else {
             tracing::info!(status, latency_ms, sub, operation, "request finished");
+        }
+        if facts.personal {
+            tracing::info!(target: AUDIT_TARGET, sub, operation, "personal data read");
         }
     });
     response

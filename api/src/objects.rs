@@ -120,6 +120,7 @@ impl<S: Shape> OutputType for Object<S> {
         let text = db::select::by_id(pool, &reader, &selection, &self.id)
             .await
             .map_err(|e| failed(ctx, select::read_error(e), field))?;
+        select::audit_personal(ctx, &reader, selection.touches_personal());
         budget
             .spend(text.len())
             .map_err(|e| failed(ctx, e, field))?;
@@ -152,6 +153,7 @@ impl<S: Shape> OutputType for Page<S> {
         let text = db::select::page(pool, &reader, &self.list, &self.walk, &selection)
             .await
             .map_err(|e| failed(ctx, select::read_error(e), field))?;
+        select::audit_personal(ctx, &reader, selection.touches_personal());
         budget
             .spend(text.len())
             .map_err(|e| failed(ctx, e, field))?;

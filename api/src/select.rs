@@ -23,6 +23,27 @@ use crate::error::ApiError;
 /// The fields of one response key: the same field selected once or several times.
 type Group<'a> = (&'a Name, Vec<&'a Positioned<Field>>);
 
+/// Whether a request's reads served personal data (a personal column or `extra`, to a caller
+/// with `pii:read`): shared by its operations, read by the request log's audit line.
+#[derive(Debug, Default)]
+pub struct PersonalAudit(std::sync::atomic::AtomicBool);
+
+impl PersonalAudit {
+    pub fn served(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Marks the request of `ctx` as having served personal data, when `reader` served it and
+/// `touches` says the selection asked for some.
+pub fn audit_personal(ctx: &ContextSelectionSet<'_>, reader: &Reader<'_>, touches: bool) {
+    if reader.personal && touches {
+        if let Ok(audit) = ctx.data::<std::sync::Arc<PersonalAudit>>() {
+            audit.0.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
 /// What the reads of one operation may still answer with, in bytes of JSON
 /// (`CONVGRAPH_MAX_RESPONSE_BYTES`), shared by its root fields.
 pub struct ResponseBudget {

@@ -29,6 +29,21 @@ impl ServeProcess {
 
     /// Like [`ServeProcess::start`], with more arguments and environment variables.
     pub fn start_with(database_url: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::spawn(database_url, args, env, Stdio::inherit())
+    }
+
+    /// Like [`ServeProcess::start_with`], its log (stderr) written to `log`.
+    pub fn start_logging_to(
+        database_url: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        log: &std::path::Path,
+    ) -> Self {
+        let file = std::fs::File::create(log).expect("log file");
+        Self::spawn(database_url, args, env, Stdio::from(file))
+    }
+
+    fn spawn(database_url: &str, args: &[&str], env: &[(&str, &str)], stderr: Stdio) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_convgraph"));
         command
             .arg("serve")
@@ -38,7 +53,7 @@ impl ServeProcess {
             .env("CONVGRAPH_LISTEN", "127.0.0.1:0")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(stderr);
         for (name, value) in env {
             command.env(name, value);
         }

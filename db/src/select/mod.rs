@@ -29,6 +29,20 @@ pub struct Selection {
     pub entries: Vec<Entry>,
 }
 
+impl Selection {
+    /// Whether the selection asks for personal data anywhere (a personal column, or `extra`):
+    /// what a read served to a caller who may read it is audited for.
+    pub fn touches_personal(&self) -> bool {
+        self.entries.iter().any(|entry| match &entry.value {
+            Value::Column(column) => column.personal,
+            Value::Extra => true,
+            Value::Typename | Value::Duration { .. } => false,
+            Value::Relation { selection, .. } => selection.touches_personal(),
+            Value::Page { selection, .. } => selection.touches_personal(),
+        })
+    }
+}
+
 /// One entry of a response object: its key and what goes there.
 #[derive(Debug, Clone)]
 pub struct Entry {

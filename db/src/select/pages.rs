@@ -394,6 +394,20 @@ pub struct PageSelection {
     pub entries: Vec<(String, PageValue)>,
 }
 
+impl PageSelection {
+    /// Whether the nodes of the page ask for personal data anywhere.
+    pub fn touches_personal(&self) -> bool {
+        self.entries.iter().any(|(_, value)| match value {
+            PageValue::Nodes(selection) => selection.touches_personal(),
+            PageValue::Edges(edges) => edges.iter().any(|(_, edge)| match edge {
+                EdgeValue::Node(selection) => selection.touches_personal(),
+                EdgeValue::Typename | EdgeValue::Cursor => false,
+            }),
+            PageValue::Typename | PageValue::TotalCount | PageValue::PageInfo(_) => false,
+        })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum PageValue {
     Typename,
