@@ -442,6 +442,11 @@ struct ServeArgs {
     /// Needs a database URL.
     #[arg(long, env = "CONVGRAPH_NO_MIGRATE")]
     no_migrate: bool,
+    /// A streaming replica of the database for reads: queries and the live subscriptions'
+    /// read-backs go there, writes and aggregates to the primary; after a token writes, its
+    /// reads stay on the primary until the replica has replayed the write.
+    #[arg(long, env = "CONVGRAPH_READ_DATABASE_URL", hide_env_values = true)]
+    read_database_url: Option<String>,
     /// Browser origins allowed to call the API cross-origin (CORS), comma-separated, each
     /// `scheme://host[:port]`; none by default.
     #[arg(long, env = "CONVGRAPH_CORS_ORIGINS", default_value = "", value_parser = parse_cors)]
@@ -527,12 +532,22 @@ impl ServeArgs {
         auth: AuthConfig,
         http: HttpConfig,
         limits: Limits,
-    ) -> api::AppState {
+    ) -> anyhow::Result<api::AppState> {
         let mut state = api::AppState::new(pool, auth).with_limits(limits);
         state.http = http;
         state.ingest = self.ingest();
         state.cors = self.cors_origins.clone();
-        state
+        if let Some(url) = &self.read_database_url {
+            let replica = db::connect_serving(url, self.pool(&http)).with_context(|| {
+                format!(
+                    "invalid read database URL {}",
+                    convgraph::database::redact(url)
+                )
+            })?;
+            tracing::info!(url = %convgraph::database::redact(url), "reads go to the replica");
+            state = state.with_replica(replica);
+        }
+        Ok(state)
     }
 
     fn ingest(&self) -> IngestConfig {
@@ -567,7 +582,7 @@ async fn main() -> anyhow::Result<()> {
             let http = args.http(SecretUse::Production);
             log_limits(&http);
             let serving = db.serving(args.pool(&http))?;
-            let state = args.state(serving, auth, http, args.limits.limits(Limits::default()));
+            let state = args.state(serving, auth, http, args.limits.limits(Limits::default()))?;
             server::run(state, args.listen, |addr| {
                 println!("convgraph serving GraphQL at http://{addr}/graphql");
             })
@@ -688,7 +703,7 @@ async fn main() -> anyhow::Result<()> {
             let http = serve.http(SecretUse::Development);
             log_limits(&http);
             let serving = db.serving(serve.pool(&http))?;
-            let state = serve.state(serving, auth.clone(), http, limits);
+            let state = serve.state(serving, auth.clone(), http, limits)?;
             server::run(state, serve.listen, |addr| {
                 let graphiql = |token: &str| format!("http://{addr}/graphiql#token={token}");
                 println!(

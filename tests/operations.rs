@@ -3,6 +3,10 @@
 //!
 //! - `GET /metrics`: the SQL statement counter moves by exactly the statements a query runs, and
 //!   the request counter by the requests made.
+//! - A real streaming replica (`pg_basebackup`): queries read from it, a writer reads its own
+//!   writes from the primary until the replica has replayed them, aggregates stay on the primary.
+//! - Browsers and bandwidth: CORS for configured origins only, compressed answers, gzip pushes,
+//!   panics as GraphQL-shaped 500s. Logs: JSON lines, one per request, and the audit line.
 //! - Outages: while PostgreSQL is down, requests get 503 `UNAVAILABLE` within the pool's acquire
 //!   timeout and `/readyz` says not ready; the first request after it returns succeeds; an
 //!   ingest push cut by the outage reports exactly what it stored.
@@ -773,4 +777,120 @@ async fn json_logs_have_one_line_per_request_and_an_audit_line_when_personal_dat
     assert_eq!(audits[0]["sub"], "process-test");
     assert_eq!(audits[0]["operation"], "Names");
     assert_eq!(audits[0]["span"]["request_id"], "req-audit-1");
+}
+
+/// A query of the ids of the conversations `token` sees, through `serve`.
+async fn ids_seen(client: &reqwest::Client, base: &str, token: &str) -> Vec<String> {
+    let (status, _, body, _) = post(client, base, token, READ, json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    body["data"]["conversations"]["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .map(|n| n["id"].as_str().expect("id").to_owned())
+        .collect()
+}
+
+/// Runs `sql` on the standby (replay control).
+async fn on_standby(standby: &LocalPostgres, sql: &str) {
+    let pool = db::connect(&standby.url(), 1).await.expect("standby");
+    sqlx::query(sql).execute(&pool).await.expect(sql);
+    pool.close().await;
+}
+
+/// Polls `check` for up to 20 s.
+async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !check().await {
+        assert!(Instant::now() < deadline, "not within 20 s: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn reads_go_to_a_real_streaming_replica_and_a_writer_reads_its_writes() {
+    let primary = private_postgres(&["r-1"]).await;
+    let from = primary.clone();
+    let standby = tokio::task::spawn_blocking(move || from.standby())
+        .await
+        .expect("join")
+        .expect("a standby made by pg_basebackup");
+    let serve = ServeProcess::start_with(
+        &primary.url(),
+        &["--read-database-url", &standby.url()],
+        &[],
+    );
+    let client = reqwest::Client::new();
+    let reader = ServeProcess::token(&["conversations:read"]);
+    let writer = api::auth::mint(
+        &api::auth::AuthConfig::hs256(common::process::SECRET),
+        &api::auth::TokenRequest {
+            subject: "replica-writer".into(),
+            divisions: Some(vec!["*".into()]),
+            permissions: vec!["conversations:read".into(), "ingest:write".into()],
+            ttl_seconds: 600,
+            ..Default::default()
+        },
+    )
+    .expect("token");
+    eventually("the replica serves r-1", async || {
+        ids_seen(&client, &serve.base, &reader).await == ["r-1"]
+    })
+    .await;
+
+    // Replay paused: what the primary stores now is not on the replica.
+    on_standby(&standby, "select pg_wal_replay_pause()").await;
+    let pool = db::connect(&primary.url(), 1).await.expect("primary");
+    let graph =
+        domain::ingest::to_graph(&document("r-2"), None, &Default::default()).expect("valid");
+    let stored = db::ingest::write(&pool, &domain::Scope::All, &[&graph]).await;
+    assert!(stored.iter().all(Result::is_ok), "{stored:?}");
+    assert_eq!(
+        ids_seen(&client, &serve.base, &reader).await,
+        ["r-1"],
+        "the reader's query is served by the (paused) replica"
+    );
+
+    // The writer writes through the API and reads its write at once (from the primary),
+    // while the reader still reads the replica.
+    let (status, _, body, _) = post(
+        &client,
+        &serve.base,
+        &writer,
+        "mutation($docs: [JSON!]!) { ingestConversations(documents: $docs) { created } }",
+        json!({"docs": [document("r-3")]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["ingestConversations"]["created"], 1, "{body}");
+    assert_eq!(
+        ids_seen(&client, &serve.base, &writer).await,
+        ["r-1", "r-2", "r-3"],
+        "read your writes"
+    );
+    assert_eq!(ids_seen(&client, &serve.base, &reader).await, ["r-1"]);
+
+    // Aggregates refresh their rollup first: they run on the primary, never refused.
+    let (status, _, body, _) = post(
+        &client,
+        &serve.base,
+        &reader,
+        r#"{ conversationAggregates(interval: "2026-11-01T00:00:00Z/2026-11-02T00:00:00Z", metrics: ["nConnected"]) { group } }"#,
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.get("errors").is_none(), "{body}");
+
+    // Replay resumed: the reader catches up, and the writer is back on the replica.
+    on_standby(&standby, "select pg_wal_replay_resume()").await;
+    eventually("the reader sees every write", async || {
+        ids_seen(&client, &serve.base, &reader).await == ["r-1", "r-2", "r-3"]
+    })
+    .await;
+    assert_eq!(
+        ids_seen(&client, &serve.base, &writer).await,
+        ["r-1", "r-2", "r-3"]
+    );
+    pool.close().await;
 }

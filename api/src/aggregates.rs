@@ -12,7 +12,7 @@ use db::aggregate::{AggregateQuery, AggregateRow, StatsRow, conversation_aggrega
 use domain::aggregate::{DERIVED_METRICS, Dimension, Granularity, STORED_METRICS, buckets, metric};
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::conversations::{parse_interval, request};
+use crate::conversations::{parse_interval, request_primary};
 use crate::error::ApiError;
 use crate::plain::{self, Plain};
 
@@ -50,7 +50,7 @@ impl AggregateQueryRoot {
                           oServiceLevel, …): `aggregateMetrics` lists them with their meaning.")]
         metrics: Vec<String>,
     ) -> Result<Vec<AggregateResult>> {
-        let (pool, caller) = request(ctx)?;
+        let (pool, caller) = request_primary(ctx)?;
         let plan = Plan::new(
             &interval,
             granularity.as_deref(),

@@ -78,6 +78,13 @@ pub fn request<'c>(ctx: &Context<'c>) -> Result<(&'c PgPool, &'c Caller)> {
     Ok((ctx.data::<PgPool>()?, ctx.data::<Caller>()?))
 }
 
+/// Like [`request`], with the primary's pool: for reads that may write first (the aggregates
+/// refresh their rollup), which a replica refuses.
+pub fn request_primary<'c>(ctx: &Context<'c>) -> Result<(&'c PgPool, &'c Caller)> {
+    let primary = ctx.data::<crate::routing::Primary>()?;
+    Ok((&primary.0, ctx.data::<Caller>()?))
+}
+
 /// What a list is ordered by.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Default)]
 pub enum ConversationOrderField {

@@ -548,6 +548,16 @@ enum Operations {
     Batch(Vec<async_graphql::Request>),
 }
 
+impl Operations {
+    /// Whether one of the operations is a mutation (a write).
+    fn any_mutation(&mut self) -> bool {
+        match self {
+            Operations::Single(request) => selects_mutation(request),
+            Operations::Batch(requests) => requests.iter_mut().any(selects_mutation),
+        }
+    }
+}
+
 /// Reads the GraphQL request from the URL (GET) or the JSON body (POST).
 async fn read_request(request: Request, state: &AppState) -> Result<Operations, Refusal> {
     if request.method() == Method::GET || request.method() == Method::HEAD {
@@ -740,6 +750,7 @@ pub async fn graphql(State(state): State<AppState>, request: Request) -> Respons
             Operations::Batch(_) => "(batch)".to_owned(),
         },
     };
+    let wrote = state.replica.is_some() && operations.any_mutation();
     let mut response = unpanicked(media, async {
         match operations {
             Operations::Single(request) => graphql_response(execute(&state, *request).await, media),
@@ -753,6 +764,9 @@ pub async fn graphql(State(state): State<AppState>, request: Request) -> Respons
         }
     })
     .await;
+    if let (true, Some(replica), Some(subject)) = (wrote, &state.replica, &facts.subject) {
+        replica.wrote(&state.pool, subject).await;
+    }
     response.extensions_mut().insert(RequestFacts {
         personal: audit.served(),
         ..facts
@@ -946,8 +960,14 @@ async fn prepare(
             };
             Refusal::new(StatusCode::BAD_REQUEST, e.code, message)
         })?;
+        let pool = if mutation {
+            state.pool.clone()
+        } else {
+            state.read_pool(&caller.subject)
+        };
         Ok(request
-            .data(state.pool.clone())
+            .data(pool)
+            .data(crate::routing::Primary(state.pool.clone()))
             .data(caller.clone())
             .data(audit.clone())
             .data(state.ingest)

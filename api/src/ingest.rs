@@ -513,7 +513,15 @@ pub async fn bulk(State(state): State<AppState>, request: Request) -> Response {
     let config = state.ingest;
     let pool = state.pool.clone();
     let Some(key) = key else {
-        return stream_report(pool, caller, config, what, body, None);
+        return stream_report(
+            pool,
+            state.replica.clone(),
+            caller,
+            config,
+            what,
+            body,
+            None,
+        );
     };
     let mut held = match KeyLock::take(&pool, &caller, &key).await {
         Ok(held) => held,
@@ -527,7 +535,15 @@ pub async fn bulk(State(state): State<AppState>, request: Request) -> Response {
             held.release().await;
             error_response(e.status(), e.code(), &e.to_string(), media)
         }
-        Ok(None) => stream_report(pool, caller, config, what, body, Some(held)),
+        Ok(None) => stream_report(
+            pool,
+            state.replica.clone(),
+            caller,
+            config,
+            what,
+            body,
+            Some(held),
+        ),
         Ok(Some(first)) => {
             let digest = body_digest(&what.kind, body, config.max_bulk_bytes).await;
             held.release().await;
@@ -628,6 +644,7 @@ fn replay(response: &Value) -> Response {
 /// Starts the push in a task of its own and answers with its report as it is written.
 fn stream_report(
     pool: PgPool,
+    replica: Option<std::sync::Arc<crate::routing::Replica>>,
     caller: Caller,
     config: IngestConfig,
     what: Pushed,
@@ -635,7 +652,12 @@ fn stream_report(
     held: Option<KeyLock>,
 ) -> Response {
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(64);
+    if let Some(replica) = &replica {
+        replica.writing(&caller.subject);
+    }
     tokio::spawn(async move {
+        let subject = caller.subject.clone();
+        let primary = pool.clone();
         let push = Push {
             pool,
             caller,
@@ -644,6 +666,9 @@ fn stream_report(
             tx,
         };
         push.run(body, held).await;
+        if let Some(replica) = replica {
+            replica.wrote(&primary, &subject).await;
+        }
     });
     let lines = futures::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|b| (Ok::<_, std::io::Error>(b), rx))

@@ -21,6 +21,7 @@ pub mod live;
 pub mod metrics;
 pub mod objects;
 mod plain;
+pub mod routing;
 pub mod select;
 pub mod subscriptions;
 mod wallboard;
@@ -104,6 +105,8 @@ pub struct AppState {
     pub hub: Arc<live::Hub>,
     /// Browser origins allowed to call the API (none unless configured).
     pub cors: layers::CorsConfig,
+    /// The streaming replica queries read from, when configured ([`routing`]).
+    pub replica: Option<Arc<routing::Replica>>,
     /// Set through [`AppState::with_limits`], which builds the schema to match.
     limits: Limits,
 }
@@ -120,7 +123,27 @@ impl AppState {
             http: HttpConfig::default(),
             ingest: IngestConfig::default(),
             cors: layers::CorsConfig::default(),
+            replica: None,
             limits: Limits::default(),
+        }
+    }
+
+    /// The same state reading from the replica on `pool` ([`routing`]): queries and the live
+    /// subscriptions' read-backs go there; writes, aggregates and the listener stay on the
+    /// primary.
+    pub fn with_replica(mut self, pool: PgPool) -> Self {
+        let replica = routing::Replica::start(pool);
+        self.hub.set_replica(replica.clone());
+        self.replica = Some(replica);
+        self
+    }
+
+    /// The pool `subject`'s reads go to: the replica when there is one that has replayed the
+    /// subject's writes and answers, else the primary.
+    pub fn read_pool(&self, subject: &str) -> PgPool {
+        match &self.replica {
+            Some(replica) if replica.serves(subject) => replica.pool().clone(),
+            _ => self.pool.clone(),
         }
     }
 

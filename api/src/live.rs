@@ -55,6 +55,9 @@ pub struct Hub {
     open: AtomicUsize,
     /// Most subscriptions open in this process at once.
     pub max_subscriptions: AtomicUsize,
+    /// The replica the read-backs use, when there is one: the listener waits for it to replay
+    /// a change before passing it on ([`crate::routing`]).
+    replica: std::sync::OnceLock<Arc<crate::routing::Replica>>,
 }
 
 impl Hub {
@@ -68,7 +71,13 @@ impl Hub {
             groups: Mutex::new(HashMap::new()),
             open: AtomicUsize::new(0),
             max_subscriptions: AtomicUsize::new(max_subscriptions),
+            replica: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Read-backs go to `replica` (set before the first subscription).
+    pub fn set_replica(&self, replica: Arc<crate::routing::Replica>) {
+        let _ = self.replica.set(replica);
     }
 
     /// The most subscriptions this process holds.
@@ -112,7 +121,11 @@ impl Hub {
         admission: Admission,
     ) -> impl Stream<Item = Delivery<S::Out>> + Send + 'static + use<S> {
         self.listening.get_or_init(|| {
-            tokio::spawn(listen(self.pool.clone(), self.signals.clone()));
+            tokio::spawn(listen(
+                self.pool.clone(),
+                self.replica.get().cloned(),
+                self.signals.clone(),
+            ));
         });
         let group = {
             let mut groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
@@ -284,7 +297,22 @@ fn subscriber<T: Clone + Send + 'static>(
 
 /// The listener: hears the channel and passes each change on; after losing its connection it
 /// waits for the database to answer again, then asks every group to resynchronise.
-async fn listen(pool: PgPool, signals: broadcast::Sender<Signal>) {
+async fn listen(
+    pool: PgPool,
+    replica: Option<Arc<crate::routing::Replica>>,
+    signals: broadcast::Sender<Signal>,
+) {
+    // With a replica, a change (or a resynchronisation) is passed on once the replica has
+    // replayed it, so that the read-backs there see it.
+    let caught_up = async |replica: &Option<Arc<crate::routing::Replica>>| {
+        if let Some(replica) = replica {
+            if !replica.catch_up(&pool).await {
+                tracing::warn!(
+                    "the read replica lags: a change is passed on before it has replayed it"
+                );
+            }
+        }
+    };
     let mut delay = Duration::from_millis(100);
     let mut first = true;
     loop {
@@ -305,12 +333,14 @@ async fn listen(pool: PgPool, signals: broadcast::Sender<Signal>) {
         delay = Duration::from_millis(100);
         if !std::mem::take(&mut first) {
             tracing::info!("the change listener is back: live subscriptions resynchronise");
+            caught_up(&replica).await;
             let _ = signals.send(Signal::Resync);
         }
         loop {
             match listener.try_recv().await {
                 Ok(Some(notification)) => {
                     if let Some(change) = Change::parse(notification.payload()) {
+                        caught_up(&replica).await;
                         let _ = signals.send(Signal::Change(Arc::new(change)));
                     }
                 }

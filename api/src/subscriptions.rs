@@ -258,7 +258,8 @@ impl SubscriptionRoot {
         )
         .map_err(|e| e.extend())?;
         let source = Aggregates {
-            pool: live.pool.clone(),
+            // The rollup is refreshed before it is read: a write a replica refuses.
+            pool: ctx.data::<crate::routing::Primary>()?.0.clone(),
             scope: live.caller.scope.clone(),
             plan,
             last: None,

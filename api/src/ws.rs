@@ -318,7 +318,8 @@ async fn run(
         return;
     }
     let request = request
-        .data(state.pool.clone())
+        .data(state.read_pool(&caller.subject))
+        .data(crate::routing::Primary(state.pool.clone()))
         .data(caller)
         .data(state.ingest)
         .data(state.hub.clone())

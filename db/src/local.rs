@@ -259,6 +259,46 @@ impl LocalPostgres {
         Ok(())
     }
 
+    /// A streaming replica of this server: a hot standby made by `pg_basebackup -R` into a
+    /// temporary data directory (removed when it stops), started on a port of its own.
+    pub fn standby(&self) -> Result<LocalPostgres, LocalError> {
+        let temp_dir = tempfile::Builder::new()
+            .prefix("convgraph-standby-")
+            .tempdir()
+            .map_err(|e| LocalError::io("could not create a temporary data directory", e))?;
+        self.runner.prepare_data_dir(temp_dir.path())?;
+        let mut backup = self.runner.command("pg_basebackup");
+        backup.arg("-D").arg(temp_dir.path()).args([
+            "-R",
+            "-X",
+            "stream",
+            "-c",
+            "fast",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &self.port.to_string(),
+            "-U",
+            "postgres",
+        ]);
+        self.runner.run(backup)?;
+        // The server refuses a data directory that others may enter.
+        fs::set_permissions(temp_dir.path(), fs::Permissions::from_mode(0o700)).map_err(|e| {
+            LocalError::io(
+                format!("could not set permissions of {}", temp_dir.path().display()),
+                e,
+            )
+        })?;
+        let mut server = Self::start_with(temp_dir.path(), &LocalOptions::default())?;
+        server.temp_dir = Some(temp_dir);
+        info!(
+            port = server.port,
+            primary = self.port,
+            "local standby started"
+        );
+        Ok(server)
+    }
+
     /// Stops the server (`pg_ctl stop -m fast`), waiting until it has exited, and removes a
     /// temporary data directory.
     pub fn stop(mut self) -> Result<(), LocalError> {
@@ -535,9 +575,24 @@ impl Runner {
         })
     }
 
+    /// The path of `program`: in the bin dir, else beside the binary `initdb` there links to
+    /// (a bin dir of links to the server's binaries need not hold the client tools, such as
+    /// `pg_basebackup`).
+    fn tool(&self, program: &str) -> PathBuf {
+        let beside = self.bin_dir.join(program);
+        if beside.exists() {
+            return beside;
+        }
+        fs::canonicalize(self.bin_dir.join("initdb"))
+            .ok()
+            .and_then(|initdb| initdb.parent().map(|dir| dir.join(program)))
+            .filter(|path| path.exists())
+            .unwrap_or(beside)
+    }
+
     /// A command running `program` from the bin dir, as `postgres` if we are root.
     fn command(&self, program: &str) -> Command {
-        let binary = self.bin_dir.join(program);
+        let binary = self.tool(program);
         let mut command = match &self.as_postgres {
             Some((runuser, _)) => {
                 let mut command = Command::new(runuser);
