@@ -5,3 +5,4 @@ pub mod database;
 pub mod import;
 pub mod seed;
 pub mod server;
+pub mod telemetry;

@@ -563,10 +563,20 @@ impl ServeArgs {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    init_tracing(
-        matches!(cli.command, Command::Serve(_) | Command::Demo { .. }),
-        cli.log_format,
-    );
+    let serving = matches!(cli.command, Command::Serve(_) | Command::Demo { .. });
+    let traces = (serving && convgraph::telemetry::configured())
+        .then(convgraph::telemetry::provider)
+        .transpose()?;
+    init_tracing(serving, cli.log_format, traces.as_ref());
+    let result = run(cli).await;
+    if let Some(provider) = traces {
+        // Exports the spans still in the batch.
+        let _ = tokio::task::spawn_blocking(move || provider.shutdown()).await;
+    }
+    result
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     let local = LocalData::Persistent(cli.data_dir.clone());
     match cli.command {
         Command::Serve(args) => {
@@ -791,7 +801,11 @@ async fn main() -> anyhow::Result<()> {
 
 /// The log on stderr (`RUST_LOG`), and for the serving commands the SQL statement counter of
 /// `/metrics`, with a filter of its own so that the log prints the same with or without it.
-fn init_tracing(count_statements: bool, format: LogFormat) {
+fn init_tracing(
+    count_statements: bool,
+    format: LogFormat,
+    traces: Option<&opentelemetry_sdk::trace::SdkTracerProvider>,
+) {
     use tracing_subscriber::Layer as _;
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::util::SubscriberInitExt as _;
@@ -812,7 +826,11 @@ fn init_tracing(count_statements: bool, format: LogFormat) {
     tracing_subscriber::registry()
         .with(log.with_filter(log_filter))
         .with(count_statements.then(api::metrics::sql_statement_layer))
+        .with(traces.map(convgraph::telemetry::layer))
         .init();
+    if traces.is_some() {
+        tracing::info!("traces: exported over OTLP");
+    }
 }
 
 /// The connection and request limits in force, for the start-up log.

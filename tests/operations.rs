@@ -894,3 +894,85 @@ async fn reads_go_to_a_real_streaming_replica_and_a_writer_reads_its_writes() {
     );
     pool.close().await;
 }
+
+/// Every object holding a `traceId` in an OTLP/JSON export body (the spans).
+fn spans_of(body: &serde_json::Value, out: &mut Vec<serde_json::Value>) {
+    match body {
+        serde_json::Value::Object(map) => {
+            if map.contains_key("traceId") && map.contains_key("name") {
+                out.push(body.clone());
+            }
+            map.values().for_each(|v| spans_of(v, out));
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| spans_of(v, out)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn traces_reach_an_otlp_receiver_as_children_of_the_callers_traceparent() {
+    // The receiver: accepts OTLP/HTTP JSON exports on /v1/traces and keeps their spans.
+    let received = Arc::new(std::sync::Mutex::new(Vec::<serde_json::Value>::new()));
+    let keep = received.clone();
+    let receiver = axum::Router::new().route(
+        "/v1/traces",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let keep = keep.clone();
+            async move {
+                let export: serde_json::Value =
+                    serde_json::from_slice(&body).expect("an OTLP/JSON export");
+                let mut spans = Vec::new();
+                spans_of(&export, &mut spans);
+                keep.lock().expect("lock").extend(spans);
+                "{}"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let collector = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, receiver).await });
+
+    let store = Server::start(&[document("t-1")]).await;
+    let serve = ServeProcess::start_with(
+        store.db.url(),
+        &[],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &collector),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ],
+    );
+    let trace_id = "0af7651916cd43dd8448eb211c80319c";
+    let caller_span = "b7ad6b7169203331";
+    let response = reqwest::Client::new()
+        .post(format!("{}/graphql", serve.base))
+        .bearer_auth(ServeProcess::token(&["conversations:read"]))
+        .header("traceparent", format!("00-{trace_id}-{caller_span}-01"))
+        .json(&json!({"query": "query Traced { conversations(first: 1) { nodes { id } } }"}))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), 200);
+
+    let ours = |name: &str| {
+        received
+            .lock()
+            .expect("lock")
+            .iter()
+            .find(|s| s["name"] == name && s["traceId"].as_str() == Some(trace_id))
+            .cloned()
+    };
+    eventually(
+        "the request, operation and SQL spans are exported",
+        async || ours("request").is_some() && ours("graphql").is_some() && ours("sql").is_some(),
+    )
+    .await;
+    let request = ours("request").expect("request span");
+    assert_eq!(request["parentSpanId"], caller_span, "{request}");
+    let graphql = ours("graphql").expect("graphql span");
+    assert_eq!(graphql["parentSpanId"], request["spanId"], "{graphql}");
+    let sql = ours("sql").expect("sql span");
+    assert_eq!(sql["parentSpanId"], graphql["spanId"], "{sql}");
+}

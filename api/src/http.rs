@@ -751,6 +751,7 @@ pub async fn graphql(State(state): State<AppState>, request: Request) -> Respons
         },
     };
     let wrote = state.replica.is_some() && operations.any_mutation();
+    let operation_span = tracing::info_span!("graphql", operation = %facts.operation);
     let mut response = unpanicked(media, async {
         match operations {
             Operations::Single(request) => graphql_response(execute(&state, *request).await, media),
@@ -763,6 +764,7 @@ pub async fn graphql(State(state): State<AppState>, request: Request) -> Respons
             }
         }
     })
+    .instrument(operation_span)
     .await;
     if let (true, Some(replica), Some(subject)) = (wrote, &state.replica, &facts.subject) {
         replica.wrote(&state.pool, subject).await;
@@ -1133,6 +1135,12 @@ pub async fn trace(mut request: Request, next: Next) -> Response {
         method = %request.method(),
         path = %request.uri().path(),
     );
+    // A caller's W3C trace context makes this request's span a child of its own (exported
+    // when traces are configured; without a propagator the context is empty).
+    let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
+        propagator.extract(&HeaderExtractor(request.headers()))
+    });
+    let _ = tracing_opentelemetry::OpenTelemetrySpanExt::set_parent(&span, parent);
     let route = crate::metrics::route_label(request.uri().path());
     let started = Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;
@@ -1160,6 +1168,19 @@ pub async fn trace(mut request: Request, next: Next) -> Response {
         }
     });
     response
+}
+
+/// The request's headers as an OpenTelemetry carrier (for `traceparent`, `tracestate`).
+struct HeaderExtractor<'a>(&'a HeaderMap);
+
+impl opentelemetry::propagation::Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|value| value.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(HeaderName::as_str).collect()
+    }
 }
 
 /// 1 to 64 characters from `A-Z a-z 0-9 - _ . :`; anything else could forge log lines or

@@ -697,7 +697,14 @@ impl Compiled {
 }
 
 /// Runs a compiled statement (one row, one column: the JSON text), refusing an answer larger
-/// than `max_bytes` in PostgreSQL, so that it never crosses the wire.
+/// than `max_bytes` in PostgreSQL, so that it never crosses the wire. A `sql` span (debug level:
+/// exported as a trace span when traces are on, not logged) covers the statement.
+#[tracing::instrument(
+    name = "sql",
+    level = "debug",
+    skip_all,
+    fields(db.system = "postgresql", db.operation = "select", convgraph.read = "pushed-down")
+)]
 async fn run(pool: &PgPool, mut statement: Statement, max_bytes: i64) -> Result<String, ReadError> {
     let limit = statement.sql.bind(max_bytes);
     let mut sql = Sql::new();
