@@ -6,6 +6,7 @@
 
 mod live;
 mod load;
+mod outage;
 mod peer;
 mod prepare;
 mod report;
@@ -69,7 +70,8 @@ struct Args {
     #[arg(long)]
     no_write: bool,
     /// Only the scenarios whose name contains one of these words (dashboard, aggregate,
-    /// workitem, conversation, export, live), comma-separated.
+    /// workitem, conversation, export, live), comma-separated; `outage` runs alone, on a private
+    /// PostgreSQL of its own that it stops and starts under load.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Live scenario: subscriptions held open at once, per setup, comma-separated.
@@ -103,6 +105,13 @@ async fn main() -> anyhow::Result<()> {
         "--concurrency: levels between 1 and 256, e.g. 1,4,16"
     );
     let command = command_line();
+    if args.only.iter().any(|w| w == "outage") {
+        anyhow::ensure!(
+            args.only.len() == 1,
+            "--only outage runs alone (on a private server of its own)"
+        );
+        return run_outage(&args, &command).await;
+    }
     // `live` is a scenario of its own; the other words choose among the reads.
     let live_chosen = args.only.is_empty() || args.only.iter().any(|w| w == "live");
     let read_words: Vec<&String> = args.only.iter().filter(|w| *w != "live").collect();
@@ -450,6 +459,73 @@ async fn main() -> anyhow::Result<()> {
     prepared.pool.close().await;
     if let Some(local) = prepared.local {
         tokio::task::spawn_blocking(move || local.stop()).await??;
+    }
+    Ok(())
+}
+
+/// The outage scenario: a private PostgreSQL stopped and started under load; its own section.
+async fn run_outage(args: &Args, command: &str) -> anyhow::Result<()> {
+    let binary = match &args.server_binary {
+        Some(path) => path.clone(),
+        None => server::build_release_binary().await?,
+    };
+    let log = server::workspace_root().join("target/bench/server-outage.log");
+    let load_before = load_average();
+    let options = outage::Options {
+        binary: &binary,
+        secret: JWT_SECRET,
+        log: &log,
+        conversations: 2_000,
+        workers: 8,
+        before: Duration::from_secs(5),
+        down: Duration::from_secs(5),
+        after: Duration::from_secs(10),
+        acquire_timeout_secs: 2,
+    };
+    let measured = outage::run(&options).await?;
+    let mut body = format!(
+        "## PostgreSQL outage under load\n\n\
+         - Date: {}\n\
+         - Commit: {}\n\
+         - Machine: {}; load average (1/5/15 min) {} before the run, {} after\n\
+         - Command: `{command}`\n\
+         - Setup: a private PostgreSQL (initdb, fsync off) with {} generated conversations; \
+         `convgraph serve` on it with `CONVGRAPH_DB_ACQUIRE_TIMEOUT_SECS={}`; {} closed-loop \
+         workers send `{}` (20 conversations, 4 levels) for {:.0} s, PostgreSQL is stopped \
+         (`pg_ctl stop -m fast`) for about {:.0} s and started again, and the load goes on for \
+         the rest of {:.0} s. A right answer is byte for byte the one answered before the \
+         outage; an answer counts in the phase it was sent in\n",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        commit(),
+        machine(),
+        load_before,
+        load_average(),
+        thousands_sep(measured.conversations),
+        measured.acquire_timeout_secs,
+        measured.workers,
+        "query Outage { conversations(first: 20, orderBy: {direction: DESC}) { … } }",
+        options.before.as_secs_f64(),
+        options.down.as_secs_f64(),
+        (options.before + options.down + options.after).as_secs_f64(),
+    );
+    for note in &args.note {
+        body.push_str(&format!(
+            "- Note: {note}
+"
+        ));
+    }
+    body.push('\n');
+    body.push_str(&outage::table(&measured));
+    println!("\n{body}");
+    if !args.no_write {
+        let path = args
+            .output
+            .clone()
+            .unwrap_or_else(|| server::workspace_root().join("BENCHMARKS.md"));
+        let old = std::fs::read_to_string(&path).unwrap_or_default();
+        std::fs::write(&path, outage::replace_section(&old, &body))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("bench: wrote the outage section of {}", path.display());
     }
     Ok(())
 }

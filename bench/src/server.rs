@@ -74,6 +74,17 @@ impl Server {
         jwt_secret: &str,
         log: &Path,
     ) -> anyhow::Result<Self> {
+        Self::start_with(binary, database_url, jwt_secret, log, &[]).await
+    }
+
+    /// Like [`Server::start`], with more environment variables.
+    pub async fn start_with(
+        binary: &Path,
+        database_url: &str,
+        jwt_secret: &str,
+        log: &Path,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
         if let Some(dir) = log.parent() {
             std::fs::create_dir_all(dir)?;
         }
@@ -90,6 +101,7 @@ impl Server {
             .env("CONVGRAPH_INTROSPECTION", "true")
             // One token drives every worker: a per-subject rate limit would measure itself.
             .env("CONVGRAPH_RATE_LIMIT_PER_SECOND", "0")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log_file)
