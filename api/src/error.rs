@@ -91,3 +91,13 @@ impl ErrorExtensions for ApiError {
         async_graphql::Error::new(self.to_string()).extend_with(|_, e| e.set("code", self.code()))
     }
 }
+
+/// What a panic said (its `&str` or `String` payload), for the log only: it may hold anything,
+/// so the client gets the generic `INTERNAL` message.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
+}

@@ -807,11 +807,7 @@ pub async fn unpanicked(media: MediaType, handler: impl Future<Output = Response
         .catch_unwind()
         .await
         .unwrap_or_else(|panic| {
-            let cause = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
+            let cause = crate::error::panic_message(&*panic);
             let error = ApiError::internal(format!("panic while executing a request: {cause}"));
             error_response(
                 StatusCode::INTERNAL_SERVER_ERROR,

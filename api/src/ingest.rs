@@ -513,15 +513,7 @@ pub async fn bulk(State(state): State<AppState>, request: Request) -> Response {
     let config = state.ingest;
     let pool = state.pool.clone();
     let Some(key) = key else {
-        return stream_report(
-            pool,
-            state.replica.clone(),
-            caller,
-            config,
-            what,
-            body,
-            None,
-        );
+        return stream_report(&state, caller, what, body, None);
     };
     let mut held = match KeyLock::take(&pool, &caller, &key).await {
         Ok(held) => held,
@@ -535,15 +527,7 @@ pub async fn bulk(State(state): State<AppState>, request: Request) -> Response {
             held.release().await;
             error_response(e.status(), e.code(), &e.to_string(), media)
         }
-        Ok(None) => stream_report(
-            pool,
-            state.replica.clone(),
-            caller,
-            config,
-            what,
-            body,
-            Some(held),
-        ),
+        Ok(None) => stream_report(&state, caller, what, body, Some(held)),
         Ok(Some(first)) => {
             let digest = body_digest(&what.kind, body, config.max_bulk_bytes).await;
             held.release().await;
@@ -643,14 +627,13 @@ fn replay(response: &Value) -> Response {
 
 /// Starts the push in a task of its own and answers with its report as it is written.
 fn stream_report(
-    pool: PgPool,
-    replica: Option<std::sync::Arc<crate::routing::Replica>>,
+    state: &AppState,
     caller: Caller,
-    config: IngestConfig,
     what: Pushed,
     body: Body,
     held: Option<KeyLock>,
 ) -> Response {
+    let (pool, replica, config) = (state.pool.clone(), state.replica.clone(), state.ingest);
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(64);
     if let Some(replica) = &replica {
         replica.writing(&caller.subject);

@@ -138,11 +138,7 @@ async fn known_encoding(request: Request, next: Next) -> Response {
 /// A panic's answer: 500 `INTERNAL` with the generic message; the panic's own message may hold
 /// anything, so it goes to the log only.
 fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
-    let cause = panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_default();
+    let cause = crate::error::panic_message(&*panic);
     let error = crate::error::ApiError::internal(format!("panic in a handler: {cause}"));
     error_response(
         StatusCode::INTERNAL_SERVER_ERROR,
