@@ -567,7 +567,7 @@ async fn main() -> anyhow::Result<()> {
     let traces = (serving && convgraph::telemetry::configured())
         .then(convgraph::telemetry::provider)
         .transpose()?;
-    init_tracing(serving, cli.log_format, traces.as_ref());
+    init_tracing(cli.log_format, traces.as_ref());
     let result = run(cli).await;
     if let Some(provider) = traces {
         // Exports the spans still in the batch.
@@ -799,13 +799,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// The log on stderr (`RUST_LOG`), and for the serving commands the SQL statement counter of
-/// `/metrics`, with a filter of its own so that the log prints the same with or without it.
-fn init_tracing(
-    count_statements: bool,
-    format: LogFormat,
-    traces: Option<&opentelemetry_sdk::trace::SdkTracerProvider>,
-) {
+/// The log on stderr (`RUST_LOG`), and the trace export when it is configured.
+fn init_tracing(format: LogFormat, traces: Option<&opentelemetry_sdk::trace::SdkTracerProvider>) {
     use tracing_subscriber::Layer as _;
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::util::SubscriberInitExt as _;
@@ -825,7 +820,6 @@ fn init_tracing(
     };
     tracing_subscriber::registry()
         .with(log.with_filter(log_filter))
-        .with(count_statements.then(api::metrics::sql_statement_layer))
         .with(traces.map(convgraph::telemetry::layer))
         .init();
     if traces.is_some() {

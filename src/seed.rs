@@ -99,7 +99,7 @@ fn read_feed(rows: Vec<(Table, Value)>, into: &mut FeedRows) -> anyhow::Result<(
 /// a commit per chunk rather than per table).
 async fn store_feed(pool: &PgPool, rows: FeedRows) -> anyhow::Result<RowReport> {
     let mut report = RowReport::default();
-    let mut tx = pool.begin().await?;
+    let mut tx = db::exec::begin(pool).await?;
     for (table, rows) in rows {
         let values: Vec<Value> = rows.into_values().collect();
         for outcome in db::records::store_rows(&mut tx, table, &values).await? {
@@ -185,7 +185,7 @@ pub async fn assign_business_units_from_queues(
         .iter()
         .map(|q| (q.id.clone(), q.business_unit_id.clone()))
         .unzip();
-    let mut tx = pool.begin().await?;
+    let mut tx = db::exec::begin(pool).await?;
     let result = sqlx::query(
         "update conversations c set business_unit_id = first_queue.business_unit_id
          from (select distinct on (s.conversation_id) s.conversation_id, q.business_unit_id
@@ -197,7 +197,7 @@ pub async fn assign_business_units_from_queues(
     )
     .bind(&queues)
     .bind(&units)
-    .execute(&mut *tx)
+    .execute(db::exec::conn(&mut tx))
     .await?;
     // The metric facts carry their conversation's scope: keep them in step.
     sqlx::query(
@@ -212,7 +212,7 @@ pub async fn assign_business_units_from_queues(
          select distinct date_bin('15 minutes', emit_date, timestamptz '1970-01-01 00:00:00Z')
          from changed",
     )
-    .execute(&mut *tx)
+    .execute(db::exec::conn(&mut tx))
     .await?;
     tx.commit().await?;
     Ok(result.rows_affected())

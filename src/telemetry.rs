@@ -54,8 +54,9 @@ pub fn provider() -> anyhow::Result<SdkTracerProvider> {
 }
 
 /// The `tracing` layer that turns spans into OpenTelemetry spans of `provider`, with the
-/// filter that picks what is exported: the request, operation and SQL spans and the statement
-/// events, whatever the log shows.
+/// filter that picks what is exported: the request, operation and statement (`sql`, from
+/// `db::exec`) spans, whatever the log shows. sqlx's own statement events stay off: they copy
+/// each statement's text.
 pub fn layer<S>(provider: &SdkTracerProvider) -> impl tracing_subscriber::Layer<S>
 where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
@@ -67,7 +68,6 @@ where
         .with_filter(
             tracing_subscriber::filter::Targets::new()
                 .with_target("api", tracing::Level::INFO)
-                .with_target("db", tracing::Level::DEBUG)
-                .with_target("sqlx::query", tracing::Level::DEBUG),
+                .with_target("db", tracing::Level::DEBUG),
         )
 }

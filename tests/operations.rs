@@ -1,8 +1,9 @@
 //! What an operator runs on: the real `convgraph serve` process (its subscriber, metrics, flags
 //! and pool), PostgreSQL going away under it and coming back.
 //!
-//! - `GET /metrics`: the SQL statement counter moves by exactly the statements a query runs, and
-//!   the request counter by the requests made.
+//! - `GET /metrics`: the SQL statement counter moves by exactly the statements a query runs
+//!   (with sqlx's own statement events off), the request counter by the requests made, and the
+//!   pool's waiting gauge holds the requests waiting for a connection.
 //! - A real streaming replica (`pg_basebackup`): queries read from it, a writer reads its own
 //!   writes from the primary until the replica has replayed them, aggregates stay on the primary.
 //! - Browsers and bandwidth: CORS for configured origins only, compressed answers, gzip pushes,
@@ -61,7 +62,10 @@ async fn metrics_count_the_sql_statements_and_requests_of_a_query() {
         })
         .collect();
     let store = Server::start(&docs).await;
-    let serve = ServeProcess::start(store.db.url());
+    // sqlx's own statement events (`sqlx::query`) off, as by default: counting must not need
+    // them, since emitting one copies the statement's text.
+    let serve =
+        ServeProcess::start_with(store.db.url(), &[], &[("RUST_LOG", "info,sqlx::query=off")]);
     let client = reqwest::Client::new();
     let token = ServeProcess::token(&["conversations:read"]);
 
@@ -214,6 +218,36 @@ async fn while_postgresql_is_down_requests_get_503_unavailable_and_the_first_aft
     let (status, took) = ready(&client, &serve.base).await;
     assert_eq!(status, 503);
     assert!(took < Duration::from_secs(3), "/readyz took {took:?}");
+    // Requests waiting for a connection show in the pool's waiting gauge, and leave it.
+    let waiting = || async {
+        let body = client
+            .get(format!("{}/metrics", serve.base))
+            .send()
+            .await
+            .expect("GET /metrics")
+            .text()
+            .await
+            .expect("text");
+        let line = body
+            .lines()
+            .find_map(|line| line.strip_prefix("convgraph_db_pool_waiting "))
+            .unwrap_or_else(|| panic!("no waiting gauge in /metrics:\n{body}"));
+        line.parse::<f64>().expect("a gauge value")
+    };
+    let stuck: Vec<_> = (0..2)
+        .map(|_| {
+            let (client, base, token) = (client.clone(), serve.base.clone(), token.clone());
+            tokio::spawn(async move { post(&client, &base, &token, READ, json!({})).await.0 })
+        })
+        .collect();
+    eventually("two requests wait for a connection", async || {
+        waiting().await == 2.0
+    })
+    .await;
+    for request in stuck {
+        assert_eq!(request.await.expect("join"), 503);
+    }
+    assert_eq!(waiting().await, 0.0, "no request waits once answered");
     // A mutation: each document is reported not stored, quickly too.
     let (status, _, body, took) = post(
         &client,
@@ -975,4 +1009,67 @@ async fn traces_reach_an_otlp_receiver_as_children_of_the_callers_traceparent() 
     assert_eq!(graphql["parentSpanId"], request["spanId"], "{graphql}");
     let sql = ours("sql").expect("sql span");
     assert_eq!(sql["parentSpanId"], graphql["spanId"], "{sql}");
+}
+
+/// Records the names of the spans it sees opened.
+#[derive(Clone, Default)]
+struct Recorder(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Recorder {
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        _: &tracing::span::Id,
+        _: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        let name = attrs.metadata().name().to_owned();
+        self.0.lock().expect("lock").push(name);
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn statements_are_counted_and_spanned_by_db_exec_with_sqlx_statement_events_off() {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let database = db::testing::test_database().await;
+    let recorder = Recorder::default();
+    // Everything on but sqlx's own statement event, which would copy each statement's text.
+    let filter = tracing_subscriber::filter::Targets::new()
+        .with_default(tracing::Level::TRACE)
+        .with_target("sqlx::query", tracing::level_filters::LevelFilter::OFF);
+    let subscriber = tracing_subscriber::registry().with(recorder.clone().with_filter(filter));
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let before = db::exec::statements();
+    let pool = database.pool();
+    let one: i32 = sqlx::query_scalar("select 1")
+        .fetch_one(db::exec::pool(pool))
+        .await
+        .expect("select");
+    let mut tx = db::exec::begin(pool).await.expect("begin");
+    sqlx::query("create temporary table t (x int)")
+        .execute(db::exec::conn(&mut tx))
+        .await
+        .expect("create");
+    let rows: Vec<i32> = sqlx::query_scalar("select x from t")
+        .fetch_all(db::exec::conn(&mut tx))
+        .await
+        .expect("select");
+    tx.rollback().await.expect("rollback");
+    assert_eq!((one, rows.len()), (1, 0));
+
+    // Under nextest each test has its process; under `cargo test` other tests count too.
+    let counted = db::exec::statements() - before;
+    if std::env::var_os("NEXTEST").is_some() {
+        assert_eq!(counted, 3, "BEGIN and ROLLBACK are not counted");
+    } else {
+        assert!(counted >= 3, "{counted}");
+    }
+    assert_eq!(db::exec::waiting(), 0);
+    let spans = recorder.0.lock().expect("lock").clone();
+    assert_eq!(
+        spans.iter().filter(|name| *name == "sql").count(),
+        3,
+        "one span per statement: {spans:?}"
+    );
 }

@@ -410,7 +410,7 @@ struct KeyLock {
 
 impl KeyLock {
     async fn take(pool: &PgPool, caller: &Caller, key: &str) -> Result<Self, ApiError> {
-        let mut conn = pool.acquire().await.map_err(ApiError::from_db)?;
+        let mut conn = db::exec::acquire(pool).await.map_err(ApiError::from_db)?;
         conn.close_on_drop();
         let locked = db::ingest::lock_key(&mut conn, &caller.subject, key)
             .await

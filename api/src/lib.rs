@@ -210,7 +210,7 @@ pub fn router(state: AppState) -> Router {
 const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 
 async fn ready(State(state): State<AppState>) -> impl IntoResponse {
-    let probe = sqlx::query_scalar::<_, i32>("select 1").fetch_one(&state.pool);
+    let probe = sqlx::query_scalar::<_, i32>("select 1").fetch_one(db::exec::pool(&state.pool));
     match tokio::time::timeout(READY_TIMEOUT, probe).await {
         Ok(Ok(_)) => (StatusCode::OK, "ready"),
         Ok(Err(_)) | Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable"),

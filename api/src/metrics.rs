@@ -13,6 +13,7 @@
 //! | `convgraph_sql_statement_duration_seconds` | histogram | |
 //! | `convgraph_db_pool_connections` | gauge | `state` (`idle`, `in_use`) |
 //! | `convgraph_db_pool_max_connections` | gauge | |
+//! | `convgraph_db_pool_waiting` | gauge | |
 //! | `convgraph_db_unavailable_total` | counter | |
 //! | `convgraph_jwks_fetches_total` | counter | `outcome` (`ok`, `failed`) |
 //! | `convgraph_ingest_documents_total` | counter | `outcome` (`created`, `replaced`, `unchanged`, `rejected`) |
@@ -23,11 +24,11 @@
 //! names this process sees (`(other)` after them, `(unnamed)` without a name, `` (empty) off
 //! `/graphql`), `code` one of the API's error codes.
 //!
-//! SQL statements are counted from the one tracing event sqlx emits per statement on the
-//! target `sqlx::query` ([`sql_statement_layer`], installed by `serve` and `demo`), which also
-//! carries the statement's duration. The two plain counters are atomics as well, so that
-//! reading them ([`sql_statements`], [`http_requests`]) costs nothing: the benchmark turns
-//! their deltas into statements per request.
+//! SQL statements are counted and timed by the executors of [`db::exec`], through which every
+//! statement runs, at the cost of an atomic add: sqlx's own statement event (`sqlx::query`,
+//! which copies each statement's text) stays off unless `RUST_LOG` asks for it. The two plain
+//! counters are atomics, so that reading them ([`sql_statements`], [`http_requests`]) costs
+//! nothing: the benchmark turns their deltas into statements per request.
 
 use axum::extract::{Request, State};
 use axum::http::header;
@@ -38,16 +39,10 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
-use tracing_subscriber::Layer as _;
-use tracing_subscriber::filter::Targets;
 
 use crate::AppState;
 
-static SQL_STATEMENTS: AtomicU64 = AtomicU64::new(0);
 static HTTP_REQUESTS: AtomicU64 = AtomicU64::new(0);
-
-/// The tracing target sqlx emits one event on per statement it runs.
-pub const SQL_QUERY_TARGET: &str = "sqlx::query";
 
 /// Distinct operation names given their own label value; later ones share `(other)`.
 pub const MAX_OPERATION_NAMES: usize = 200;
@@ -112,11 +107,15 @@ fn describe() {
     describe_histogram!(
         "convgraph_sql_statement_duration_seconds",
         Unit::Seconds,
-        "Time PostgreSQL took for a statement, as sqlx measured it."
+        "Time from sending a statement to reading the last of its answer."
     );
     describe_gauge!(
         "convgraph_db_pool_connections",
         "Connections of the serving pool, idle or in use."
+    );
+    describe_gauge!(
+        "convgraph_db_pool_waiting",
+        "Tasks waiting for a connection of a pool (all connections in use, or PostgreSQL not answering)."
     );
     describe_gauge!(
         "convgraph_db_pool_max_connections",
@@ -140,56 +139,14 @@ fn describe() {
     );
 }
 
-/// SQL statements counted so far in this process.
+/// SQL statements sent so far by this process ([`db::exec`] counts them).
 pub fn sql_statements() -> u64 {
-    SQL_STATEMENTS.load(Ordering::Relaxed)
+    db::exec::statements()
 }
 
 /// HTTP requests received so far by this process.
 pub fn http_requests() -> u64 {
     HTTP_REQUESTS.load(Ordering::Relaxed)
-}
-
-/// Counts the `sqlx::query` events it sees and records their `elapsed_secs`. Install it
-/// through [`sql_statement_layer`], which gives it the filter it needs whatever the rest of the
-/// subscriber logs.
-pub struct SqlStatementCounter;
-
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for SqlStatementCounter {
-    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
-        if event.metadata().target() == SQL_QUERY_TARGET {
-            SQL_STATEMENTS.fetch_add(1, Ordering::Relaxed);
-            let mut elapsed = Elapsed(None);
-            event.record(&mut elapsed);
-            if let Some(seconds) = elapsed.0 {
-                metrics::histogram!("convgraph_sql_statement_duration_seconds").record(seconds);
-            }
-        }
-    }
-}
-
-/// The `elapsed_secs` field of sqlx's statement event.
-struct Elapsed(Option<f64>);
-
-impl tracing::field::Visit for Elapsed {
-    fn record_f64(&mut self, field: &tracing::field::Field, value: f64) {
-        if field.name() == "elapsed_secs" {
-            self.0 = Some(value);
-        }
-    }
-
-    fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
-}
-
-/// The statement counter with a per-layer filter that enables `sqlx::query` at every level
-/// (sqlx logs statements at DEBUG, slow ones at WARN) and nothing else, so that the other
-/// layers of the subscriber (the log) print exactly what they printed without it.
-pub fn sql_statement_layer<S>() -> impl tracing_subscriber::Layer<S>
-where
-    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
-{
-    SqlStatementCounter
-        .with_filter(Targets::new().with_target(SQL_QUERY_TARGET, tracing::Level::TRACE))
 }
 
 /// Middleware: counts every request as it arrives, and holds it in the in-flight gauge while
@@ -295,6 +252,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             metrics::gauge!("convgraph_db_pool_connections", "state" => "idle").set(idle);
             metrics::gauge!("convgraph_db_pool_connections", "state" => "in_use")
                 .set((size - idle).max(0.0));
+            metrics::gauge!("convgraph_db_pool_waiting").set(db::exec::waiting() as f64);
             metrics::gauge!("convgraph_db_pool_max_connections")
                 .set(f64::from(state.pool.options().get_max_connections()));
             metrics::gauge!("convgraph_subscriptions_open").set(state.hub.open() as f64);

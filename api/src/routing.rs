@@ -127,7 +127,7 @@ impl Replica {
 /// write position may lag behind it under `synchronous_commit = off`).
 async fn wal_position(primary: &PgPool) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar::<_, i64>("select (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint")
-        .fetch_one(primary)
+        .fetch_one(db::exec::pool(primary))
         .await
 }
 
@@ -141,7 +141,7 @@ async fn poll(replica: Weak<Replica>) {
         let replayed = sqlx::query_scalar::<_, Option<i64>>(
             "select (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint",
         )
-        .fetch_one(&replica.pool)
+        .fetch_one(db::exec::pool(&replica.pool))
         .await;
         match replayed {
             Ok(Some(lsn)) => {

@@ -630,8 +630,8 @@ async fn run_live(
     })
 }
 
-/// The bench's own log (`RUST_LOG`, warnings by default) and the SQL statement counter the
-/// floor's statements are counted with, the same one the server uses.
+/// The bench's own log (`RUST_LOG`, warnings by default). The floor's statements run through
+/// `db::exec`, which counts them as it counts the server's.
 fn init_tracing() {
     use tracing_subscriber::Layer as _;
     use tracing_subscriber::layer::SubscriberExt as _;
@@ -644,7 +644,6 @@ fn init_tracing() {
                 .with_writer(std::io::stderr)
                 .with_filter(log_filter),
         )
-        .with(api::metrics::sql_statement_layer())
         .init();
 }
 

@@ -419,7 +419,7 @@ pub async fn dashboard_floor(
     sqlx::query_as(DASHBOARD_FLOOR)
         .bind(from)
         .bind(to)
-        .fetch_one(pool)
+        .fetch_one(db::exec::pool(pool))
         .await
 }
 
@@ -701,7 +701,7 @@ impl Scenario for DayByQueue {
             let rows = sqlx::query(self.floor_sql)
                 .bind(from)
                 .bind(to)
-                .fetch_all(&pool)
+                .fetch_all(db::exec::pool(&pool))
                 .await?;
             anyhow::ensure!(!rows.is_empty(), "the floor found no rows");
             Ok(Outcome {
@@ -784,7 +784,7 @@ impl Scenario for FullConversation {
             let id = self.pick(pick);
             let json: Option<String> = sqlx::query_scalar(&self.floor_sql)
                 .bind(id)
-                .fetch_optional(&pool)
+                .fetch_optional(db::exec::pool(&pool))
                 .await?;
             anyhow::ensure!(json.is_some(), "conversation {id} not found");
             Ok(one_request())
@@ -1015,7 +1015,7 @@ impl Scenario for ExportWalk {
                             .bind(from)
                             .bind(self.to)
                             .bind(first)
-                            .fetch_one(&pool)
+                            .fetch_one(db::exec::pool(&pool))
                             .await?
                     }
                     Some((start, id)) => {
@@ -1025,7 +1025,7 @@ impl Scenario for ExportWalk {
                             .bind(first)
                             .bind(start)
                             .bind(id)
-                            .fetch_one(&pool)
+                            .fetch_one(db::exec::pool(&pool))
                             .await?
                     }
                 };

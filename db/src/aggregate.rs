@@ -2,6 +2,7 @@
 //! group, within the caller's scope: from `metric_rollup` when the question fits its 15-minute
 //! buckets and dimensions, else from `metric_facts`, by one statement written for the question.
 
+use crate::exec;
 use chrono::{DateTime, Utc};
 use domain::Scope;
 use domain::aggregate::Dimension;
@@ -97,20 +98,20 @@ async fn refresh_rollup(
         from,
         to
     )
-    .fetch_one(pool)
+    .fetch_one(exec::pool(pool))
     .await?;
     if !stale {
         return Ok(());
     }
-    let mut tx = pool.begin().await?;
+    let mut tx = exec::begin(pool).await?;
     // One recomputation at a time: the statement below then sees what an earlier one committed.
     sqlx::query!("select pg_advisory_xact_lock(hashtextextended('metric_rollup', 0))")
-        .execute(&mut *tx)
+        .execute(exec::conn(&mut tx))
         .await?;
     // A day's facts sort in memory (about 150 MB at 1M conversations a month) instead of
     // spilling to disk; recomputations are one at a time, so this is the most it holds.
     sqlx::query!("set local work_mem = '256MB'")
-        .execute(&mut *tx)
+        .execute(exec::conn(&mut tx))
         .await?;
     // The facts are read by the range [from, to) (+ the last bucket's 15 minutes), which the
     // planner can estimate and serve from `metric_facts_time_idx`, then kept when their bucket
@@ -139,7 +140,7 @@ async fn refresh_rollup(
         from,
         to
     )
-    .execute(&mut *tx)
+    .execute(exec::conn(&mut tx))
     .await?;
     tx.commit().await
 }
@@ -150,7 +151,7 @@ async fn refresh_rollup(
 pub async fn refresh_rollup_backlog(pool: &PgPool) -> Result<u64, sqlx::Error> {
     let mut days = 0;
     while let Some(start) = sqlx::query_scalar!("select min(bucket) from metric_rollup_queue")
-        .fetch_one(pool)
+        .fetch_one(exec::pool(pool))
         .await?
     {
         refresh_rollup(pool, start, start + chrono::Duration::days(1)).await?;
@@ -286,7 +287,11 @@ async fn aggregate(
     for i in 0..q.group_by.len() {
         sql.push(", ").push(i + 3);
     }
-    let rows = sql.build().persistent(false).fetch_all(pool).await?;
+    let rows = sql
+        .build()
+        .persistent(false)
+        .fetch_all(exec::pool(pool))
+        .await?;
     let n = q.group_by.len();
     rows.iter()
         .map(|row| {
@@ -437,7 +442,11 @@ async fn workitem_aggregates(
     for i in 0..dimensions.len() {
         sql.push(", ").push(i + 2);
     }
-    let rows = sql.build().persistent(false).fetch_all(pool).await?;
+    let rows = sql
+        .build()
+        .persistent(false)
+        .fetch_all(exec::pool(pool))
+        .await?;
     let mut out = Vec::new();
     for row in &rows {
         let bucket: i32 = row.try_get(0)?;
@@ -555,7 +564,7 @@ async fn flow_aggregates(
         only("queueId") as Option<Vec<String>>,
         only("divisionId") as Option<Vec<String>>,
     )
-    .fetch_all(pool)
+    .fetch_all(exec::pool(pool))
     .await?;
     Ok(rows
         .into_iter()
@@ -622,7 +631,7 @@ async fn campaign_record_aggregates(
         only("campaignId") as Option<Vec<String>>,
         only("status") as Option<Vec<String>>,
     )
-    .fetch_all(pool)
+    .fetch_all(exec::pool(pool))
     .await?;
     Ok(rows
         .into_iter()
@@ -676,7 +685,7 @@ async fn agent_state_aggregates(
         only("state") as Option<Vec<String>>,
         only("breakName") as Option<Vec<String>>,
     )
-    .fetch_all(pool)
+    .fetch_all(exec::pool(pool))
     .await?;
     Ok(rows
         .into_iter()

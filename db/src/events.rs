@@ -4,6 +4,7 @@
 //! the scoped read path, so what it learns is cut to its own scope. Any number of gateway
 //! instances on one database hear each other's writes.
 
+use crate::exec;
 use domain::ingest::Target;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -89,7 +90,7 @@ pub async fn notify(conn: &mut PgConnection, changes: &[Change]) -> Result<(), s
     sqlx::query("select pg_notify($1, p) from unnest($2::text[]) p")
         .bind(CHANNEL)
         .bind(payloads)
-        .execute(conn)
+        .execute(exec::conn(conn))
         .await?;
     Ok(())
 }
@@ -108,7 +109,7 @@ pub async fn conversations_changed_since(
     )
     .bind(since)
     .bind(limit)
-    .fetch_all(pool)
+    .fetch_all(exec::pool(pool))
     .await
 }
 
@@ -125,7 +126,7 @@ pub async fn flow_metrics_since(
     )
     .bind(since)
     .bind(limit)
-    .fetch_all(pool)
+    .fetch_all(exec::pool(pool))
     .await
 }
 

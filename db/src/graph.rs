@@ -4,6 +4,7 @@
 //! digests, delete the old graph (children cascade), insert every table with one statement each
 //! (`jsonb_populate_recordset` over the rows, whose field names are the column names).
 
+use crate::exec;
 use chrono::{DateTime, SecondsFormat, Utc};
 use domain::facts::{MetricFact, metric_facts};
 use domain::graph::*;
@@ -25,7 +26,7 @@ macro_rules! insert_rows {
                     + ", $1)",
                 Json($rows) as _
             )
-            .execute(&mut *$conn)
+            .execute(exec::conn(&mut *$conn))
             .await?;
         }
     };
@@ -42,7 +43,7 @@ macro_rules! select_rows {
                 + " t where conversation_id = any($1)",
             $ids
         )
-        .fetch_one(&mut *$conn)
+        .fetch_one(exec::conn(&mut *$conn))
         .await
         .and_then(decode_rows)?
     };
@@ -79,7 +80,7 @@ pub async fn store_conversations(
          from (select unnest($1::text[]) as id order by 1) ids",
         &ids
     )
-    .fetch_one(&mut *conn)
+    .fetch_one(exec::conn(&mut *conn))
     .await?;
     let stored: std::collections::HashMap<String, Stored> = sqlx::query!(
         "select i.conversation_id, i.content_digest, i.as_of, c.division_ids, c.business_unit_id
@@ -87,7 +88,7 @@ pub async fn store_conversations(
          where i.conversation_id = any($1)",
         &ids
     )
-    .fetch_all(&mut *conn)
+    .fetch_all(exec::conn(&mut *conn))
     .await?
     .into_iter()
     .map(|r| {
@@ -125,14 +126,14 @@ pub async fn store_conversations(
              from metric_facts where conversation_id = any($1)",
             &replaced
         )
-        .execute(&mut *conn)
+        .execute(exec::conn(&mut *conn))
         .await?;
         // Children cascade: what the new version no longer has is gone.
         sqlx::query!(
             "delete from conversations where conversation_id = any($1)",
             &replaced
         )
-        .execute(&mut *conn)
+        .execute(exec::conn(&mut *conn))
         .await?;
     }
     if !to_write.is_empty() {
@@ -149,7 +150,7 @@ pub async fn store_conversations(
             &digests,
             &as_of as &[Option<DateTime<Utc>>]
         )
-        .execute(&mut *conn)
+        .execute(exec::conn(&mut *conn))
         .await?;
     }
     Ok(outcomes)
@@ -272,7 +273,7 @@ async fn insert_graphs(
              from unnest($1::timestamptz[]) t",
             &times
         )
-        .execute(&mut *conn)
+        .execute(exec::conn(&mut *conn))
         .await?;
     }
     Ok(())
@@ -312,7 +313,7 @@ async fn upsert_divisions(
         Json(named) as _,
         ids as &[&str]
     )
-    .execute(&mut *conn)
+    .execute(exec::conn(&mut *conn))
     .await?;
     if named.is_empty() {
         return Ok(());
@@ -329,7 +330,7 @@ async fn upsert_divisions(
              or (d.self_uri is not null and d.self_uri is distinct from divisions.self_uri))",
         Json(named) as _
     )
-    .execute(&mut *conn)
+    .execute(exec::conn(&mut *conn))
     .await?;
     Ok(())
 }
@@ -344,7 +345,7 @@ pub async fn load_conversation(
         r#"select to_jsonb(c) as "row!: Json<ConversationRow>" from conversations c where conversation_id = $1"#,
         id
     )
-    .fetch_optional(&mut *conn)
+    .fetch_optional(exec::conn(&mut *conn))
     .await?;
     let Some(Json(conversation)) = conversation else {
         return Ok(None);
@@ -355,7 +356,7 @@ pub async fn load_conversation(
            from divisions d where division_id = any($1) and name is not null"#,
         &conversation.division_ids
     )
-    .fetch_one(&mut *conn)
+    .fetch_one(exec::conn(&mut *conn))
     .await?
     .0;
     Ok(Some(ConversationGraph {
@@ -436,7 +437,7 @@ pub async fn ingest_conversations(
     scope: &Scope,
     graphs: &[&ConversationGraph],
 ) -> Result<Vec<Result<StoreOutcome, IngestError>>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = exec::begin(pool).await?;
     let outcomes = store_conversations(&mut tx, scope, graphs).await?;
     let changes: Vec<crate::events::Change> = graphs
         .iter()

@@ -2,6 +2,7 @@
 //! `ingestConversations` mutation and `POST /ingest` all store through [`write`], so they accept,
 //! refuse and report alike. Also the idempotency keys of the two HTTP doors.
 
+use crate::exec;
 use crate::graph::{StoreOutcome, ingest_conversations};
 use crate::records::{self, Target};
 use domain::ingest::{IngestError, Item, RejectCode};
@@ -196,7 +197,7 @@ pub async fn lock_key(
         subject,
         key
     )
-    .fetch_one(conn)
+    .fetch_one(exec::conn(conn))
     .await
 }
 
@@ -211,7 +212,7 @@ pub async fn unlock_key(
         subject,
         key
     )
-    .fetch_one(conn)
+    .fetch_one(exec::conn(conn))
     .await?;
     Ok(())
 }
@@ -228,7 +229,7 @@ pub async fn remembered(
         subject,
         key
     )
-    .fetch_optional(conn)
+    .fetch_optional(exec::conn(conn))
     .await?
     .map(|r| Remembered {
         request_digest: r.request_digest,
@@ -254,7 +255,7 @@ pub async fn remember(
         remembered.request_digest,
         remembered.response
     )
-    .execute(conn)
+    .execute(exec::conn(conn))
     .await?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 pub mod aggregate;
 pub mod events;
+pub mod exec;
 pub mod graph;
 pub mod ingest;
 pub mod local;
@@ -109,11 +110,11 @@ pub fn connect_lazy(url: &str) -> Result<PgPool, sqlx::Error> {
 /// oldest first; every one when it has none.
 pub async fn pending_migrations(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
     let has_table: bool = sqlx::query_scalar("select to_regclass('_sqlx_migrations') is not null")
-        .fetch_one(pool)
+        .fetch_one(exec::pool(pool))
         .await?;
     let applied: Vec<i64> = if has_table {
         sqlx::query_scalar("select version from _sqlx_migrations where success")
-            .fetch_all(pool)
+            .fetch_all(exec::pool(pool))
             .await?
     } else {
         Vec::new()

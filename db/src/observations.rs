@@ -10,6 +10,7 @@
 //!
 //! Conversations count only when the caller may see them, queues only when it may see them.
 
+use crate::exec;
 use chrono::{DateTime, Utc};
 use domain::Scope;
 use domain::catalog::table;
@@ -110,6 +111,6 @@ pub async fn observe(
     sql.push("order by queue_id, media_type nulls first, metric, qualifier nulls first");
     let (text, args) = sql.into_parts();
     sqlx::query_as_with::<_, Observation, _>(&text, args)
-        .fetch_all(pool)
+        .fetch_all(exec::pool(pool))
         .await
 }

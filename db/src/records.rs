@@ -2,6 +2,7 @@
 //! conversation graphs): each row is upserted by its key and says whether it was new, changed
 //! or the same.
 
+use crate::exec;
 use crate::graph::StoreOutcome;
 use domain::Scope;
 use domain::buzzeasy::Table;
@@ -34,7 +35,7 @@ macro_rules! upsert {
                 + ", $1) order by 1) keys",
             Json(rows) as _
         )
-        .fetch_one(&mut *$conn)
+        .fetch_one(exec::conn(&mut *$conn))
         .await?;
         let pairs = sqlx::query!(
             "select to_jsonb(i) as \"new!\", to_jsonb(t) as old
@@ -50,7 +51,7 @@ macro_rules! upsert {
              order by e.n",
             Json(rows) as _
         )
-        .fetch_all(&mut *$conn)
+        .fetch_all(exec::conn(&mut *$conn))
         .await?;
         let mut outcomes = Vec::with_capacity(pairs.len());
         let mut changed = Vec::new();
@@ -75,7 +76,7 @@ macro_rules! upsert {
                     + ", $1))",
                 Json(&changed) as _
             )
-            .execute(&mut *$conn)
+            .execute(exec::conn(&mut *$conn))
             .await?;
             sqlx::query!(
                 "insert into "
@@ -85,7 +86,7 @@ macro_rules! upsert {
                     + ", $1)",
                 Json(&changed) as _
             )
-            .execute(&mut *$conn)
+            .execute(exec::conn(&mut *$conn))
             .await?;
         }
         outcomes
@@ -230,7 +231,7 @@ pub async fn ingest_rows(
     table: Table,
     rows: &[Value],
 ) -> Result<Vec<StoreOutcome>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = exec::begin(pool).await?;
     let outcomes = store_rows(&mut tx, table, rows)
         .await?
         .into_iter()
@@ -372,7 +373,7 @@ async fn stored_parents(
         .push(" = any(")
         .push_bind(ids)
         .push(") for share of t");
-    let rows = sql.build().fetch_all(&mut *conn).await?;
+    let rows = sql.build().fetch_all(exec::conn(&mut *conn)).await?;
     rows.into_iter()
         .map(|row| Ok((row.try_get("id")?, row.try_get("row")?)))
         .collect()
@@ -397,7 +398,7 @@ async fn stored_rows(
         .push(&keys)
         .push(")");
     let mut stored = vec![None; rows.len()];
-    for row in sql.build().fetch_all(&mut *conn).await? {
+    for row in sql.build().fetch_all(exec::conn(&mut *conn)).await? {
         let n: i64 = row.try_get("n")?;
         if let Some(slot) = usize::try_from(n - 1).ok().and_then(|i| stored.get_mut(i)) {
             *slot = Some(row.try_get("row")?);
@@ -426,7 +427,7 @@ async fn lock_keys(
         .push(", ")
         .push_bind(Json(rows))
         .push(") order by 1) keys");
-    sql.build().fetch_one(&mut *conn).await?;
+    sql.build().fetch_one(exec::conn(&mut *conn)).await?;
     Ok(())
 }
 
@@ -525,7 +526,7 @@ pub async fn write_rows(
     target: Target,
     rows: &[Value],
 ) -> Result<Vec<Result<StoreOutcome, IngestError>>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = exec::begin(pool).await?;
     lock_keys(&mut tx, target, rows).await?;
     let checks = check_scope(&mut tx, scope, target, rows).await?;
     let allowed: Vec<Value> = rows

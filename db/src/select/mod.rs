@@ -15,6 +15,7 @@ pub mod visible;
 
 pub use pages::*;
 
+use crate::exec;
 use domain::Scope;
 use domain::catalog::{self, Argument, Column, Kind, Link, ObjectType, Order, Relation, Table};
 use sqlx::PgPool;
@@ -683,13 +684,13 @@ impl Compiled {
     /// disabled: a sequential scan left in the plan is one no index could avoid.
     pub async fn explain(self, pool: &PgPool) -> Result<serde_json::Value, sqlx::Error> {
         let (text, args) = self.statement.sql.into_parts();
-        let mut tx = pool.begin().await?;
+        let mut tx = exec::begin(pool).await?;
         sqlx::query("set local enable_seqscan = off")
-            .execute(&mut *tx)
+            .execute(exec::conn(&mut tx))
             .await?;
         let plan: serde_json::Value =
             sqlx::query_scalar_with(&format!("explain (format json) {text}"), args)
-                .fetch_one(&mut *tx)
+                .fetch_one(exec::conn(&mut tx))
                 .await?;
         tx.rollback().await?;
         Ok(plan)
@@ -697,14 +698,7 @@ impl Compiled {
 }
 
 /// Runs a compiled statement (one row, one column: the JSON text), refusing an answer larger
-/// than `max_bytes` in PostgreSQL, so that it never crosses the wire. A `sql` span (debug level:
-/// exported as a trace span when traces are on, not logged) covers the statement.
-#[tracing::instrument(
-    name = "sql",
-    level = "debug",
-    skip_all,
-    fields(db.system = "postgresql", db.operation = "select", convgraph.read = "pushed-down")
-)]
+/// than `max_bytes` in PostgreSQL, so that it never crosses the wire.
 async fn run(pool: &PgPool, mut statement: Statement, max_bytes: i64) -> Result<String, ReadError> {
     let limit = statement.sql.bind(max_bytes);
     let mut sql = Sql::new();
@@ -718,7 +712,7 @@ async fn run(pool: &PgPool, mut statement: Statement, max_bytes: i64) -> Result<
     );
     tracing::trace!(sql = %text, "pushed-down read");
     let (json, bytes): (Option<String>, i64) = sqlx::query_as_with(&text, args)
-        .fetch_one(pool)
+        .fetch_one(exec::pool(pool))
         .await
         .map_err(too_long)?;
     json.ok_or(ReadError::TooLarge {
