@@ -54,6 +54,25 @@ pub async fn begin(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx
     pool.begin().await
 }
 
+/// Sends `data`, rows in COPY's text format, to `statement` (`COPY … FROM STDIN`) on `conn`:
+/// one statement, counted and timed like the others. Says how many rows went in.
+pub async fn copy_in(
+    conn: &mut PgConnection,
+    statement: &str,
+    data: &[u8],
+) -> Result<u64, sqlx::Error> {
+    let started = Started::new();
+    let rows = async {
+        let mut copy = conn.copy_in_raw(statement).await?;
+        copy.send(data).await?;
+        copy.finish().await
+    }
+    .instrument(span(statement))
+    .await;
+    drop(started);
+    rows
+}
+
 /// An executor running each statement on a connection of its pool.
 #[derive(Debug, Clone, Copy)]
 pub struct OnPool<'p>(&'p PgPool);

@@ -2,9 +2,9 @@
 //!
 //! A graph is written in one transaction owned by the caller: lock the conversation id, compare
 //! digests, delete the old graph (children cascade), insert every table with one statement each
-//! (`jsonb_populate_recordset` over the rows, whose field names are the column names).
+//! (a `COPY` of the rows, whose field names are the column names: [`crate::copy`]).
 
-use crate::exec;
+use crate::{copy, exec};
 use chrono::{DateTime, SecondsFormat, Utc};
 use domain::facts::{MetricFact, metric_facts};
 use domain::graph::*;
@@ -13,24 +13,6 @@ use domain::{ConversationGraph, Scope};
 use serde::de::DeserializeOwned;
 use sqlx::PgConnection;
 use sqlx::types::Json;
-
-/// Inserts `rows` into `table` with one statement; the SQL is a literal so that sqlx checks it.
-macro_rules! insert_rows {
-    ($conn:expr, $table:literal, $rows:expr) => {
-        if !$rows.is_empty() {
-            sqlx::query!(
-                "insert into "
-                    + $table
-                    + " select * from jsonb_populate_recordset(null::"
-                    + $table
-                    + ", $1)",
-                Json($rows) as _
-            )
-            .execute(exec::conn(&mut *$conn))
-            .await?;
-        }
-    };
-}
 
 /// All rows of `table` for the conversations `ids`, ordered, as one JSON array.
 macro_rules! select_rows {
@@ -229,41 +211,70 @@ async fn insert_graphs(
         .collect();
     upsert_divisions(&mut *conn, &named, &division_ids).await?;
     let conversations: Vec<&ConversationRow> = graphs.iter().map(|g| &g.conversation).collect();
-    insert_rows!(conn, "conversations", &conversations);
-    insert_rows!(conn, "participants", &rows(graphs, |g| &g.participants));
-    insert_rows!(conn, "sessions", &rows(graphs, |g| &g.sessions));
-    insert_rows!(conn, "segments", &rows(graphs, |g| &g.segments));
-    insert_rows!(conn, "session_metrics", &rows(graphs, |g| &g.metrics));
-    insert_rows!(conn, "flows", &rows(graphs, |g| &g.flows));
-    insert_rows!(conn, "flow_outcomes", &rows(graphs, |g| &g.flow_outcomes));
-    insert_rows!(
-        conn,
+    copy::insert(&mut *conn, "conversations", &conversations).await?;
+    copy::insert(
+        &mut *conn,
+        "participants",
+        &rows(graphs, |g| &g.participants),
+    )
+    .await?;
+    copy::insert(&mut *conn, "sessions", &rows(graphs, |g| &g.sessions)).await?;
+    copy::insert(&mut *conn, "segments", &rows(graphs, |g| &g.segments)).await?;
+    copy::insert(&mut *conn, "session_metrics", &rows(graphs, |g| &g.metrics)).await?;
+    copy::insert(&mut *conn, "flows", &rows(graphs, |g| &g.flows)).await?;
+    copy::insert(
+        &mut *conn,
+        "flow_outcomes",
+        &rows(graphs, |g| &g.flow_outcomes),
+    )
+    .await?;
+    copy::insert(
+        &mut *conn,
         "proposed_agents",
-        &rows(graphs, |g| &g.proposed_agents)
-    );
-    insert_rows!(
-        conn,
+        &rows(graphs, |g| &g.proposed_agents),
+    )
+    .await?;
+    copy::insert(
+        &mut *conn,
         "media_endpoint_stats",
-        &rows(graphs, |g| &g.media_endpoint_stats)
-    );
-    insert_rows!(conn, "agent_groups", &rows(graphs, |g| &g.agent_groups));
-    insert_rows!(conn, "scored_agents", &rows(graphs, |g| &g.scored_agents));
-    insert_rows!(
-        conn,
+        &rows(graphs, |g| &g.media_endpoint_stats),
+    )
+    .await?;
+    copy::insert(
+        &mut *conn,
+        "agent_groups",
+        &rows(graphs, |g| &g.agent_groups),
+    )
+    .await?;
+    copy::insert(
+        &mut *conn,
+        "scored_agents",
+        &rows(graphs, |g| &g.scored_agents),
+    )
+    .await?;
+    copy::insert(
+        &mut *conn,
         "segment_properties",
-        &rows(graphs, |g| &g.segment_properties)
-    );
-    insert_rows!(conn, "evaluations", &rows(graphs, |g| &g.evaluations));
-    insert_rows!(conn, "surveys", &rows(graphs, |g| &g.surveys));
-    insert_rows!(conn, "resolutions", &rows(graphs, |g| &g.resolutions));
-    insert_rows!(conn, "transfers", &rows(graphs, |g| &g.transfers));
-    insert_rows!(
-        conn,
+        &rows(graphs, |g| &g.segment_properties),
+    )
+    .await?;
+    copy::insert(&mut *conn, "evaluations", &rows(graphs, |g| &g.evaluations)).await?;
+    copy::insert(&mut *conn, "surveys", &rows(graphs, |g| &g.surveys)).await?;
+    copy::insert(&mut *conn, "resolutions", &rows(graphs, |g| &g.resolutions)).await?;
+    copy::insert(&mut *conn, "transfers", &rows(graphs, |g| &g.transfers)).await?;
+    copy::insert(
+        &mut *conn,
         "division_entities",
-        &rows(graphs, |g| &g.division_entities)
-    );
+        &rows(graphs, |g| &g.division_entities),
+    )
+    .await?;
     let facts: Vec<MetricFact> = graphs.iter().flat_map(|g| metric_facts(g)).collect();
-    insert_rows!(conn, "metric_facts", &facts);
+    copy::insert(
+        &mut *conn,
+        "metric_facts",
+        &facts.iter().collect::<Vec<_>>(),
+    )
+    .await?;
     let times: Vec<_> = facts.iter().map(|f| f.emit_date).collect();
     if !times.is_empty() {
         // The rollup of these buckets is to be recomputed (see the metric_rollup migration).

@@ -169,6 +169,8 @@ pub fn store_error(e: &sqlx::Error) -> IngestError {
                 ),
             ),
         },
+        // A row the COPY encoder cannot write (a bug, not the sender's): refused, not retried.
+        sqlx::Error::Encode(_) => refused("the document holds a value that cannot be stored"),
         _ => IngestError::new(
             RejectCode::Unavailable,
             None,

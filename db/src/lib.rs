@@ -2,6 +2,7 @@
 //! conversation graph, and the private local server used when no database is given.
 
 pub mod aggregate;
+pub mod copy;
 pub mod events;
 pub mod exec;
 pub mod graph;
