@@ -4,6 +4,7 @@
 //! concurrency level over real HTTP, as hand-written SQL (the floor) and through the peer, and
 //! writes the table to stdout and to its section of `BENCHMARKS.md`.
 
+mod ingest;
 mod live;
 mod load;
 mod outage;
@@ -70,8 +71,8 @@ struct Args {
     #[arg(long)]
     no_write: bool,
     /// Only the scenarios whose name contains one of these words (dashboard, aggregate,
-    /// workitem, conversation, export, live), comma-separated; `outage` runs alone, on a private
-    /// PostgreSQL of its own that it stops and starts under load.
+    /// workitem, conversation, export, live), comma-separated; `outage` and `ingest` run alone,
+    /// each on a private PostgreSQL of its own.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Live scenario: subscriptions held open at once, per setup, comma-separated.
@@ -86,6 +87,16 @@ struct Args {
     /// Live scenario: time between two writes.
     #[arg(long, default_value = "50ms", value_parser = report::parse_duration)]
     live_interval: Duration,
+    /// Ingest scenario: conversations per push.
+    #[arg(long, default_value_t = 10_000)]
+    ingest_conversations: u64,
+    /// Ingest scenario: conversations stored before the pushes into a populated database (0:
+    /// no populated database).
+    #[arg(long, default_value_t = 100_000)]
+    ingest_populated: u64,
+    /// Ingest scenario: concurrent `POST /ingest` streams per push, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,4")]
+    ingest_streams: Vec<usize>,
     /// A note for the BENCHMARKS.md section (what else ran on the machine…); repeatable.
     #[arg(long)]
     note: Vec<String>,
@@ -111,6 +122,13 @@ async fn main() -> anyhow::Result<()> {
             "--only outage runs alone (on a private server of its own)"
         );
         return run_outage(&args, &command).await;
+    }
+    if args.only.iter().any(|w| w == "ingest") {
+        anyhow::ensure!(
+            args.only.len() == 1,
+            "--only ingest runs alone (on a private server of its own)"
+        );
+        return run_ingest(&args, &command).await;
     }
     // `live` is a scenario of its own; the other words choose among the reads.
     let live_chosen = args.only.is_empty() || args.only.iter().any(|w| w == "live");
@@ -526,6 +544,67 @@ async fn run_outage(args: &Args, command: &str) -> anyhow::Result<()> {
         std::fs::write(&path, outage::replace_section(&old, &body))
             .with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("bench: wrote the outage section of {}", path.display());
+    }
+    Ok(())
+}
+
+async fn run_ingest(args: &Args, command: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !args.ingest_streams.is_empty() && args.ingest_streams.iter().all(|s| (1..=64).contains(s)),
+        "--ingest-streams: between 1 and 64 streams, e.g. 1,4"
+    );
+    let binary = match &args.server_binary {
+        Some(path) => path.clone(),
+        None => server::build_release_binary().await?,
+    };
+    let log = server::workspace_root().join("target/bench/server-ingest.log");
+    let load_before = load_average();
+    let measured = ingest::run(&ingest::Options {
+        binary: &binary,
+        secret: JWT_SECRET,
+        log: &log,
+        conversations: args.ingest_conversations,
+        populated: args.ingest_populated,
+        streams: &args.ingest_streams,
+    })
+    .await?;
+    let mut body = format!(
+        "## Ingest through POST /ingest\n\n\
+         - Date: {}\n\
+         - Commit: {}\n\
+         - Machine: {}; load average (1/5/15 min) {} before the run, {} after\n\
+         - Command: `{command}`\n\
+         - Setup: a private PostgreSQL (initdb, fsync off), a database per row; generated \
+         conversations (seed 1, the documents `seed` stores, without their Buzzeasy feed) as \
+         NDJSON, split into as many contiguous shares as streams, each pushed by one \
+         `POST /ingest` to a fresh `convgraph serve`, every report line read to its end; the \
+         clock runs from the first request to the last report. Into the populated database, \
+         each push interleaves a newer version of a stored conversation with a new one. Rows: \
+         the rows of the conversation graph's tables, the metric facts included. The floor: \
+         the same tables' rows of the empty case, encoded as COPY text before the clock \
+         starts, sent with one `COPY` per table in one transaction into an empty database. \
+         Peak RSS: the server's `VmHWM` over the push\n",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        commit(),
+        machine(),
+        load_before,
+        load_average(),
+    );
+    for note in &args.note {
+        body.push_str(&format!("- Note: {note}\n"));
+    }
+    body.push('\n');
+    body.push_str(&ingest::table(&measured));
+    println!("\n{body}");
+    if !args.no_write {
+        let path = args
+            .output
+            .clone()
+            .unwrap_or_else(|| server::workspace_root().join("BENCHMARKS.md"));
+        let old = std::fs::read_to_string(&path).unwrap_or_default();
+        std::fs::write(&path, ingest::replace_section(&old, &body))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("bench: wrote the ingest section of {}", path.display());
     }
     Ok(())
 }

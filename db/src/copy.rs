@@ -26,6 +26,24 @@ pub async fn insert<T: Serialize>(
     if rows.is_empty() {
         return Ok(0);
     }
+    let prepared = prepare(conn, table, rows).await?;
+    send(conn, &prepared).await
+}
+
+/// A `COPY` statement and its data, ready to be sent.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub statement: String,
+    pub data: Vec<u8>,
+}
+
+/// `rows` of `table` as one `COPY` statement and its data (the columns' kinds are read from
+/// `conn`'s catalogue once per process). `rows` must not be empty.
+pub async fn prepare<T: Serialize>(
+    conn: &mut PgConnection,
+    table: &'static str,
+    rows: &[&T],
+) -> Result<Prepared, sqlx::Error> {
     let columns = columns(conn, table).await?;
     let mut data = Vec::with_capacity(rows.len() * 256);
     let mut plan: Option<Vec<Option<Kind>>> = None;
@@ -43,7 +61,12 @@ pub async fn insert<T: Serialize>(
             .collect::<Vec<_>>()
             .join(", ")
     );
-    exec::copy_in(conn, &statement, &data).await
+    Ok(Prepared { statement, data })
+}
+
+/// Runs a prepared `COPY` on `conn` and says how many rows went in.
+pub async fn send(conn: &mut PgConnection, prepared: &Prepared) -> Result<u64, sqlx::Error> {
+    exec::copy_in(conn, &prepared.statement, &prepared.data).await
 }
 
 /// How a column's values are written.
