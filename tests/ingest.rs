@@ -420,3 +420,76 @@ async fn concurrent_writers_end_with_the_newest_version_of_each_conversation() {
         "no facts of replaced versions are left"
     );
 }
+
+/// A push mixing new, newer, stale, unchanged, repeated and bad documents, long enough that its
+/// chunks are stored at the same time, reports and stores line for line what sending each
+/// document alone, one push after another, does.
+#[test]
+fn a_mixed_push_reports_and_stores_what_sending_each_document_alone_does() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let server = rt.block_on(Server::start(&[]));
+    let writer = server.writer(Some(&["*"]), None);
+    let case = std::sync::atomic::AtomicUsize::new(0);
+    // An op: which of 6 conversations, and its version (0: a document that does not read).
+    let ops = prop::collection::vec((0..6usize, 0..12u32), 1..220);
+    let mut runner = TestRunner::new(Config {
+        cases: 8,
+        // Each step of shrinking is a few hundred requests: a few are enough to read a failure.
+        max_shrink_iters: 16,
+        ..Config::default()
+    });
+    runner
+        .run(&ops, |ops| {
+            let n = case.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let id = |side: &str, i: usize| format!("mix{n}-{side}-{i}");
+            let doc = |side: &str, (i, k): (usize, u32)| {
+                if k == 0 {
+                    json!({"conversationId": id(side, i), "participants": "none"})
+                } else {
+                    version(&id(side, i), k, &["div-a"])
+                }
+            };
+            // What is left of a report line once its line number and id are set aside.
+            let outcome = |mut line: Value| {
+                let map = line.as_object_mut().expect("a report line");
+                map.remove("line");
+                map.remove("conversationId");
+                line
+            };
+            let (alone, together, stored) = rt.block_on(async {
+                let mut alone = Vec::new();
+                for &op in &ops {
+                    let (status, lines) = server.push(&writer, ndjson(&[doc("a", op)]), None).await;
+                    assert_eq!(status, 200);
+                    alone.push(outcome(lines[0].clone()));
+                }
+                let docs: Vec<Value> = ops.iter().map(|&op| doc("t", op)).collect();
+                let (status, lines) = server.push(&writer, ndjson(&docs), None).await;
+                assert_eq!(status, 200);
+                assert_eq!(
+                    lines.len(),
+                    ops.len() + 1,
+                    "a line per document and the summary"
+                );
+                let together: Vec<Value> =
+                    lines[..ops.len()].iter().cloned().map(outcome).collect();
+                let mut stored = Vec::new();
+                for i in 0..6 {
+                    stored.push((
+                        tag(&server, &id("a", i)).await,
+                        tag(&server, &id("t", i)).await,
+                    ));
+                }
+                (alone, together, stored)
+            });
+            prop_assert_eq!(&alone, &together);
+            for (one_by_one, in_one_push) in stored {
+                prop_assert_eq!(one_by_one, in_one_push);
+            }
+            Ok(())
+        })
+        .expect("a push stores and reports what its documents do one by one");
+}

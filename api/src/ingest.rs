@@ -27,6 +27,7 @@ use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 use sqlx::PgPool;
 use sqlx::pool::PoolConnection;
+use std::collections::{HashSet, VecDeque};
 
 /// The permission to write, as tokens spell it.
 pub const INGEST_WRITE: &str = "ingest:write";
@@ -477,6 +478,19 @@ const NDJSON_TYPES: &[&str] = &[
 /// Documents stored together.
 const CHUNK: usize = 64;
 
+/// Chunks of one push stored at the same time, each on a connection of its own: the next chunk
+/// is read and checked while the previous ones are written.
+const WRITERS: usize = 2;
+
+/// A chunk's lines and what storing them did.
+type Stored = (Vec<Line>, Vec<Result<StoreOutcome, IngestError>>);
+
+/// A chunk being stored: the identities of its documents and the task storing it.
+struct Writing {
+    ids: HashSet<String>,
+    task: tokio::task::JoinHandle<Stored>,
+}
+
 /// The most rejections an idempotency key remembers for a bulk push.
 const REMEMBERED_REJECTIONS: usize = 10_000;
 
@@ -745,12 +759,35 @@ impl Push {
         let mut stream = body.into_data_stream();
         let mut read = 0u64;
         let mut pending: Vec<Line> = Vec::new();
+        // Chunks being stored, oldest first; reported in that order.
+        let mut writing: VecDeque<Writing> = VecDeque::new();
         // A chunk read ahead while deciding whether to store what is pending.
         let mut ahead = None;
         let finished = loop {
             let next = match ahead.take() {
                 Some(next) => next,
-                None => stream.next().await,
+                None => {
+                    // Report a stored chunk as soon as it is stored, even while the sender
+                    // pauses; else read on.
+                    let stored = match writing.front_mut() {
+                        Some(oldest) => tokio::select! {
+                            done = &mut oldest.task => Some(done),
+                            next = stream.next() => { ahead = Some(next); None }
+                        },
+                        None => None,
+                    };
+                    if let Some(done) = stored {
+                        writing.pop_front();
+                        if !self.report(done, &mut summary, &mut rejections).await {
+                            return;
+                        }
+                        continue;
+                    }
+                    match ahead.take() {
+                        Some(next) => next,
+                        None => stream.next().await,
+                    }
+                }
             };
             let chunk = match next {
                 None => break true,
@@ -788,7 +825,7 @@ impl Push {
                 });
             if store_now
                 && !self
-                    .store(&mut pending, &mut summary, &mut rejections)
+                    .store(&mut pending, &mut writing, &mut summary, &mut rejections)
                     .await
             {
                 return;
@@ -800,10 +837,18 @@ impl Push {
             }
         }
         if !self
-            .store(&mut pending, &mut summary, &mut rejections)
+            .store(&mut pending, &mut writing, &mut summary, &mut rejections)
             .await
         {
             return;
+        }
+        while let Some(oldest) = writing.pop_front() {
+            if !self
+                .report(oldest.task.await, &mut summary, &mut rejections)
+                .await
+            {
+                return;
+            }
         }
         let summary_value = serde_json::to_value(&summary).unwrap_or_default();
         if let Some(held) = held.as_mut()
@@ -852,10 +897,15 @@ impl Push {
         }
     }
 
-    /// Stores and reports `pending`; false when the report can no longer be sent.
+    /// Starts storing `pending` beside the chunks already being stored (at most [`WRITERS`] at
+    /// once), after reporting the oldest of them when there are as many, and after reporting
+    /// all of them when one holds a document of the same id: a later version of a conversation
+    /// is stored after the earlier one, as when the push is stored chunk by chunk. False when
+    /// the report can no longer be sent.
     async fn store(
         &self,
         pending: &mut Vec<Line>,
+        writing: &mut VecDeque<Writing>,
         summary: &mut Summary,
         rejections: &mut Vec<Value>,
     ) -> bool {
@@ -863,10 +913,51 @@ impl Push {
             return true;
         }
         let lines = std::mem::take(pending);
-        let items: Vec<&Item> = lines.iter().filter_map(|l| l.item.as_ref().ok()).collect();
-        let mut stored = db::ingest::write_items(&self.pool, &self.caller.scope, &items)
-            .await
-            .into_iter();
+        let ids: HashSet<String> = lines
+            .iter()
+            .filter_map(|l| l.item.as_ref().ok().map(Item::identity))
+            .collect();
+        let overlaps = writing.iter().any(|w| !w.ids.is_disjoint(&ids));
+        while !writing.is_empty() && (overlaps || writing.len() >= WRITERS) {
+            let Some(oldest) = writing.pop_front() else {
+                break;
+            };
+            if !self.report(oldest.task.await, summary, rejections).await {
+                return false;
+            }
+        }
+        let (pool, scope) = (self.pool.clone(), self.caller.scope.clone());
+        let task = tokio::spawn(async move {
+            let items: Vec<&Item> = lines.iter().filter_map(|l| l.item.as_ref().ok()).collect();
+            let stored = db::ingest::write_items(&pool, &scope, &items).await;
+            (lines, stored)
+        });
+        writing.push_back(Writing { ids, task });
+        true
+    }
+
+    /// Reports a stored chunk; false when the report can no longer be sent.
+    async fn report(
+        &self,
+        done: Result<Stored, tokio::task::JoinError>,
+        summary: &mut Summary,
+        rejections: &mut Vec<Value>,
+    ) -> bool {
+        let (lines, stored) = match done {
+            Ok(done) => done,
+            Err(e) => {
+                // A writer panicked: what it stored is unknown, so the push stops here.
+                tracing::error!(error = %e, "a writer of a push failed");
+                summary.stopped = Some(stop(
+                    "INTERNAL",
+                    "storing a part of the push failed; the documents reported before this point were stored",
+                ));
+                let line = serde_json::json!({ "summary": summary }).to_string() + "\n";
+                let _ = self.tx.send(Bytes::from(line)).await;
+                return false;
+            }
+        };
+        let mut stored = stored.into_iter();
         let mut out = String::new();
         // Conversations are reported by `conversationId`, rows of a table by `key`.
         let id_field = if self.what.target.is_some() {

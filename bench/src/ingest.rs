@@ -2,7 +2,8 @@
 //! `POST /ingest` (NDJSON, the bulk door partners use) on 1 and 4 concurrent streams, into an
 //! empty database and into one already holding a data set (where half of each push replaces
 //! stored conversations with a newer version and half is new), against the floor: PostgreSQL
-//! `COPY` of the same rows, encoded in advance, into an empty database.
+//! `COPY` of the same rows, encoded in advance, into an empty database, on as many connections
+//! as the push has streams.
 //!
 //! A private server of its own holds the databases (never the benchmark database). Its section
 //! of BENCHMARKS.md is its own (marker `bench:ingest`).
@@ -57,9 +58,12 @@ pub async fn run(options: &Options<'_>) -> anyhow::Result<Vec<Measured>> {
     let n = options.conversations;
     let mut measured = Vec::new();
 
-    // The floor: the rows of conversations 0..n, encoded as COPY text before the clock starts.
-    let floor_db = create_database(&postgres, "ingest_floor").await?;
-    measured.push(floor(&floor_db, &generator, n).await?);
+    // The floor: the rows of conversations 0..n, encoded as COPY text before the clock starts,
+    // on as many connections as a push has streams.
+    for &streams in options.streams {
+        let url = create_database(&postgres, &format!("ingest_floor_{streams}")).await?;
+        measured.push(floor(&url, &generator, n, streams).await?);
+    }
 
     // Empty databases: conversations 0..n, new.
     for &streams in options.streams {
@@ -159,32 +163,79 @@ fn rows_of(graph: &ConversationGraph) -> u64 {
         + domain::facts::metric_facts(g).len()) as u64
 }
 
-/// PostgreSQL `COPY` of the graph tables' rows of conversations `0..n`, encoded in advance, in
-/// one transaction, parents before children.
-async fn floor(url: &str, generator: &Arc<Generator>, n: u64) -> anyhow::Result<Measured> {
-    let pool = db::connect(url, 2).await?;
+/// PostgreSQL `COPY` of the graph tables' rows of conversations `0..n`, encoded in advance: on
+/// each of `streams` connections at once, one transaction with one `COPY` per table (parents
+/// before children) for a contiguous share of the conversations.
+async fn floor(
+    url: &str,
+    generator: &Arc<Generator>,
+    n: u64,
+    streams: usize,
+) -> anyhow::Result<Measured> {
+    let pool = db::connect(url, u32::try_from(streams)? + 1).await?;
     db::migrate(&pool).await?;
     let graphs: Vec<ConversationGraph> = (0..n)
         .map(|i| graph_of(&generator.conversation(i)))
         .collect::<anyhow::Result<_>>()?;
     let rows: u64 = graphs.iter().map(rows_of).sum();
-    let g: Vec<&ConversationGraph> = graphs.iter().collect();
-    let facts: Vec<domain::facts::MetricFact> = g
-        .iter()
-        .flat_map(|g| domain::facts::metric_facts(g))
+    let share = graphs.len().div_ceil(streams).max(1);
+    let mut shares = Vec::new();
+    for part in graphs.chunks(share) {
+        let mut conn = pool.acquire().await?;
+        shares.push(prepare_share(&mut conn, part).await?);
+    }
+    drop(graphs);
+
+    let start = Instant::now();
+    let copies: Vec<_> = shares
+        .into_iter()
+        .map(|prepared| {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                let mut conn = pool.acquire().await?;
+                sqlx::query("begin").execute(&mut *conn).await?;
+                for p in &prepared {
+                    db::copy::send(&mut conn, p).await?;
+                }
+                sqlx::query("commit").execute(&mut *conn).await?;
+                Ok::<_, anyhow::Error>(())
+            })
+        })
         .collect();
-    let mut conn = pool.acquire().await?;
+    for copy in copies {
+        copy.await??;
+    }
+    let elapsed = start.elapsed();
+    pool.close().await;
+    Ok(Measured {
+        what: "floor: COPY of the same rows".into(),
+        database: "empty".into(),
+        streams,
+        conversations: n,
+        rows,
+        outcomes: BTreeMap::from([("copied".to_owned(), n)]),
+        elapsed,
+        peak_rss_kib: None,
+    })
+}
+
+/// The `COPY` statements and data of `graphs`' rows, a table at a time.
+async fn prepare_share(
+    conn: &mut sqlx::PgConnection,
+    graphs: &[ConversationGraph],
+) -> anyhow::Result<Vec<db::copy::Prepared>> {
+    let g: Vec<&ConversationGraph> = graphs.iter().collect();
     let mut prepared = Vec::new();
     macro_rules! table {
         ($name:literal, $field:ident) => {
             let rows: Vec<_> = g.iter().flat_map(|g| &g.$field).collect();
             if !rows.is_empty() {
-                prepared.push(db::copy::prepare(&mut conn, $name, &rows).await?);
+                prepared.push(db::copy::prepare(&mut *conn, $name, &rows).await?);
             }
         };
     }
     let conversations: Vec<_> = g.iter().map(|g| &g.conversation).collect();
-    prepared.push(db::copy::prepare(&mut conn, "conversations", &conversations).await?);
+    prepared.push(db::copy::prepare(&mut *conn, "conversations", &conversations).await?);
     table!("participants", participants);
     table!("sessions", sessions);
     table!("segments", segments);
@@ -201,29 +252,15 @@ async fn floor(url: &str, generator: &Arc<Generator>, n: u64) -> anyhow::Result<
     table!("resolutions", resolutions);
     table!("transfers", transfers);
     table!("division_entities", division_entities);
+    let facts: Vec<domain::facts::MetricFact> = g
+        .iter()
+        .flat_map(|g| domain::facts::metric_facts(g))
+        .collect();
     let facts: Vec<_> = facts.iter().collect();
-    prepared.push(db::copy::prepare(&mut conn, "metric_facts", &facts).await?);
-    drop(graphs);
-
-    let start = Instant::now();
-    sqlx::query("begin").execute(&mut *conn).await?;
-    for p in &prepared {
-        db::copy::send(&mut conn, p).await?;
+    if !facts.is_empty() {
+        prepared.push(db::copy::prepare(&mut *conn, "metric_facts", &facts).await?);
     }
-    sqlx::query("commit").execute(&mut *conn).await?;
-    let elapsed = start.elapsed();
-    drop(conn);
-    pool.close().await;
-    Ok(Measured {
-        what: "floor: COPY of the same rows".into(),
-        database: "empty".into(),
-        streams: 1,
-        conversations: n,
-        rows,
-        outcomes: BTreeMap::from([("copied".to_owned(), n)]),
-        elapsed,
-        peak_rss_kib: None,
-    })
+    Ok(prepared)
 }
 
 /// Pushes `documents` to a fresh `convgraph serve` on `url`, split into `streams` concurrent
@@ -332,12 +369,14 @@ async fn push(
 
 /// The section's table.
 pub fn table(measured: &[Measured]) -> String {
-    let floor = measured
-        .iter()
-        .find(|m| m.what.starts_with("floor"))
-        .map(|m| m.per_second(m.conversations));
+    let floor = |streams: usize| {
+        measured
+            .iter()
+            .find(|m| m.what.starts_with("floor") && m.streams == streams)
+            .map(|m| m.per_second(m.conversations))
+    };
     let mut out = String::from(
-        "| what | database | streams | conversations | outcomes | seconds | conversations/s | rows/s | server peak RSS MiB | conversations/s ÷ floor's |\n\
+        "| what | database | streams | conversations | outcomes | seconds | conversations/s | rows/s | server peak RSS MiB | conversations/s ÷ the floor's on as many streams |\n\
          | --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |\n",
     );
     for m in measured {
@@ -359,7 +398,7 @@ pub fn table(measured: &[Measured]) -> String {
             m.per_second(m.rows),
             m.peak_rss_kib
                 .map_or("—".to_owned(), |k| format!("{:.0}", k as f64 / 1024.0)),
-            floor.map_or("—".to_owned(), |f| format!("{:.2}×", rate / f)),
+            floor(m.streams).map_or("—".to_owned(), |f| format!("{:.2}×", rate / f)),
         ));
     }
     out

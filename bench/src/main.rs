@@ -582,7 +582,8 @@ async fn run_ingest(args: &Args, command: &str) -> anyhow::Result<()> {
          each push interleaves a newer version of a stored conversation with a new one. Rows: \
          the rows of the conversation graph's tables, the metric facts included. The floor: \
          the same tables' rows of the empty case, encoded as COPY text before the clock \
-         starts, sent with one `COPY` per table in one transaction into an empty database. \
+         starts, into an empty database on as many connections as streams, each sending one \
+         transaction with one `COPY` per table for its contiguous share. \
          Peak RSS: the server's `VmHWM` over the push\n",
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
         commit(),
