@@ -963,7 +963,11 @@ pub fn read_row(table: Table, row: &Value, options: &ReadOptions) -> Result<Reco
             let r = read!(CampaignRecordCustomFieldRow, |r, o| {
                 r.record_id = o.required_str("campaignRecordId")?;
                 r.name = o.required_str("customFieldName")?;
-                r.value = o.str("customFieldValue")?;
+                // The feed spells it `customFieldValues`; `customFieldValue` is taken too.
+                r.value = match o.str("customFieldValues")? {
+                    Some(value) => Some(value),
+                    None => o.str("customFieldValue")?,
+                };
             });
             (format!("{}/{}", r.record_id, r.name), to_value(&r))
         }
@@ -1182,6 +1186,7 @@ fn kinds_of(table: Table) -> Vec<(&'static str, &'static str)> {
         Table::CampaignRecordCustomFields => &[
             ("campaignRecordId", "str"),
             ("customFieldName", "str"),
+            ("customFieldValues", "str"),
             ("customFieldValue", "str"),
         ],
         Table::CampaignRecordPhoneNumbers => &[("campaignRecordId", "str"), ("phoneNumber", "str")],
@@ -1278,6 +1283,28 @@ mod tests {
         assert_eq!(row["start_time_local"], "2026-01-01T11:00:00");
         assert_eq!(row["notes"], Value::Null);
         assert_eq!(row["extra"], json!({"custom": "kept"}));
+    }
+
+    #[test]
+    fn a_custom_field_value_is_read_in_the_feed_spelling_and_the_singular() {
+        let value_of = |row: Value| {
+            let Record::Row { row, .. } = read_row(
+                Table::CampaignRecordCustomFields,
+                &row,
+                &ReadOptions::default(),
+            )
+            .unwrap() else {
+                panic!("a row")
+            };
+            (row["value"].clone(), row["extra"].clone())
+        };
+        // The feed's column (buzzeasy-odata: "customFieldName and customFieldValues").
+        let feed = json!({"campaignRecordId": "r1", "customFieldName": "plan",
+                          "customFieldValues": "gold"});
+        assert_eq!(value_of(feed), (json!("gold"), json!({})));
+        let singular = json!({"campaignRecordId": "r1", "customFieldName": "plan",
+                              "customFieldValue": "gold"});
+        assert_eq!(value_of(singular), (json!("gold"), json!({})));
     }
 
     #[test]

@@ -3947,7 +3947,7 @@ impl Feed<'_> {
             let row = RowB::new()
                 .put("campaignRecordId", id.clone())
                 .put("customFieldName", name)
-                .put("customFieldValue", value);
+                .put("customFieldValues", value);
             self.push(Table::CampaignRecordCustomFields, row);
         }
         if self.rng.chance(0.3) {
