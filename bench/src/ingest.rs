@@ -60,16 +60,21 @@ pub async fn run(options: &Options<'_>) -> anyhow::Result<Vec<Measured>> {
 
     // The floor: the rows of conversations 0..n, encoded as COPY text before the clock starts,
     // on as many connections as a push has streams.
+    let mut counter = None;
     for &streams in options.streams {
         let url = create_database(&postgres, &format!("ingest_floor_{streams}")).await?;
         measured.push(floor(&url, &generator, n, streams).await?);
+        counter.get_or_insert(url);
     }
+    // Rows are counted by encoding them on a migrated database (a floor's).
+    let counter = db::connect(&counter.context("at least one stream count")?, 1).await?;
 
     // Empty databases: conversations 0..n, new.
     for &streams in options.streams {
         let url = create_database(&postgres, &format!("ingest_empty_{streams}")).await?;
         let documents: Vec<Value> = (0..n).map(|i| generator.conversation(i)).collect();
-        let mut m = push(options, &url, documents, streams).await?;
+        let rows = rows_of(&counter, &documents).await?;
+        let mut m = push(options, &url, documents, rows, streams).await?;
         m.what = "POST /ingest".into();
         m.database = "empty".into();
         measured.push(m);
@@ -98,7 +103,8 @@ pub async fn run(options: &Options<'_>) -> anyhow::Result<Vec<Measured>> {
                 documents.push(old);
                 documents.push(new);
             }
-            let mut m = push(options, &url, documents, streams).await?;
+            let rows = rows_of(&counter, &documents).await?;
+            let mut m = push(options, &url, documents, rows, streams).await?;
             m.what = "POST /ingest".into();
             m.database = format!(
                 "holding {}, half replaced",
@@ -107,6 +113,7 @@ pub async fn run(options: &Options<'_>) -> anyhow::Result<Vec<Measured>> {
             measured.push(m);
         }
     }
+    counter.close().await;
     drop(postgres);
     Ok(measured)
 }
@@ -142,25 +149,32 @@ fn graph_of(document: &Value) -> anyhow::Result<ConversationGraph> {
     }
 }
 
-fn rows_of(graph: &ConversationGraph) -> u64 {
-    let g = graph;
-    (1 + g.participants.len()
-        + g.sessions.len()
-        + g.segments.len()
-        + g.metrics.len()
-        + g.flows.len()
-        + g.flow_outcomes.len()
-        + g.proposed_agents.len()
-        + g.media_endpoint_stats.len()
-        + g.agent_groups.len()
-        + g.scored_agents.len()
-        + g.segment_properties.len()
-        + g.evaluations.len()
-        + g.surveys.len()
-        + g.resolutions.len()
-        + g.transfers.len()
-        + g.division_entities.len()
-        + domain::facts::metric_facts(g).len()) as u64
+/// The rows `graphs` write, their metric facts included, as the write path encodes them: the
+/// `COPY` statements of [`db::graph::prepare_rows`] (`conn`'s database must be migrated).
+async fn prepare(
+    conn: &mut sqlx::PgConnection,
+    graphs: &[ConversationGraph],
+) -> anyhow::Result<Vec<db::copy::Prepared>> {
+    let graphs: Vec<&ConversationGraph> = graphs.iter().collect();
+    let facts: Vec<domain::facts::MetricFact> = graphs
+        .iter()
+        .flat_map(|g| domain::facts::metric_facts(g))
+        .collect();
+    Ok(db::graph::prepare_rows(conn, &graphs, &facts).await?)
+}
+
+/// How many rows `documents` write.
+async fn rows_of(pool: &sqlx::PgPool, documents: &[Value]) -> anyhow::Result<u64> {
+    let graphs: Vec<ConversationGraph> = documents
+        .iter()
+        .map(graph_of)
+        .collect::<anyhow::Result<_>>()?;
+    let mut conn = pool.acquire().await?;
+    Ok(prepare(&mut conn, &graphs)
+        .await?
+        .iter()
+        .map(|p| p.rows)
+        .sum())
 }
 
 /// PostgreSQL `COPY` of the graph tables' rows of conversations `0..n`, encoded in advance: on
@@ -177,14 +191,14 @@ async fn floor(
     let graphs: Vec<ConversationGraph> = (0..n)
         .map(|i| graph_of(&generator.conversation(i)))
         .collect::<anyhow::Result<_>>()?;
-    let rows: u64 = graphs.iter().map(rows_of).sum();
     let share = graphs.len().div_ceil(streams).max(1);
     let mut shares = Vec::new();
     for part in graphs.chunks(share) {
         let mut conn = pool.acquire().await?;
-        shares.push(prepare_share(&mut conn, part).await?);
+        shares.push(prepare(&mut conn, part).await?);
     }
     drop(graphs);
+    let rows: u64 = shares.iter().flatten().map(|p| p.rows).sum();
 
     let start = Instant::now();
     let copies: Vec<_> = shares
@@ -219,62 +233,15 @@ async fn floor(
     })
 }
 
-/// The `COPY` statements and data of `graphs`' rows, a table at a time.
-async fn prepare_share(
-    conn: &mut sqlx::PgConnection,
-    graphs: &[ConversationGraph],
-) -> anyhow::Result<Vec<db::copy::Prepared>> {
-    let g: Vec<&ConversationGraph> = graphs.iter().collect();
-    let mut prepared = Vec::new();
-    macro_rules! table {
-        ($name:literal, $field:ident) => {
-            let rows: Vec<_> = g.iter().flat_map(|g| &g.$field).collect();
-            if !rows.is_empty() {
-                prepared.push(db::copy::prepare(&mut *conn, $name, &rows).await?);
-            }
-        };
-    }
-    let conversations: Vec<_> = g.iter().map(|g| &g.conversation).collect();
-    prepared.push(db::copy::prepare(&mut *conn, "conversations", &conversations).await?);
-    table!("participants", participants);
-    table!("sessions", sessions);
-    table!("segments", segments);
-    table!("session_metrics", metrics);
-    table!("flows", flows);
-    table!("flow_outcomes", flow_outcomes);
-    table!("proposed_agents", proposed_agents);
-    table!("media_endpoint_stats", media_endpoint_stats);
-    table!("agent_groups", agent_groups);
-    table!("scored_agents", scored_agents);
-    table!("segment_properties", segment_properties);
-    table!("evaluations", evaluations);
-    table!("surveys", surveys);
-    table!("resolutions", resolutions);
-    table!("transfers", transfers);
-    table!("division_entities", division_entities);
-    let facts: Vec<domain::facts::MetricFact> = g
-        .iter()
-        .flat_map(|g| domain::facts::metric_facts(g))
-        .collect();
-    let facts: Vec<_> = facts.iter().collect();
-    if !facts.is_empty() {
-        prepared.push(db::copy::prepare(&mut *conn, "metric_facts", &facts).await?);
-    }
-    Ok(prepared)
-}
-
 /// Pushes `documents` to a fresh `convgraph serve` on `url`, split into `streams` concurrent
 /// `POST /ingest` requests of contiguous shares, and reads every report to its end.
 async fn push(
     options: &Options<'_>,
     url: &str,
     documents: Vec<Value>,
+    rows: u64,
     streams: usize,
 ) -> anyhow::Result<Measured> {
-    let rows: u64 = documents
-        .iter()
-        .map(|d| graph_of(d).map(|g| rows_of(&g)))
-        .sum::<anyhow::Result<u64>>()?;
     let conversations = documents.len() as u64;
     let share = documents.len().div_ceil(streams.max(1)).max(1);
     let bodies: Vec<Vec<u8>> = documents

@@ -35,6 +35,8 @@ pub async fn insert<T: Serialize>(
 pub struct Prepared {
     pub statement: String,
     pub data: Vec<u8>,
+    /// Rows in `data`.
+    pub rows: u64,
 }
 
 /// `rows` of `table` as one `COPY` statement and its data (the columns' kinds are read from
@@ -61,7 +63,11 @@ pub async fn prepare<T: Serialize>(
             .collect::<Vec<_>>()
             .join(", ")
     );
-    Ok(Prepared { statement, data })
+    Ok(Prepared {
+        statement,
+        data,
+        rows: rows.len() as u64,
+    })
 }
 
 /// Runs a prepared `COPY` on `conn` and says how many rows went in.

@@ -210,71 +210,10 @@ async fn insert_graphs(
         .map(String::as_str)
         .collect();
     upsert_divisions(&mut *conn, &named, &division_ids).await?;
-    let conversations: Vec<&ConversationRow> = graphs.iter().map(|g| &g.conversation).collect();
-    copy::insert(&mut *conn, "conversations", &conversations).await?;
-    copy::insert(
-        &mut *conn,
-        "participants",
-        &rows(graphs, |g| &g.participants),
-    )
-    .await?;
-    copy::insert(&mut *conn, "sessions", &rows(graphs, |g| &g.sessions)).await?;
-    copy::insert(&mut *conn, "segments", &rows(graphs, |g| &g.segments)).await?;
-    copy::insert(&mut *conn, "session_metrics", &rows(graphs, |g| &g.metrics)).await?;
-    copy::insert(&mut *conn, "flows", &rows(graphs, |g| &g.flows)).await?;
-    copy::insert(
-        &mut *conn,
-        "flow_outcomes",
-        &rows(graphs, |g| &g.flow_outcomes),
-    )
-    .await?;
-    copy::insert(
-        &mut *conn,
-        "proposed_agents",
-        &rows(graphs, |g| &g.proposed_agents),
-    )
-    .await?;
-    copy::insert(
-        &mut *conn,
-        "media_endpoint_stats",
-        &rows(graphs, |g| &g.media_endpoint_stats),
-    )
-    .await?;
-    copy::insert(
-        &mut *conn,
-        "agent_groups",
-        &rows(graphs, |g| &g.agent_groups),
-    )
-    .await?;
-    copy::insert(
-        &mut *conn,
-        "scored_agents",
-        &rows(graphs, |g| &g.scored_agents),
-    )
-    .await?;
-    copy::insert(
-        &mut *conn,
-        "segment_properties",
-        &rows(graphs, |g| &g.segment_properties),
-    )
-    .await?;
-    copy::insert(&mut *conn, "evaluations", &rows(graphs, |g| &g.evaluations)).await?;
-    copy::insert(&mut *conn, "surveys", &rows(graphs, |g| &g.surveys)).await?;
-    copy::insert(&mut *conn, "resolutions", &rows(graphs, |g| &g.resolutions)).await?;
-    copy::insert(&mut *conn, "transfers", &rows(graphs, |g| &g.transfers)).await?;
-    copy::insert(
-        &mut *conn,
-        "division_entities",
-        &rows(graphs, |g| &g.division_entities),
-    )
-    .await?;
     let facts: Vec<MetricFact> = graphs.iter().flat_map(|g| metric_facts(g)).collect();
-    copy::insert(
-        &mut *conn,
-        "metric_facts",
-        &facts.iter().collect::<Vec<_>>(),
-    )
-    .await?;
+    for prepared in prepare_rows(&mut *conn, graphs, &facts).await? {
+        copy::send(&mut *conn, &prepared).await?;
+    }
     let times: Vec<_> = facts.iter().map(|f| f.emit_date).collect();
     if !times.is_empty() {
         // The rollup of these buckets is to be recomputed (see the metric_rollup migration).
@@ -288,6 +227,54 @@ async fn insert_graphs(
         .await?;
     }
     Ok(())
+}
+
+/// The `COPY` statements of every row of `graphs` and of their metric `facts`, a table at a
+/// time, parents before children (tables without rows are left out): what [`store_conversations`]
+/// sends, and what the benchmark's ingest floor sends.
+pub async fn prepare_rows(
+    conn: &mut PgConnection,
+    graphs: &[&ConversationGraph],
+    facts: &[MetricFact],
+) -> Result<Vec<copy::Prepared>, sqlx::Error> {
+    let mut prepared = Vec::new();
+    let conversations: Vec<&ConversationRow> = graphs.iter().map(|g| &g.conversation).collect();
+    if !conversations.is_empty() {
+        prepared.push(copy::prepare(&mut *conn, "conversations", &conversations).await?);
+    }
+    macro_rules! tables {
+        ($( ($table:literal, $field:ident) ),* $(,)?) => {
+            $(
+                let table_rows = rows(graphs, |g| &g.$field);
+                if !table_rows.is_empty() {
+                    prepared.push(copy::prepare(&mut *conn, $table, &table_rows).await?);
+                }
+            )*
+        };
+    }
+    tables!(
+        ("participants", participants),
+        ("sessions", sessions),
+        ("segments", segments),
+        ("session_metrics", metrics),
+        ("flows", flows),
+        ("flow_outcomes", flow_outcomes),
+        ("proposed_agents", proposed_agents),
+        ("media_endpoint_stats", media_endpoint_stats),
+        ("agent_groups", agent_groups),
+        ("scored_agents", scored_agents),
+        ("segment_properties", segment_properties),
+        ("evaluations", evaluations),
+        ("surveys", surveys),
+        ("resolutions", resolutions),
+        ("transfers", transfers),
+        ("division_entities", division_entities),
+    );
+    let facts: Vec<&MetricFact> = facts.iter().collect();
+    if !facts.is_empty() {
+        prepared.push(copy::prepare(&mut *conn, "metric_facts", &facts).await?);
+    }
+    Ok(prepared)
 }
 
 /// The rows of one table across `graphs`, borrowed.
