@@ -371,31 +371,9 @@ pub fn table(measured: &[Measured]) -> String {
     out
 }
 
-const OPENING: &str = "<!-- bench:ingest -->";
-const CLOSING: &str = "<!-- /bench:ingest -->";
-
-/// `doc` with the ingest section replaced by `body` (or appended).
-pub fn replace_section(doc: &str, body: &str) -> String {
-    let section = format!("{OPENING}\n{}\n{CLOSING}", body.trim_end());
-    if let (Some(start), Some(end)) = (doc.find(OPENING), doc.find(CLOSING)) {
-        if start < end {
-            return format!("{}{section}{}", &doc[..start], &doc[end + CLOSING.len()..]);
-        }
-    }
-    format!("{}\n\n{section}\n", doc.trim_end())
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{newer, replace_section};
-
-    #[test]
-    fn the_section_is_appended_then_replaced() {
-        let once = replace_section("# Benchmarks\n", "one");
-        let twice = replace_section(&once, "two");
-        assert_eq!(twice.matches("<!-- bench:ingest -->").count(), 1);
-        assert!(twice.contains("\ntwo\n") && !twice.contains("one"));
-    }
+    use super::newer;
 
     #[test]
     fn a_newer_version_ends_after_every_generated_time() {

@@ -501,7 +501,7 @@ async fn run_outage(args: &Args, command: &str) -> anyhow::Result<()> {
         acquire_timeout_secs: 2,
     };
     let measured = outage::run(&options).await?;
-    let mut body = format!(
+    let body = format!(
         "## PostgreSQL outage under load\n\n\
          - Date: {}\n\
          - Commit: {}\n\
@@ -526,26 +526,7 @@ async fn run_outage(args: &Args, command: &str) -> anyhow::Result<()> {
         options.down.as_secs_f64(),
         (options.before + options.down + options.after).as_secs_f64(),
     );
-    for note in &args.note {
-        body.push_str(&format!(
-            "- Note: {note}
-"
-        ));
-    }
-    body.push('\n');
-    body.push_str(&outage::table(&measured));
-    println!("\n{body}");
-    if !args.no_write {
-        let path = args
-            .output
-            .clone()
-            .unwrap_or_else(|| server::workspace_root().join("BENCHMARKS.md"));
-        let old = std::fs::read_to_string(&path).unwrap_or_default();
-        std::fs::write(&path, outage::replace_section(&old, &body))
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        eprintln!("bench: wrote the outage section of {}", path.display());
-    }
-    Ok(())
+    write_own_section(args, "outage", body, &outage::table(&measured))
 }
 
 async fn run_ingest(args: &Args, command: &str) -> anyhow::Result<()> {
@@ -568,7 +549,7 @@ async fn run_ingest(args: &Args, command: &str) -> anyhow::Result<()> {
         streams: &args.ingest_streams,
     })
     .await?;
-    let mut body = format!(
+    let body = format!(
         "## Ingest through POST /ingest\n\n\
          - Date: {}\n\
          - Commit: {}\n\
@@ -591,11 +572,17 @@ async fn run_ingest(args: &Args, command: &str) -> anyhow::Result<()> {
         load_before,
         load_average(),
     );
+    write_own_section(args, "ingest", body, &ingest::table(&measured))
+}
+
+/// Ends a section of its own (`outage`, `ingest`): the notes and the table after `body`,
+/// printed, and written to BENCHMARKS.md between the section's markers unless `--no-write`.
+fn write_own_section(args: &Args, name: &str, mut body: String, table: &str) -> anyhow::Result<()> {
     for note in &args.note {
         body.push_str(&format!("- Note: {note}\n"));
     }
     body.push('\n');
-    body.push_str(&ingest::table(&measured));
+    body.push_str(table);
     println!("\n{body}");
     if !args.no_write {
         let path = args
@@ -603,9 +590,9 @@ async fn run_ingest(args: &Args, command: &str) -> anyhow::Result<()> {
             .clone()
             .unwrap_or_else(|| server::workspace_root().join("BENCHMARKS.md"));
         let old = std::fs::read_to_string(&path).unwrap_or_default();
-        std::fs::write(&path, ingest::replace_section(&old, &body))
+        std::fs::write(&path, report::replace_marked_section(&old, name, &body))
             .with_context(|| format!("cannot write {}", path.display()))?;
-        eprintln!("bench: wrote the ingest section of {}", path.display());
+        eprintln!("bench: wrote the {name} section of {}", path.display());
     }
     Ok(())
 }

@@ -277,31 +277,3 @@ pub fn table(m: &Measured) -> String {
     ));
     out
 }
-
-const OPENING: &str = "<!-- bench:outage -->";
-const CLOSING: &str = "<!-- /bench:outage -->";
-
-/// `doc` with the outage section replaced by `body` (or appended).
-pub fn replace_section(doc: &str, body: &str) -> String {
-    let section = format!("{OPENING}\n{}\n{CLOSING}", body.trim_end());
-    if let (Some(start), Some(end)) = (doc.find(OPENING), doc.find(CLOSING)) {
-        if start < end {
-            return format!("{}{section}{}", &doc[..start], &doc[end + CLOSING.len()..]);
-        }
-    }
-    format!("{}\n\n{section}\n", doc.trim_end())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::replace_section;
-
-    #[test]
-    fn the_section_is_appended_then_replaced() {
-        let once = replace_section("# Benchmarks\n", "one");
-        assert!(once.ends_with("<!-- bench:outage -->\none\n<!-- /bench:outage -->\n"));
-        let twice = replace_section(&once, "two");
-        assert_eq!(twice.matches("<!-- bench:outage -->").count(), 1);
-        assert!(twice.contains("\ntwo\n") && !twice.contains("one"));
-    }
-}

@@ -246,6 +246,23 @@ fn closing(size: Size) -> String {
     format!("<!-- /bench:size={} -->", size.0)
 }
 
+/// `doc` with the section of its own named `name` (`outage`, `ingest`: sections that do not
+/// belong to a data set size) replaced by `body`, or appended, between the markers
+/// `<!-- bench:name -->` and `<!-- /bench:name -->`.
+pub fn replace_marked_section(doc: &str, name: &str, body: &str) -> String {
+    let (opening, closing) = (
+        format!("<!-- bench:{name} -->"),
+        format!("<!-- /bench:{name} -->"),
+    );
+    let section = format!("{opening}\n{}\n{closing}", body.trim_end());
+    if let (Some(start), Some(end)) = (doc.find(&opening), doc.find(&closing)) {
+        if start < end {
+            return format!("{}{section}{}", &doc[..start], &doc[end + closing.len()..]);
+        }
+    }
+    format!("{}\n\n{section}\n", doc.trim_end())
+}
+
 /// `doc` (the text of `BENCHMARKS.md`, empty when there is none yet) with the section of `size`
 /// replaced by `body`, or inserted in order of size. Everything else is kept as is.
 pub fn replace_section(doc: &str, size: Size, body: &str) -> String {
@@ -338,6 +355,17 @@ pub struct Live {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_marked_section_is_appended_then_replaced() {
+        let once = replace_marked_section("# Benchmarks\n", "outage", "one");
+        assert!(once.ends_with("<!-- bench:outage -->\none\n<!-- /bench:outage -->\n"));
+        let twice = replace_marked_section(&once, "outage", "two");
+        assert_eq!(twice.matches("<!-- bench:outage -->").count(), 1);
+        assert!(twice.contains("\ntwo\n") && !twice.contains("one"));
+        let other = replace_marked_section(&twice, "ingest", "three");
+        assert!(other.contains("\ntwo\n") && other.contains("<!-- bench:ingest -->\nthree\n"));
+    }
 
     #[test]
     fn sizes_parse_and_print_in_the_short_spelling() {
