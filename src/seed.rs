@@ -128,6 +128,18 @@ pub async fn seed(
     let mut lookups = FeedRows::new();
     read_feed(generator.lookups(), &mut lookups)?;
     report.feed.add(store_feed(pool, lookups).await?);
+    // The divisions by name: the conversations carry only their ids.
+    let divisions: Vec<domain::graph::DivisionRow> = generator
+        .universe()
+        .divisions()
+        .iter()
+        .map(|d| domain::graph::DivisionRow {
+            division_id: d.id.clone(),
+            name: Some(d.name.clone()),
+            ..Default::default()
+        })
+        .collect();
+    db::graph::store_divisions(pool, &divisions).await?;
 
     let chunks = (0..count.div_ceil(CHUNK)).map(|c| (c * CHUNK)..((c + 1) * CHUNK).min(count));
     let mut stored = futures::stream::iter(chunks)

@@ -25,6 +25,30 @@ async fn seeding_stores_a_feed_that_agrees_with_the_conversations() {
     assert!(first.feed.imported > 3_000, "{first:?}");
     assert_eq!(first.feed.unchanged + first.feed.replaced, 0, "{first:?}");
 
+    // Every division the conversations name is stored with the generator's name for it.
+    let named: Vec<(String, Option<String>)> =
+        sqlx::query_as("select division_id, name from divisions order by division_id")
+            .fetch_all(pool)
+            .await
+            .expect("divisions");
+    let mut expected: Vec<(String, Option<String>)> = generator
+        .universe()
+        .divisions()
+        .iter()
+        .map(|d| (d.id.clone(), Some(d.name.clone())))
+        .collect();
+    expected.sort();
+    assert_eq!(named, expected);
+    assert_eq!(
+        count(
+            pool,
+            "select count(*) from (select unnest(division_ids) d from conversations) c
+             where d not in (select division_id from divisions)"
+        )
+        .await,
+        0
+    );
+
     let tables = [
         "business_units",
         "agents",

@@ -285,6 +285,18 @@ fn rows<'g, T>(
     graphs.iter().flat_map(|g| table(g)).collect()
 }
 
+/// Records divisions with their names (a directory of them, such as the generator's), in one
+/// transaction: a division not stored yet is added, a stored one takes the name given.
+pub async fn store_divisions(
+    pool: &sqlx::PgPool,
+    divisions: &[DivisionRow],
+) -> Result<(), sqlx::Error> {
+    let named: Vec<&DivisionRow> = divisions.iter().collect();
+    let mut tx = exec::begin(pool).await?;
+    upsert_divisions(&mut tx, &named, &[]).await?;
+    tx.commit().await
+}
+
 /// Records the divisions a conversation names; a name that arrives fills in a missing one.
 ///
 /// Two statements, so that concurrent batches naming the same divisions do not queue behind
