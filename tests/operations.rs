@@ -23,16 +23,17 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The value of `name` in a Prometheus text body.
-fn counter(body: &str, name: &str) -> u64 {
+/// The value of the unlabelled sample `name` in a Prometheus text body.
+fn sample<T: std::str::FromStr>(body: &str, name: &str) -> T {
     body.lines()
         .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
         .unwrap_or_else(|| panic!("{name} missing from /metrics:\n{body}"))
         .parse()
-        .expect("a counter value")
+        .unwrap_or_else(|_| panic!("{name} holds no number in /metrics:\n{body}"))
 }
 
-async fn metrics(client: &reqwest::Client, base: &str) -> (u64, u64) {
+/// `GET /metrics`: Prometheus text.
+async fn metrics_text(client: &reqwest::Client, base: &str) -> String {
     let response = client
         .get(format!("{base}/metrics"))
         .send()
@@ -46,10 +47,14 @@ async fn metrics(client: &reqwest::Client, base: &str) -> (u64, u64) {
             .is_ok_and(|t| t.starts_with("text/plain; version=0.0.4")),
         "{content_type:?}"
     );
-    let body = response.text().await.expect("body");
+    response.text().await.expect("body")
+}
+
+async fn metrics(client: &reqwest::Client, base: &str) -> (u64, u64) {
+    let body = metrics_text(client, base).await;
     (
-        counter(&body, "convgraph_sql_statements_total"),
-        counter(&body, "convgraph_http_requests_total"),
+        sample(&body, "convgraph_sql_statements_total"),
+        sample(&body, "convgraph_http_requests_total"),
     )
 }
 
@@ -220,19 +225,10 @@ async fn while_postgresql_is_down_requests_get_503_unavailable_and_the_first_aft
     assert!(took < Duration::from_secs(3), "/readyz took {took:?}");
     // Requests waiting for a connection show in the pool's waiting gauge, and leave it.
     let waiting = || async {
-        let body = client
-            .get(format!("{}/metrics", serve.base))
-            .send()
-            .await
-            .expect("GET /metrics")
-            .text()
-            .await
-            .expect("text");
-        let line = body
-            .lines()
-            .find_map(|line| line.strip_prefix("convgraph_db_pool_waiting "))
-            .unwrap_or_else(|| panic!("no waiting gauge in /metrics:\n{body}"));
-        line.parse::<f64>().expect("a gauge value")
+        sample::<f64>(
+            &metrics_text(&client, &serve.base).await,
+            "convgraph_db_pool_waiting",
+        )
     };
     let stuck: Vec<_> = (0..2)
         .map(|_| {
@@ -643,14 +639,7 @@ async fn metrics_parse_as_prometheus_text_with_histograms_and_errors_by_code() {
         .await
         .expect("POST");
 
-    let text = client
-        .get(format!("{}/metrics", serve.base))
-        .send()
-        .await
-        .expect("GET /metrics")
-        .text()
-        .await
-        .expect("text");
+    let text = metrics_text(&client, &serve.base).await;
     let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned())))
         .unwrap_or_else(|e| panic!("not Prometheus text: {e}\n{text}"));
     let find = |name: &str, labels: &[(&str, &str)]| {
