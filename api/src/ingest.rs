@@ -766,28 +766,21 @@ impl Push {
         let finished = loop {
             let next = match ahead.take() {
                 Some(next) => next,
-                None => {
-                    // Report a stored chunk as soon as it is stored, even while the sender
-                    // pauses; else read on.
-                    let stored = match writing.front_mut() {
-                        Some(oldest) => tokio::select! {
-                            done = &mut oldest.task => Some(done),
-                            next = stream.next() => { ahead = Some(next); None }
-                        },
-                        None => None,
-                    };
-                    if let Some(done) = stored {
-                        writing.pop_front();
-                        if !self.report(done, &mut summary, &mut rejections).await {
-                            return;
+                // Report a stored chunk as soon as it is stored, even while the sender pauses;
+                // else read on.
+                None => match writing.front_mut() {
+                    None => stream.next().await,
+                    Some(oldest) => tokio::select! {
+                        next = stream.next() => next,
+                        done = &mut oldest.task => {
+                            writing.pop_front();
+                            if !self.report(done, &mut summary, &mut rejections).await {
+                                return;
+                            }
+                            continue;
                         }
-                        continue;
-                    }
-                    match ahead.take() {
-                        Some(next) => next,
-                        None => stream.next().await,
-                    }
-                }
+                    },
+                },
             };
             let chunk = match next {
                 None => break true,
@@ -918,10 +911,9 @@ impl Push {
             .filter_map(|l| l.item.as_ref().ok().map(Item::identity))
             .collect();
         let overlaps = writing.iter().any(|w| !w.ids.is_disjoint(&ids));
-        while !writing.is_empty() && (overlaps || writing.len() >= WRITERS) {
-            let Some(oldest) = writing.pop_front() else {
-                break;
-            };
+        while (overlaps || writing.len() >= WRITERS)
+            && let Some(oldest) = writing.pop_front()
+        {
             if !self.report(oldest.task.await, summary, rejections).await {
                 return false;
             }
