@@ -580,6 +580,81 @@ async fn a_newer_version_replaces_the_conversation_whole() {
     assert_eq!(orphans, 0);
 }
 
+/// Rows of the conversation `id` in each graph table, by table.
+async fn rows_by_table(pool: &PgPool, id: &str) -> Vec<(&'static str, i64)> {
+    let mut counts = Vec::new();
+    for table in db::graph::tables() {
+        let n: i64 = sqlx::query_scalar(&format!(
+            "select count(*) from {table} where conversation_id = $1"
+        ))
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .expect("count");
+        counts.push((table, n));
+    }
+    counts
+}
+
+#[tokio::test]
+async fn a_replaced_conversation_leaves_in_every_table_what_storing_the_new_version_alone_does() {
+    // The graph tables have no foreign keys between them: replacing deletes from each.
+    let id = "c0ffee00-0000-4000-8000-000000000001";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let v1 = fixture(ANALYTICS);
+    let mut v2 = v1.clone();
+    v2["participants"].as_array_mut().expect("participants").truncate(1);
+    v2["participants"][0]["sessions"][0]["segments"]
+        .as_array_mut()
+        .expect("segments")
+        .truncate(1);
+    v2.as_object_mut().expect("object").remove("surveys");
+    v2.as_object_mut().expect("object").remove("evaluations");
+
+    let replaced = test_database().await;
+    import(replaced.pool(), &[&write(dir.path(), "v1.json", &v1.to_string())]).await;
+    let before = rows_by_table(replaced.pool(), id).await;
+    let filled = before.iter().filter(|(_, n)| *n > 0).count();
+    assert!(filled >= 12, "the fixture fills most graph tables: {before:?}");
+    let report = import(replaced.pool(), &[&write(dir.path(), "v2.json", &v2.to_string())]).await;
+    assert_eq!(report.replaced, 1, "{report}");
+
+    let alone = test_database().await;
+    import(alone.pool(), &[&write(dir.path(), "v2.json", &v2.to_string())]).await;
+    let expected = rows_by_table(alone.pool(), id).await;
+    assert_ne!(before, expected, "the new version has fewer rows");
+    assert_eq!(rows_by_table(replaced.pool(), id).await, expected);
+}
+
+#[tokio::test]
+async fn every_table_keyed_by_a_conversation_is_a_graph_table_or_the_feeds() {
+    // A table added to the graph but not to db::graph's list would keep a replaced
+    // conversation's rows forever (there is no cascade to catch it).
+    let db = test_database().await;
+    let mut keyed: Vec<String> = sqlx::query_scalar(
+        "select table_name::text from information_schema.columns
+         where table_schema = 'public' and column_name = 'conversation_id' order by 1",
+    )
+    .fetch_all(db.pool())
+    .await
+    .expect("catalogue");
+    let not_graph = [
+        // Bookkeeping of each stored conversation: cascades from `conversations`.
+        "conversation_imports",
+        // Buzzeasy feed tables: rows of their own, written by the feed, naming a conversation.
+        "bot_segments",
+        "captured_data",
+        "flow_metrics",
+        "queue_segments",
+        "rejected_enqueue_attempts",
+        "workitem_conversation_sessions",
+    ];
+    keyed.retain(|t| !not_graph.contains(&t.as_str()));
+    let mut graph: Vec<String> = db::graph::tables().map(str::to_owned).collect();
+    graph.sort();
+    assert_eq!(keyed, graph);
+}
+
 /// One valid conversation with id `id`, as a JSON line.
 fn minimal(id: &str) -> Value {
     json!({

@@ -117,10 +117,16 @@ pub async fn run(options: &Options<'_>, setups: &[Setup]) -> anyhow::Result<Vec<
 /// Removes the conversations the scenario wrote (their rows go with them), so that the data
 /// set stays the generator's for the other scenarios and the next run.
 async fn remove_written(pool: &sqlx::PgPool) -> anyhow::Result<()> {
-    sqlx::query("delete from conversations where conversation_id like 'bench-live-%'")
-        .execute(pool)
+    let mut tx = pool.begin().await?;
+    let ids: Vec<String> = sqlx::query_scalar(
+        "select conversation_id from conversations where conversation_id like 'bench-live-%'",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    db::graph::delete_graphs(&mut tx, &ids)
         .await
         .context("cannot remove the live scenario's conversations")?;
+    tx.commit().await?;
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! Writing and reading whole conversation graphs.
 //!
 //! A graph is written in one transaction owned by the caller: lock the conversation id, compare
-//! digests, delete the old graph (children cascade), insert every table with one statement each
+//! digests, delete the old graph from every table ([`delete_graphs`]), insert every table with one statement each
 //! (a `COPY` of the rows, whose field names are the column names: [`crate::copy`]).
 
 use crate::{copy, exec};
@@ -101,22 +101,8 @@ pub async fn store_conversations(
         outcomes.push(outcome);
     }
     if !replaced.is_empty() {
-        // The old version's metrics leave the rollup of their buckets.
-        sqlx::query!(
-            "insert into metric_rollup_queue (bucket)
-             select distinct date_bin('15 minutes', emit_date, timestamptz '1970-01-01 00:00:00Z')
-             from metric_facts where conversation_id = any($1)",
-            &replaced
-        )
-        .execute(exec::conn(&mut *conn))
-        .await?;
-        // Children cascade: what the new version no longer has is gone.
-        sqlx::query!(
-            "delete from conversations where conversation_id = any($1)",
-            &replaced
-        )
-        .execute(exec::conn(&mut *conn))
-        .await?;
+        // What the new version no longer has is gone.
+        delete_graphs(&mut *conn, &replaced).await?;
     }
     if !to_write.is_empty() {
         insert_graphs(conn, &to_write).await?;
@@ -229,6 +215,89 @@ async fn insert_graphs(
     Ok(())
 }
 
+/// The tables of a conversation graph besides `conversations` (written first) and
+/// `metric_facts` (written last), paired with the graph's field holding their rows, in write
+/// order: the one list of them, for writing ([`prepare_rows`]) and deleting ([`TABLES`]).
+macro_rules! child_tables {
+    ($( ($table:literal, $field:ident) ),* $(,)?) => {
+        const CHILD_TABLES: &[&str] = &[$($table),*];
+
+        /// Prepares the rows of every child table of `graphs` that has any, in write order.
+        async fn prepare_children(
+            conn: &mut PgConnection,
+            graphs: &[&ConversationGraph],
+            prepared: &mut Vec<copy::Prepared>,
+        ) -> Result<(), sqlx::Error> {
+            $(
+                let table_rows = rows(graphs, |g| &g.$field);
+                if !table_rows.is_empty() {
+                    prepared.push(copy::prepare(&mut *conn, $table, &table_rows).await?);
+                }
+            )*
+            Ok(())
+        }
+    };
+}
+
+child_tables!(
+    ("participants", participants),
+    ("sessions", sessions),
+    ("segments", segments),
+    ("session_metrics", metrics),
+    ("flows", flows),
+    ("flow_outcomes", flow_outcomes),
+    ("proposed_agents", proposed_agents),
+    ("media_endpoint_stats", media_endpoint_stats),
+    ("agent_groups", agent_groups),
+    ("scored_agents", scored_agents),
+    ("segment_properties", segment_properties),
+    ("evaluations", evaluations),
+    ("surveys", surveys),
+    ("resolutions", resolutions),
+    ("transfers", transfers),
+    ("division_entities", division_entities),
+);
+
+/// Every table holding rows of a conversation graph, keyed by `conversation_id`, in write order.
+/// There are no foreign keys between them (see the migration `graph_without_foreign_keys`):
+/// [`delete_graphs`] removes a conversation's rows from each of them.
+pub fn tables() -> impl Iterator<Item = &'static str> {
+    std::iter::once("conversations")
+        .chain(CHILD_TABLES.iter().copied())
+        .chain(std::iter::once("metric_facts"))
+}
+
+/// Deletes every row of the conversations `ids` from every graph table, in one statement (the
+/// bookkeeping in `conversation_imports` goes with them), and queues the rollup buckets of their
+/// metrics for recomputing. Part of the caller's transaction.
+pub async fn delete_graphs(conn: &mut PgConnection, ids: &[String]) -> Result<(), sqlx::Error> {
+    static DELETE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let children: Vec<String> = tables()
+            .filter(|t| *t != "conversations")
+            .enumerate()
+            .map(|(n, t)| format!("d{n} as (delete from {t} where conversation_id = any($1))"))
+            .collect();
+        format!(
+            "with {} delete from conversations where conversation_id = any($1)",
+            children.join(", ")
+        )
+    });
+    // The old version's metrics leave the rollup of their buckets.
+    sqlx::query!(
+        "insert into metric_rollup_queue (bucket)
+         select distinct date_bin('15 minutes', emit_date, timestamptz '1970-01-01 00:00:00Z')
+         from metric_facts where conversation_id = any($1)",
+        ids
+    )
+    .execute(exec::conn(&mut *conn))
+    .await?;
+    sqlx::query(DELETE.as_str())
+        .bind(ids)
+        .execute(exec::conn(&mut *conn))
+        .await?;
+    Ok(())
+}
+
 /// The `COPY` statements of every row of `graphs` and of their metric `facts`, a table at a
 /// time, parents before children (tables without rows are left out): what [`store_conversations`]
 /// sends, and what the benchmark's ingest floor sends.
@@ -242,34 +311,7 @@ pub async fn prepare_rows(
     if !conversations.is_empty() {
         prepared.push(copy::prepare(&mut *conn, "conversations", &conversations).await?);
     }
-    macro_rules! tables {
-        ($( ($table:literal, $field:ident) ),* $(,)?) => {
-            $(
-                let table_rows = rows(graphs, |g| &g.$field);
-                if !table_rows.is_empty() {
-                    prepared.push(copy::prepare(&mut *conn, $table, &table_rows).await?);
-                }
-            )*
-        };
-    }
-    tables!(
-        ("participants", participants),
-        ("sessions", sessions),
-        ("segments", segments),
-        ("session_metrics", metrics),
-        ("flows", flows),
-        ("flow_outcomes", flow_outcomes),
-        ("proposed_agents", proposed_agents),
-        ("media_endpoint_stats", media_endpoint_stats),
-        ("agent_groups", agent_groups),
-        ("scored_agents", scored_agents),
-        ("segment_properties", segment_properties),
-        ("evaluations", evaluations),
-        ("surveys", surveys),
-        ("resolutions", resolutions),
-        ("transfers", transfers),
-        ("division_entities", division_entities),
-    );
+    prepare_children(&mut *conn, graphs, &mut prepared).await?;
     let facts: Vec<&MetricFact> = facts.iter().collect();
     if !facts.is_empty() {
         prepared.push(copy::prepare(&mut *conn, "metric_facts", &facts).await?);
