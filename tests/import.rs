@@ -603,7 +603,10 @@ async fn a_replaced_conversation_leaves_in_every_table_what_storing_the_new_vers
     let dir = tempfile::tempdir().expect("tempdir");
     let v1 = fixture(ANALYTICS);
     let mut v2 = v1.clone();
-    v2["participants"].as_array_mut().expect("participants").truncate(1);
+    v2["participants"]
+        .as_array_mut()
+        .expect("participants")
+        .truncate(1);
     v2["participants"][0]["sessions"][0]["segments"]
         .as_array_mut()
         .expect("segments")
@@ -612,15 +615,30 @@ async fn a_replaced_conversation_leaves_in_every_table_what_storing_the_new_vers
     v2.as_object_mut().expect("object").remove("evaluations");
 
     let replaced = test_database().await;
-    import(replaced.pool(), &[&write(dir.path(), "v1.json", &v1.to_string())]).await;
+    import(
+        replaced.pool(),
+        &[&write(dir.path(), "v1.json", &v1.to_string())],
+    )
+    .await;
     let before = rows_by_table(replaced.pool(), id).await;
     let filled = before.iter().filter(|(_, n)| *n > 0).count();
-    assert!(filled >= 12, "the fixture fills most graph tables: {before:?}");
-    let report = import(replaced.pool(), &[&write(dir.path(), "v2.json", &v2.to_string())]).await;
+    assert!(
+        filled >= 12,
+        "the fixture fills most graph tables: {before:?}"
+    );
+    let report = import(
+        replaced.pool(),
+        &[&write(dir.path(), "v2.json", &v2.to_string())],
+    )
+    .await;
     assert_eq!(report.replaced, 1, "{report}");
 
     let alone = test_database().await;
-    import(alone.pool(), &[&write(dir.path(), "v2.json", &v2.to_string())]).await;
+    import(
+        alone.pool(),
+        &[&write(dir.path(), "v2.json", &v2.to_string())],
+    )
+    .await;
     let expected = rows_by_table(alone.pool(), id).await;
     assert_ne!(before, expected, "the new version has fewer rows");
     assert_eq!(rows_by_table(replaced.pool(), id).await, expected);
