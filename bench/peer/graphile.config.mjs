@@ -29,6 +29,10 @@ const startCondition = (name, description, compare) =>
 
 const orderable = { tags: { behavior: ["+orderBy"] } };
 
+const OF_SESSION = "conversation_id, participant_id, session_id";
+const OF_SEGMENT = "conversation_id, participant_id, session_id, segment_index";
+const references = (columns, table) => ({ foreignKey: `(${columns}) references ${table} (${columns})` });
+
 export default {
   extends: [PostGraphileAmberPreset],
   plugins: [
@@ -36,13 +40,32 @@ export default {
     startCondition("startBefore", "Conversations that start before this instant.", (sql, start, value) => sql`${start} < ${value}`),
     // convgraph lists participants and sessions by `ordinal` and transfers by date; the amber
     // preset orders only by indexed columns unless a smart tag allows another.
+    //
+    // The graph's tables have no foreign keys between them (convgraph deletes a replaced
+    // conversation's rows from each itself: migrations/…_graph_without_foreign_keys.sql), and
+    // PostGraphile finds its relations from foreign keys: `foreignKey` tags declare the same
+    // relations as the dropped constraints, with the same field names.
     jsonPgSmartTags({
       version: 1,
       config: {
         class: {
-          participants: { attribute: { ordinal: orderable } },
-          sessions: { attribute: { ordinal: orderable } },
-          transfers: { attribute: { date_issued: orderable } },
+          participants: { tags: references("conversation_id", "conversations"), attribute: { ordinal: orderable } },
+          sessions: { tags: references("conversation_id, participant_id", "participants"), attribute: { ordinal: orderable } },
+          segments: { tags: references(OF_SESSION, "sessions") },
+          session_metrics: { tags: references(OF_SESSION, "sessions") },
+          flows: { tags: references(OF_SESSION, "sessions") },
+          flow_outcomes: { tags: references(OF_SESSION, "flows") },
+          proposed_agents: { tags: references(OF_SESSION, "sessions") },
+          media_endpoint_stats: { tags: references(OF_SESSION, "sessions") },
+          agent_groups: { tags: references(OF_SESSION, "sessions") },
+          scored_agents: { tags: references(OF_SEGMENT, "segments") },
+          segment_properties: { tags: references(OF_SEGMENT, "segments") },
+          evaluations: { tags: references("conversation_id", "conversations") },
+          surveys: { tags: references("conversation_id", "conversations") },
+          resolutions: { tags: references("conversation_id", "conversations") },
+          transfers: { tags: references("conversation_id", "conversations"), attribute: { date_issued: orderable } },
+          division_entities: { tags: references("conversation_id", "conversations") },
+          metric_facts: { tags: references("conversation_id", "conversations") },
         },
       },
     }),

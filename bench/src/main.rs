@@ -262,6 +262,7 @@ async fn main() -> anyhow::Result<()> {
         Arc::new(dashboard),
         Arc::new(scenarios::DayByQueue::conversations(&data)),
         Arc::new(scenarios::DayByQueue::workitems(&data)),
+        Arc::new(scenarios::AgentDay::new(data.agent_days.clone())),
         Arc::new(scenarios::FullConversation::new(
             &selection,
             peer_selection.as_deref(),
@@ -916,10 +917,24 @@ async fn data_set(pool: &sqlx::PgPool, size: Size, seed: u64) -> anyhow::Result<
     let sample = (0..SAMPLE)
         .map(|_| generator.conversation_id(rng.random_range(0..size.0)))
         .collect();
+    // Agent days in a fixed pseudo-random order (by a hash), so that runs ask the same.
+    let agent_days: Vec<(String, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+        "select agent_id, day from (
+             select distinct agent_id,
+                    date_bin('1 day', start_time, timestamptz '1970-01-01 00:00:00Z') as day
+             from workitems
+             where agent_id is not null and primary_conversation_id is not null
+               and start_time is not null) d
+         order by md5(agent_id || day::text) limit $1",
+    )
+    .bind(SAMPLE as i64)
+    .fetch_all(pool)
+    .await?;
     Ok(DataSet {
         first_start: first.context("the database has no conversations")?,
         last_start: last.context("the database has no conversations")?,
         sample: Arc::new(sample),
+        agent_days: Arc::new(agent_days),
     })
 }
 

@@ -140,6 +140,8 @@ pub struct DataSet {
     pub last_start: DateTime<Utc>,
     /// Ids of conversations sampled across the data set.
     pub sample: Arc<Vec<String>>,
+    /// Agents and the UTC days on which they have workitems with a conversation, sampled.
+    pub agent_days: Arc<Vec<(String, DateTime<Utc>)>>,
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
@@ -708,6 +710,235 @@ impl Scenario for DayByQueue {
                 requests: 1,
                 parts: Vec::new(),
             })
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// An agent's day: the workitems, each with its conversation
+// ---------------------------------------------------------------------------------------------
+
+/// A supervisor's look at one agent's day: the agent's workitems of a day (oldest first), each
+/// with its primary conversation's participants, sessions and segments. A random agent and day
+/// of a sample that has workitems each time.
+pub struct AgentDay {
+    sample: Arc<Vec<(String, DateTime<Utc>)>>,
+}
+
+const AGENT_DAY: &str = r#"query AgentDay($agent: String!, $interval: String!) {
+  workitems(filter: {agentIds: [$agent], interval: $interval}, first: 500) {
+    edges { node {
+      workitemId mediaType result queueId startTime endTime durationInSeconds
+      activeDurationInSeconds wrapUpDuration
+      primaryConversation {
+        id conversationStart conversationEnd originatingDirection
+        participants {
+          participantId purpose userId queueId
+          sessions {
+            sessionId mediaType direction
+            segments { segmentType segmentStart segmentEnd queueId wrapUpCode disconnectType }
+          }
+        }
+      }
+    } }
+    pageInfo { hasNextPage }
+  }
+}"#;
+
+/// The floor: the same workitems and conversations, built by PostgreSQL in one statement (the
+/// workitems once, then each table by `conversation_id = any(…)` aggregated per parent, as the
+/// dashboard's floor), with the workitems' ids and their conversations' ids in order, for the
+/// check.
+const AGENT_DAY_FLOOR: &str = "
+with w as materialized (
+  select workitem_id, media_type, result, queue_id, start_time, end_time, duration_in_seconds,
+         active_duration_in_seconds, wrap_up_duration, primary_conversation_id
+  from workitems
+  where agent_id = $1 and start_time >= $2 and start_time < $3
+  order by start_time, workitem_id
+  limit 500),
+c as materialized (
+  select conversation_id, conversation_start, conversation_end, originating_direction
+  from conversations
+  where conversation_id = any(array(select primary_conversation_id from w))),
+g as (
+  select g.conversation_id, g.participant_id, g.session_id,
+         json_agg(json_build_object(
+           'segmentType', g.segment_type, 'segmentStart', g.segment_start,
+           'segmentEnd', g.segment_end, 'queueId', g.queue_id, 'wrapUpCode', g.wrap_up_code,
+           'disconnectType', g.disconnect_type) order by g.segment_index) as j
+  from segments g
+  where g.conversation_id = any(array(select conversation_id from c))
+  group by 1, 2, 3),
+s as (
+  select s.conversation_id, s.participant_id,
+         json_agg(json_build_object(
+           'sessionId', s.session_id, 'mediaType', s.media_type, 'direction', s.direction,
+           'segments', coalesce(g.j, '[]')) order by s.ordinal) as j
+  from sessions s left join g using (conversation_id, participant_id, session_id)
+  where s.conversation_id = any(array(select conversation_id from c))
+  group by 1, 2),
+p as (
+  select p.conversation_id,
+         json_agg(json_build_object(
+           'participantId', p.participant_id, 'purpose', p.purpose, 'userId', p.user_id,
+           'queueId', p.queue_id, 'sessions', coalesce(s.j, '[]')) order by p.ordinal) as j
+  from participants p left join s using (conversation_id, participant_id)
+  where p.conversation_id = any(array(select conversation_id from c))
+  group by 1),
+cj as (
+  select c.conversation_id, json_build_object(
+           'id', c.conversation_id, 'conversationStart', c.conversation_start,
+           'conversationEnd', c.conversation_end,
+           'originatingDirection', c.originating_direction,
+           'participants', coalesce(p.j, '[]')) as j
+  from c left join p using (conversation_id))
+select json_build_object('workitems', json_build_object('edges', coalesce(json_agg(
+         json_build_object('node', json_build_object(
+           'workitemId', w.workitem_id, 'mediaType', w.media_type, 'result', w.result,
+           'queueId', w.queue_id, 'startTime', w.start_time, 'endTime', w.end_time,
+           'durationInSeconds', w.duration_in_seconds,
+           'activeDurationInSeconds', w.active_duration_in_seconds,
+           'wrapUpDuration', w.wrap_up_duration, 'primaryConversation', cj.j))
+         order by w.start_time, w.workitem_id), '[]')))::text,
+       coalesce(array_agg(w.workitem_id order by w.start_time, w.workitem_id), '{}'),
+       coalesce(array_agg(coalesce(cj.conversation_id, '') order by w.start_time, w.workitem_id), '{}')
+from w left join cj on cj.conversation_id = w.primary_conversation_id";
+
+impl AgentDay {
+    /// `sample`: agents and the UTC days on which they have workitems with a conversation.
+    pub fn new(sample: Arc<Vec<(String, DateTime<Utc>)>>) -> Self {
+        AgentDay { sample }
+    }
+
+    fn pick(&self, pick: u64) -> anyhow::Result<(&str, DateTime<Utc>, DateTime<Utc>)> {
+        anyhow::ensure!(!self.sample.is_empty(), "no agent has workitems");
+        let (agent, day) = &self.sample[(pick % self.sample.len() as u64) as usize];
+        Ok((agent, *day, *day + chrono::Duration::days(1)))
+    }
+
+    fn variables(&self, pick: u64) -> anyhow::Result<Value> {
+        let (agent, from, to) = self.pick(pick)?;
+        Ok(json!({ "agent": agent, "interval": format!("{}/{}", rfc3339(from), rfc3339(to)) }))
+    }
+
+    /// The floor's answer: its JSON, and the workitem ids and conversation ids in order.
+    async fn floor_answer(
+        &self,
+        pool: &PgPool,
+        pick: u64,
+    ) -> anyhow::Result<(String, Vec<String>, Vec<String>)> {
+        let (agent, from, to) = self.pick(pick)?;
+        Ok(sqlx::query_as(AGENT_DAY_FLOOR)
+            .bind(agent)
+            .bind(from)
+            .bind(to)
+            .fetch_one(db::exec::pool(pool))
+            .await?)
+    }
+}
+
+#[derive(Deserialize)]
+struct AgentDayData {
+    workitems: AgentDayEdges,
+}
+
+#[derive(Deserialize)]
+struct AgentDayEdges {
+    edges: Vec<AgentDayEdge>,
+}
+
+#[derive(Deserialize)]
+struct AgentDayEdge {
+    node: AgentDayNode,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AgentDayNode {
+    workitem_id: String,
+    primary_conversation: Option<AgentDayConversation>,
+}
+
+#[derive(Deserialize)]
+struct AgentDayConversation {
+    id: String,
+}
+
+impl Scenario for AgentDay {
+    fn name(&self) -> String {
+        "agent's day: workitems with their conversations".into()
+    }
+
+    fn gateway(
+        self: Arc<Self>,
+        http: Arc<Http>,
+        pick: u64,
+    ) -> BoxFuture<'static, anyhow::Result<Outcome>> {
+        Box::pin(async move {
+            let data: AgentDayData = http.post(AGENT_DAY, self.variables(pick)?).await?;
+            anyhow::ensure!(!data.workitems.edges.is_empty(), "no workitems");
+            Ok(one_request())
+        })
+    }
+
+    fn floor(
+        self: Arc<Self>,
+        pool: PgPool,
+        pick: u64,
+    ) -> BoxFuture<'static, anyhow::Result<Outcome>> {
+        Box::pin(async move {
+            let (_, workitems, _) = self.floor_answer(&pool, pick).await?;
+            anyhow::ensure!(!workitems.is_empty(), "the floor found no workitems");
+            Ok(one_request())
+        })
+    }
+
+    fn check(
+        self: Arc<Self>,
+        http: Arc<Http>,
+        pool: PgPool,
+        _peer: Option<Arc<Http>>,
+    ) -> BoxFuture<'static, anyhow::Result<Check>> {
+        Box::pin(async move {
+            let mut check = Check::default();
+            let mut outcome = Ok(());
+            for pick in 0..3 {
+                let (agent, from, _) = self.pick(pick)?;
+                let what = format!("agent {agent} on {}", from.date_naive());
+                let data: AgentDayData = http.post(AGENT_DAY, self.variables(pick)?).await?;
+                let (_, workitems, conversations) = self.floor_answer(&pool, pick).await?;
+                let served: Vec<String> = data
+                    .workitems
+                    .edges
+                    .iter()
+                    .map(|e| e.node.workitem_id.clone())
+                    .collect();
+                let served_conversations: Vec<String> = data
+                    .workitems
+                    .edges
+                    .iter()
+                    .map(|e| {
+                        e.node
+                            .primary_conversation
+                            .as_ref()
+                            .map_or_else(String::new, |c| c.id.clone())
+                    })
+                    .collect();
+                if served != workitems {
+                    outcome = outcome.and(Err(format!("{what}: the workitems differ")));
+                } else if served_conversations != conversations {
+                    outcome = outcome.and(Err(format!("{what}: the conversations differ")));
+                } else if served.is_empty() {
+                    outcome = outcome.and(Err(format!("{what}: no workitems")));
+                }
+            }
+            check.compare(
+                "the gateway's workitems and conversations of three agent days are the floor's"
+                    .into(),
+                outcome,
+            );
+            Ok(check)
         })
     }
 }
@@ -1574,6 +1805,7 @@ mod tests {
             first_start: first,
             last_start: last,
             sample: Arc::new(Vec::new()),
+            agent_days: Arc::new(Vec::new()),
         };
         let (from, to) = Dashboard::new(&data, false).window();
         let (json, count) = dashboard_floor(&pool, from, to).await.expect("floor");
