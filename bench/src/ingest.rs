@@ -42,6 +42,8 @@ pub struct Measured {
     pub outcomes: BTreeMap<String, u64>,
     pub elapsed: Duration,
     pub peak_rss_kib: Option<u64>,
+    /// Bytes of NDJSON pushed (none for the floor).
+    pub bytes: Option<u64>,
 }
 
 impl Measured {
@@ -230,6 +232,7 @@ async fn floor(
         outcomes: BTreeMap::from([("copied".to_owned(), n)]),
         elapsed,
         peak_rss_kib: None,
+        bytes: None,
     })
 }
 
@@ -256,6 +259,7 @@ async fn push(
         })
         .collect();
     drop(documents);
+    let bytes: u64 = bodies.iter().map(|b| b.len() as u64).sum();
 
     let server = Server::start_with(options.binary, url, options.secret, options.log, &[]).await?;
     let token = api::auth::mint(
@@ -331,6 +335,7 @@ async fn push(
         outcomes,
         elapsed,
         peak_rss_kib,
+        bytes: Some(bytes),
     })
 }
 
@@ -343,8 +348,8 @@ pub fn table(measured: &[Measured]) -> String {
             .map(|m| m.per_second(m.conversations))
     };
     let mut out = String::from(
-        "| what | database | streams | conversations | outcomes | seconds | conversations/s | rows/s | server peak RSS MiB | conversations/s ÷ the floor's on as many streams |\n\
-         | --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |\n",
+        "| what | database | streams | conversations | outcomes | seconds | conversations/s | rows/s | MiB pushed | server peak RSS MiB | conversations/s ÷ the floor's on as many streams |\n\
+         | --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n",
     );
     for m in measured {
         let outcomes: Vec<String> = m
@@ -354,7 +359,7 @@ pub fn table(measured: &[Measured]) -> String {
             .collect();
         let rate = m.per_second(m.conversations);
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {:.2} | {:.0} | {:.0} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {:.2} | {:.0} | {:.0} | {} | {} | {} |\n",
             m.what,
             m.database,
             m.streams,
@@ -363,6 +368,8 @@ pub fn table(measured: &[Measured]) -> String {
             m.elapsed.as_secs_f64(),
             rate,
             m.per_second(m.rows),
+            m.bytes
+                .map_or("—".to_owned(), |b| format!("{:.0}", b as f64 / 1048576.0)),
             m.peak_rss_kib
                 .map_or("—".to_owned(), |k| format!("{:.0}", k as f64 / 1024.0)),
             floor(m.streams).map_or("—".to_owned(), |f| format!("{:.2}×", rate / f)),

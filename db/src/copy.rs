@@ -90,6 +90,27 @@ enum Kind {
 /// fix them: every database this process talks to has the same ones).
 type Columns = Arc<HashMap<String, Kind>>;
 
+/// A table's column names in their order, read with [`columns`].
+static ORDER: LazyLock<Mutex<HashMap<&'static str, Arc<Vec<String>>>>> =
+    LazyLock::new(Mutex::default);
+
+/// The names of `table`'s columns, in the table's order (read once per process).
+pub async fn column_names(
+    conn: &mut PgConnection,
+    table: &'static str,
+) -> Result<Arc<Vec<String>>, sqlx::Error> {
+    if let Some(known) = ORDER.lock().expect("column cache").get(table) {
+        return Ok(Arc::clone(known));
+    }
+    columns(conn, table).await?;
+    ORDER
+        .lock()
+        .expect("column cache")
+        .get(table)
+        .cloned()
+        .ok_or_else(|| sqlx::Error::Protocol(format!("no columns of {table}")))
+}
+
 static COLUMNS: LazyLock<Mutex<HashMap<&'static str, Columns>>> = LazyLock::new(Mutex::default);
 
 async fn columns(conn: &mut PgConnection, table: &'static str) -> Result<Columns, sqlx::Error> {
@@ -99,11 +120,17 @@ async fn columns(conn: &mut PgConnection, table: &'static str) -> Result<Columns
     let read: Vec<(String, String, String)> = sqlx::query_as(
         "select a.attname::text, t.typname::text, t.typcategory::text
          from pg_attribute a join pg_type t on t.oid = a.atttypid
-         where a.attrelid = $1::text::regclass and a.attnum > 0 and not a.attisdropped",
+         where a.attrelid = $1::text::regclass and a.attnum > 0 and not a.attisdropped
+         order by a.attnum",
     )
     .bind(table)
     .fetch_all(exec::conn(conn))
     .await?;
+    let order: Vec<String> = read.iter().map(|(name, _, _)| name.clone()).collect();
+    ORDER
+        .lock()
+        .expect("column cache")
+        .insert(table, Arc::new(order));
     let columns: Columns = Arc::new(
         read.into_iter()
             .map(|(name, type_name, category)| {
@@ -181,17 +208,85 @@ impl RowFields<'_> {
             self.out.push(b'\t');
         }
         self.position += 1;
-        if is_null(value)? {
-            self.out.extend_from_slice(b"\\N");
-            return Ok(());
-        }
-        match kind {
-            Kind::Json => serde_json::to_writer(Escaped(&mut *self.out), value)
-                .map_err(|e| Error::new(format!("field {name}: {e}"))),
-            Kind::Array => value.serialize(ArrayValue(&mut *self.out)),
-            Kind::Scalar => value.serialize(Scalar(&mut *self.out)),
+        write_value(self.out, kind, name, value)
+    }
+}
+
+/// Appends one field's value as COPY text for a column of `kind`: `\N` for a null.
+fn write_value<V: Serialize + ?Sized>(
+    out: &mut Vec<u8>,
+    kind: Kind,
+    name: &str,
+    value: &V,
+) -> Result<(), Error> {
+    if is_null(value)? {
+        out.extend_from_slice(b"\\N");
+        return Ok(());
+    }
+    match kind {
+        Kind::Json => serde_json::to_writer(Escaped(&mut *out), value)
+            .map_err(|e| Error::new(format!("field {name}: {e}"))),
+        Kind::Array => value.serialize(ArrayValue(&mut *out)),
+        Kind::Scalar => value.serialize(Scalar(&mut *out)),
+    }
+}
+
+/// Rows given as JSON objects whose keys are column names of `table` (the Buzzeasy feed's rows,
+/// flow metric records) as COPY text into `into` (`table` itself, or a table of its columns such
+/// as a staging table). The columns written are every key of any row, in the order first seen;
+/// a row without one of them writes `NULL` there, as `jsonb_populate_recordset` reads a missing
+/// key. A key without a column is an error. `rows` must not be empty.
+pub async fn prepare_objects(
+    conn: &mut PgConnection,
+    table: &'static str,
+    into: &str,
+    rows: &[&serde_json::Value],
+) -> Result<Prepared, sqlx::Error> {
+    let columns = columns(conn, table).await?;
+    let fail =
+        |e: Error| sqlx::Error::Encode(format!("a row of {table} cannot be written: {e}").into());
+    let mut names: Vec<&str> = Vec::new();
+    let mut kinds: Vec<Kind> = Vec::new();
+    for row in rows {
+        let object = row
+            .as_object()
+            .ok_or_else(|| fail(Error::new("a row must be a JSON object")))?;
+        for key in object.keys() {
+            if !names.contains(&key.as_str()) {
+                let kind = *columns
+                    .get(key)
+                    .ok_or_else(|| fail(Error::new(format!("field {key} has no column"))))?;
+                names.push(key);
+                kinds.push(kind);
+            }
         }
     }
+    let mut data = Vec::with_capacity(rows.len() * 256);
+    for row in rows {
+        for (i, (name, kind)) in names.iter().zip(&kinds).enumerate() {
+            if i > 0 {
+                data.push(b'\t');
+            }
+            match row.get(*name) {
+                None => data.extend_from_slice(b"\\N"),
+                Some(value) => write_value(&mut data, *kind, name, value).map_err(fail)?,
+            }
+        }
+        data.push(b'\n');
+    }
+    let statement = format!(
+        "copy {into} ({}) from stdin",
+        names
+            .iter()
+            .map(|n| format!("\"{n}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(Prepared {
+        statement,
+        data,
+        rows: rows.len() as u64,
+    })
 }
 
 /// The error of a row that cannot be written: a field without a column, a value its column

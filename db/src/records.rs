@@ -2,95 +2,124 @@
 //! conversation graphs): each row is upserted by its key and says whether it was new, changed
 //! or the same.
 
-use crate::exec;
 use crate::graph::StoreOutcome;
+use crate::{copy, exec};
 use domain::Scope;
 use domain::buzzeasy::Table;
 pub use domain::ingest::Target;
 use domain::ingest::{IngestError, RejectCode};
 use domain::ingest::{Labelled, Labels};
 use serde_json::Value;
-use sqlx::types::Json;
-use sqlx::{PgConnection, Postgres, QueryBuilder, Row as _};
+use sqlx::{Executor as _, PgConnection, Postgres, QueryBuilder, Row as _};
 use std::collections::HashMap;
 
-/// Upserts `rows` of one table: per row, the stored row of its key is compared with it (as
-/// PostgreSQL would store it, see [`decide`]), then the changed ones are replaced and the new
-/// ones inserted.
-/// The statements are literals, one set per table, so that sqlx checks them.
-macro_rules! upsert {
-    ($conn:expr, $rows:expr, $table:literal, $keys:literal, $times:expr) => {{
-        let rows: &[Value] = $rows;
-        // Writers of the same keys queue here, in key order, so that concurrent batches cannot
-        // deadlock and each sees the other's row.
-        sqlx::query!(
-            "select count(pg_advisory_xact_lock(hashtextextended(k, 13))) as locked
-             from (select distinct '"
-                + $table
-                + "' || row("
-                + $keys
-                + ")::text as k
-                   from jsonb_populate_recordset(null::"
-                + $table
-                + ", $1) order by 1) keys",
-            Json(rows) as _
-        )
-        .fetch_one(exec::conn(&mut *$conn))
+/// The staging table of `target`'s rows in this session: a temporary table of the target's
+/// columns and `stage_n`, the rows' order, emptied at each commit.
+fn stage_name(target: Target) -> String {
+    format!("convgraph_stage_{}", target.table_name())
+}
+
+/// Puts `rows` of `target` (column-named JSON objects) into this transaction's staging table with
+/// one `COPY`, creating the table the first time this session needs it and emptying it of rows
+/// an earlier call of the same transaction staged. Run it inside a transaction: the staged rows
+/// are gone at its end.
+async fn stage_rows(
+    conn: &mut PgConnection,
+    target: Target,
+    rows: &[Value],
+) -> Result<(), sqlx::Error> {
+    let table = target.table_name();
+    let stage = stage_name(target);
+    // Names from the catalogue (static strings). `if not exists` notices are not wanted in the
+    // server's log: they are silenced for this transaction only.
+    let sql = format!(
+        "set local client_min_messages = warning;
+         create temporary table if not exists {stage}
+             (like {table}, stage_n bigint generated always as identity)
+             on commit delete rows;
+         delete from {stage}"
+    );
+    // No arguments: sent as one simple query, its three statements in one round trip.
+    exec::conn(&mut *conn).execute(sql.as_str()).await?;
+    let rows: Vec<&Value> = rows.iter().collect();
+    let prepared = copy::prepare_objects(&mut *conn, table, &stage, &rows).await?;
+    copy::send(&mut *conn, &prepared).await?;
+    Ok(())
+}
+
+/// Takes the locks of the staged rows' keys: writers of the same keys queue here, in key order,
+/// so that concurrent batches cannot deadlock and each sees the other's row.
+async fn lock_staged(conn: &mut PgConnection, target: Target) -> Result<(), sqlx::Error> {
+    let keys = target.key_columns().join(", ");
+    let (table, stage) = (target.table_name(), stage_name(target));
+    let sql = format!(
+        "select count(pg_advisory_xact_lock(hashtextextended(k, 13)))
+         from (select distinct '{table}' || row({keys})::text as k from {stage} order by 1) keys"
+    );
+    sqlx::query(sql.as_str())
+        .fetch_one(exec::conn(&mut *conn))
         .await?;
-        let pairs = sqlx::query!(
-            "select to_jsonb(i) as \"new!\", to_jsonb(t) as old
-             from jsonb_array_elements($1) with ordinality as e(j, n)
-             cross join lateral jsonb_populate_record(null::"
-                + $table
-                + ", e.j) i
-             left join "
-                + $table
-                + " t using ("
-                + $keys
-                + ")
-             order by e.n",
-            Json(rows) as _
-        )
-        .fetch_all(exec::conn(&mut *$conn))
+    Ok(())
+}
+
+/// Merges the staged rows of `target` (keys distinct) into its table and says what happened to
+/// each, in the order staged: per row, the stored row of its key is compared with it (both as
+/// PostgreSQL stores them, see [`decide`]), then the changed ones are replaced and the new ones
+/// inserted.
+async fn merge_staged(
+    conn: &mut PgConnection,
+    target: Target,
+) -> Result<Vec<Result<StoreOutcome, IngestError>>, sqlx::Error> {
+    let keys = target.key_columns().join(", ");
+    let (table, stage) = (target.table_name(), stage_name(target));
+    let sql = format!(
+        "select s.stage_n, to_jsonb(s) - 'stage_n', to_jsonb(t)
+         from {stage} s left join {table} t using ({keys})
+         order by s.stage_n"
+    );
+    let pairs: Vec<(i64, Value, Option<Value>)> = sqlx::query_as(sql.as_str())
+        .fetch_all(exec::conn(&mut *conn))
         .await?;
-        let mut outcomes = Vec::with_capacity(pairs.len());
-        let mut changed = Vec::new();
-        for pair in pairs {
-            let outcome = decide(&pair.new, pair.old.as_ref(), $times);
-            if matches!(outcome, Ok(StoreOutcome::Imported | StoreOutcome::Replaced)) {
-                changed.push(pair.new);
-            }
-            outcomes.push(outcome);
+    let times = time_columns(target);
+    let mut outcomes = Vec::with_capacity(pairs.len());
+    let mut changed = Vec::new();
+    for (n, new, old) in &pairs {
+        let outcome = decide(new, old.as_ref(), &times);
+        if matches!(outcome, Ok(StoreOutcome::Imported | StoreOutcome::Replaced)) {
+            changed.push(*n);
         }
-        if !changed.is_empty() {
-            sqlx::query!(
-                "delete from "
-                    + $table
-                    + " where ("
-                    + $keys
-                    + ") in
-                 (select "
-                    + $keys
-                    + " from jsonb_populate_recordset(null::"
-                    + $table
-                    + ", $1))",
-                Json(&changed) as _
-            )
-            .execute(exec::conn(&mut *$conn))
+        outcomes.push(outcome);
+    }
+    if !changed.is_empty() {
+        let columns = copy::column_names(&mut *conn, table)
+            .await?
+            .iter()
+            .map(|c| format!("\"{c}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let matching = target
+            .key_columns()
+            .iter()
+            .map(|k| format!("t.{k} = s.{k}"))
+            .collect::<Vec<_>>()
+            .join(" and ");
+        let sql = format!(
+            "delete from {table} t using {stage} s where s.stage_n = any($1) and {matching}"
+        );
+        sqlx::query(sql.as_str())
+            .bind(&changed)
+            .execute(exec::conn(&mut *conn))
             .await?;
-            sqlx::query!(
-                "insert into "
-                    + $table
-                    + " select * from jsonb_populate_recordset(null::"
-                    + $table
-                    + ", $1)",
-                Json(&changed) as _
-            )
-            .execute(exec::conn(&mut *$conn))
+        let sql = format!(
+            "insert into {table} ({columns})
+             select {columns} from {stage} where stage_n = any($1) order by stage_n"
+        );
+        sqlx::query(sql.as_str())
+            .bind(&changed)
+            .execute(exec::conn(&mut *conn))
             .await?;
-        }
-        outcomes
-    }};
+    }
+    Ok(outcomes)
 }
 
 /// Stores rows of `table` (column-named JSON objects, keys distinct) and says what happened to
@@ -100,150 +129,27 @@ pub async fn store_rows(
     table: Table,
     rows: &[Value],
 ) -> Result<Vec<Result<StoreOutcome, IngestError>>, sqlx::Error> {
+    if matches!(
+        table,
+        Table::Calls | Table::Chats | Table::Emails | Table::Conversations
+    ) {
+        unreachable!("conversations are stored as conversation graphs")
+    }
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(match table {
-        Table::BusinessUnits => upsert!(
-            conn,
-            rows,
-            "business_units",
-            "business_unit_id",
-            &time_columns(table)
-        ),
-        Table::Agents => upsert!(conn, rows, "agents", "agent_id", &time_columns(table)),
-        Table::Users => upsert!(conn, rows, "users", "user_id", &time_columns(table)),
-        Table::AgentStates => upsert!(
-            conn,
-            rows,
-            "agent_states",
-            "agent_state_id",
-            &time_columns(table)
-        ),
-        Table::AgentBusinessUnitChanges => upsert!(
-            conn,
-            rows,
-            "agent_business_unit_changes",
-            "agent_id, business_unit_id, timestamp",
-            &time_columns(table)
-        ),
-        Table::Channels => upsert!(conn, rows, "channels", "channel_id", &time_columns(table)),
-        Table::Queues => upsert!(conn, rows, "queues", "queue_id", &time_columns(table)),
-        Table::BotSteps => upsert!(conn, rows, "bot_steps", "bot_step_id", &time_columns(table)),
-        Table::BotSegments => upsert!(
-            conn,
-            rows,
-            "bot_segments",
-            "conversation_id, bot_segment_id",
-            &time_columns(table)
-        ),
-        Table::QueueSegments => upsert!(
-            conn,
-            rows,
-            "queue_segments",
-            "conversation_id, queue_segment_id",
-            &time_columns(table)
-        ),
-        Table::RejectedEnqueueAttempts => upsert!(
-            conn,
-            rows,
-            "rejected_enqueue_attempts",
-            "conversation_id, attempt_id",
-            &time_columns(table)
-        ),
-        Table::CapturedData => upsert!(
-            conn,
-            rows,
-            "captured_data",
-            "conversation_id, name, captured_at",
-            &time_columns(table)
-        ),
-        Table::Workitems => upsert!(conn, rows, "workitems", "workitem_id", &time_columns(table)),
-        Table::WorkitemConversationSessions => upsert!(
-            conn,
-            rows,
-            "workitem_conversation_sessions",
-            "workitem_id, session_id",
-            &time_columns(table)
-        ),
-        Table::CollectedData => upsert!(
-            conn,
-            rows,
-            "collected_data",
-            "workitem_id, name, created_at",
-            &time_columns(table)
-        ),
-        Table::WorkitemEvaluations => upsert!(
-            conn,
-            rows,
-            "workitem_evaluations",
-            "workitem_id, evaluation_id",
-            &time_columns(table)
-        ),
-        Table::WorkitemEvaluationData => upsert!(
-            conn,
-            rows,
-            "workitem_evaluation_data",
-            "workitem_id, entry_id",
-            &time_columns(table)
-        ),
-        Table::Campaigns => upsert!(conn, rows, "campaigns", "campaign_id", &time_columns(table)),
-        Table::CampaignRecords => upsert!(
-            conn,
-            rows,
-            "campaign_records",
-            "record_id",
-            &time_columns(table)
-        ),
-        Table::CampaignRecordCustomFields => upsert!(
-            conn,
-            rows,
-            "campaign_record_custom_fields",
-            "record_id, name",
-            &time_columns(table)
-        ),
-        Table::CampaignRecordPhoneNumbers => upsert!(
-            conn,
-            rows,
-            "campaign_record_phone_numbers",
-            "record_id, phone_number",
-            &time_columns(table)
-        ),
-        Table::CampaignRecordRegistrations => {
-            upsert!(
-                conn,
-                rows,
-                "campaign_record_registrations",
-                "record_id",
-                &time_columns(table)
-            )
-        }
-        Table::Calls | Table::Chats | Table::Emails | Table::Conversations => {
-            unreachable!("conversations are stored as conversation graphs")
-        }
-    })
+    let target = Target::Feed(table);
+    stage_rows(&mut *conn, target, rows).await?;
+    lock_staged(&mut *conn, target).await?;
+    merge_staged(conn, target).await
 }
 
-/// Stores rows of one table in one transaction (for the generator: a row it refuses, a stale
-/// one, is an error).
-pub async fn ingest_rows(
-    pool: &sqlx::PgPool,
-    table: Table,
-    rows: &[Value],
-) -> Result<Vec<StoreOutcome>, sqlx::Error> {
-    let mut tx = exec::begin(pool).await?;
-    let outcomes = store_rows(&mut tx, table, rows)
-        .await?
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
-    tx.commit().await?;
-    Ok(outcomes)
-}
-
-/// The columns of `table` that hold times (UTC): a row's version is the latest of them.
-fn time_columns(table: Table) -> Vec<&'static str> {
-    table.time_columns()
+/// The columns of `target`'s rows that hold times (UTC): a row's version is the latest of them.
+fn time_columns(target: Target) -> Vec<&'static str> {
+    match target {
+        Target::Feed(table) => table.time_columns(),
+        Target::FlowMetrics => domain::flow_metrics::FlowMetricRow::time_columns(),
+    }
 }
 
 /// What storing `new` over `old` (the stored row of its key, both as PostgreSQL stores them)
@@ -379,63 +285,37 @@ async fn stored_parents(
         .collect()
 }
 
-/// The stored row under the key of each of `rows`, in order (`None`: the key is new).
+/// The stored row under the key of each staged row, in the order staged (`None`: the key is
+/// new).
 async fn stored_rows(
     conn: &mut PgConnection,
     target: Target,
-    rows: &[Value],
+    staged: usize,
 ) -> Result<Vec<Option<Value>>, sqlx::Error> {
     let keys = target.key_columns().join(", ");
-    let table = target.table_name();
-    let mut sql =
-        QueryBuilder::<Postgres>::new("select e.n, to_jsonb(t) as row from jsonb_array_elements(");
-    sql.push_bind(Json(rows))
-        .push(") with ordinality as e(j, n) cross join lateral jsonb_populate_record(null::")
-        .push(table)
-        .push(", e.j) i join ")
-        .push(table)
-        .push(" t using (")
-        .push(&keys)
-        .push(")");
-    let mut stored = vec![None; rows.len()];
-    for row in sql.build().fetch_all(exec::conn(&mut *conn)).await? {
-        let n: i64 = row.try_get("n")?;
+    let (table, stage) = (target.table_name(), stage_name(target));
+    let sql = format!(
+        "select s.n, to_jsonb(t) from
+             (select *, row_number() over (order by stage_n) as n from {stage}) s
+         join {table} t using ({keys})"
+    );
+    let read: Vec<(i64, Value)> = sqlx::query_as(sql.as_str())
+        .fetch_all(exec::conn(&mut *conn))
+        .await?;
+    let mut stored = vec![None; staged];
+    for (n, row) in read {
         if let Some(slot) = usize::try_from(n - 1).ok().and_then(|i| stored.get_mut(i)) {
-            *slot = Some(row.try_get("row")?);
+            *slot = Some(row);
         }
     }
     Ok(stored)
 }
 
-/// Takes the locks of the keys of `rows` (as the upsert takes them, so the upsert's own take is
-/// immediate): the stored rows read next cannot change before this transaction ends.
-async fn lock_keys(
-    conn: &mut PgConnection,
-    target: Target,
-    rows: &[Value],
-) -> Result<(), sqlx::Error> {
-    let keys = target.key_columns().join(", ");
-    let table = target.table_name();
-    let mut sql = QueryBuilder::<Postgres>::new(
-        "select count(pg_advisory_xact_lock(hashtextextended(k, 13))) from (select distinct '",
-    );
-    sql.push(table)
-        .push("' || row(")
-        .push(&keys)
-        .push(")::text as k from jsonb_populate_recordset(null::")
-        .push(table)
-        .push(", ")
-        .push_bind(Json(rows))
-        .push(") order by 1) keys");
-    sql.build().fetch_one(exec::conn(&mut *conn)).await?;
-    Ok(())
-}
-
 /// Which of `rows` a writer of `scope` may store: per row, `Ok` or why not. The rule is the
 /// catalogue's ([`Target::labelled`]), applied alike to every table: the row sent must be
 /// writable, and so must the row already stored under its key, each with its own labels or its
-/// parent's. Checked on `conn`, inside the transaction that writes them, after the keys are
-/// locked.
+/// parent's. Checked on `conn`, inside the transaction that writes them, after `rows` are staged
+/// and their keys locked.
 async fn check_scope(
     conn: &mut PgConnection,
     scope: &Scope,
@@ -447,7 +327,7 @@ async fn check_scope(
     }
     let incoming: Vec<&Value> = rows.iter().collect();
     let sent = labels_of(conn, target, &incoming).await?;
-    let stored = stored_rows(conn, target, rows).await?;
+    let stored = stored_rows(conn, target, rows.len()).await?;
     let old_rows: Vec<&Value> = stored.iter().flatten().collect();
     let mut old_labels = labels_of(conn, target, &old_rows).await?.into_iter();
     // Aligned with `rows`: the stored row's labels, when the key is stored.
@@ -526,32 +406,40 @@ pub async fn write_rows(
     target: Target,
     rows: &[Value],
 ) -> Result<Vec<Result<StoreOutcome, IngestError>>, sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut tx = exec::begin(pool).await?;
-    lock_keys(&mut tx, target, rows).await?;
+    stage_rows(&mut tx, target, rows).await?;
+    lock_staged(&mut tx, target).await?;
     let checks = check_scope(&mut tx, scope, target, rows).await?;
-    let allowed: Vec<Value> = rows
+    if checks.iter().any(Result::is_err) {
+        // Refused rows are not written.
+        let sql = format!(
+            "select stage_n from {} order by stage_n",
+            stage_name(target)
+        );
+        let refused: Vec<i64> = sqlx::query_scalar(sql.as_str())
+            .fetch_all(exec::conn(&mut tx))
+            .await?
+            .into_iter()
+            .zip(&checks)
+            .filter(|(_, check)| check.is_err())
+            .map(|(n, _)| n)
+            .collect();
+        let sql = format!("delete from {} where stage_n = any($1)", stage_name(target));
+        sqlx::query(sql.as_str())
+            .bind(&refused)
+            .execute(exec::conn(&mut tx))
+            .await?;
+    }
+    let allowed: Vec<&Value> = rows
         .iter()
         .zip(&checks)
         .filter(|(_, c)| c.is_ok())
-        .map(|(r, _)| r.clone())
+        .map(|(r, _)| r)
         .collect();
-    let stored = match target {
-        Target::Feed(table) => store_rows(&mut tx, table, &allowed).await?,
-        Target::FlowMetrics => {
-            let conn = &mut *tx;
-            if allowed.is_empty() {
-                Vec::new()
-            } else {
-                upsert!(
-                    conn,
-                    &allowed,
-                    "flow_metrics",
-                    "conversation_id, record_id",
-                    &domain::flow_metrics::FlowMetricRow::time_columns()
-                )
-            }
-        }
-    };
+    let stored = merge_staged(&mut tx, target).await?;
     let changes: Vec<crate::events::Change> = allowed
         .iter()
         .zip(&stored)
