@@ -90,15 +90,17 @@ enum Kind {
 /// fix them: every database this process talks to has the same ones).
 type Columns = Arc<HashMap<String, Kind>>;
 
-/// A table's column names in their order, read with [`columns`].
-static ORDER: LazyLock<Mutex<HashMap<&'static str, Arc<Vec<String>>>>> =
-    LazyLock::new(Mutex::default);
+/// A table's column names, in the table's order.
+type Order = Arc<Vec<String>>;
+
+/// The tables' column orders, read with [`columns`].
+static ORDER: LazyLock<Mutex<HashMap<&'static str, Order>>> = LazyLock::new(Mutex::default);
 
 /// The names of `table`'s columns, in the table's order (read once per process).
 pub async fn column_names(
     conn: &mut PgConnection,
     table: &'static str,
-) -> Result<Arc<Vec<String>>, sqlx::Error> {
+) -> Result<Order, sqlx::Error> {
     if let Some(known) = ORDER.lock().expect("column cache").get(table) {
         return Ok(Arc::clone(known));
     }
