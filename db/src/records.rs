@@ -47,6 +47,16 @@ async fn stage_rows(
     Ok(())
 }
 
+/// `t.key = s.key` for each key column of `target`: a stored row `t` and a staged row `s`.
+fn key_match(target: Target) -> String {
+    target
+        .key_columns()
+        .iter()
+        .map(|k| format!("t.{k} = s.{k}"))
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
 /// Takes the locks of the staged rows' keys: writers of the same keys queue here, in key order,
 /// so that concurrent batches cannot deadlock and each sees the other's row.
 async fn lock_staged(conn: &mut PgConnection, target: Target) -> Result<(), sqlx::Error> {
@@ -70,12 +80,16 @@ async fn merge_staged(
     conn: &mut PgConnection,
     target: Target,
 ) -> Result<Vec<Result<StoreOutcome, IngestError>>, sqlx::Error> {
-    let keys = target.key_columns().join(", ");
     let (table, stage) = (target.table_name(), stage_name(target));
+    // The stored row is looked up by a subquery per staged row, so that it is always one probe
+    // of the key's index: as a join, a table growing fast (a seed, a backfill) has statistics
+    // that make the planner scan it whole for each batch.
     let sql = format!(
-        "select s.stage_n, to_jsonb(s) - 'stage_n', to_jsonb(t)
-         from {stage} s left join {table} t using ({keys})
-         order by s.stage_n"
+        "select s.stage_n, to_jsonb(s) - 'stage_n',
+                (select to_jsonb(t) from {table} t where {matching})
+         from {stage} s
+         order by s.stage_n",
+        matching = key_match(target)
     );
     let pairs: Vec<(i64, Value, Option<Value>)> = sqlx::query_as(sql.as_str())
         .fetch_all(exec::conn(&mut *conn))
@@ -97,14 +111,9 @@ async fn merge_staged(
             .map(|c| format!("\"{c}\""))
             .collect::<Vec<_>>()
             .join(", ");
-        let matching = target
-            .key_columns()
-            .iter()
-            .map(|k| format!("t.{k} = s.{k}"))
-            .collect::<Vec<_>>()
-            .join(" and ");
         let sql = format!(
-            "delete from {table} t using {stage} s where s.stage_n = any($1) and {matching}"
+            "delete from {table} t using {stage} s where s.stage_n = any($1) and {}",
+            key_match(target)
         );
         sqlx::query(sql.as_str())
             .bind(&changed)
@@ -292,12 +301,15 @@ async fn stored_rows(
     target: Target,
     staged: usize,
 ) -> Result<Vec<Option<Value>>, sqlx::Error> {
-    let keys = target.key_columns().join(", ");
     let (table, stage) = (target.table_name(), stage_name(target));
+    // A probe of the key's index per staged row, as in [`merge_staged`].
     let sql = format!(
-        "select s.n, to_jsonb(t) from
-             (select *, row_number() over (order by stage_n) as n from {stage}) s
-         join {table} t using ({keys})"
+        "select s.n, s.row from
+             (select row_number() over (order by stage_n) as n,
+                     (select to_jsonb(t) from {table} t where {matching}) as row
+              from {stage} s) s
+         where s.row is not null",
+        matching = key_match(target)
     );
     let read: Vec<(i64, Value)> = sqlx::query_as(sql.as_str())
         .fetch_all(exec::conn(&mut *conn))
