@@ -1291,6 +1291,60 @@ fn overwrite_a_conversation_of_another_business_unit() -> Case {
 // ---------------------------------------------------------------------------------------------
 // Versions of a stored conversation (base-a runs to 10:10)
 
+/// What `UNSUPPORTED_DOCUMENT` says of a notification event (`what` names it).
+fn event_message(what: &str) -> String {
+    format!(
+        "this is {what}, not a conversation: an event describes one change, and convgraph stores \
+         whole conversations; send the conversation's analytics details \
+         (GET /api/v2/analytics/conversations/{{id}}/details) instead"
+    )
+}
+
+fn notification_event() -> Case {
+    // The stored conversation of its id (base-a) is left as it is.
+    let event = json!({
+        "topicName": "v2.detail.events.conversation.base-a.customer.end",
+        "version": "2",
+        "eventBody": {"eventTime": "2026-11-01T10:30:00.000Z", "conversationId": "base-a",
+                      "participantId": "base-a-p1", "sessionId": "base-a-s1",
+                      "disconnectType": "PEER", "mediaType": "VOICE"}
+    });
+    around(Doc::json(event).rejected(
+        "UNSUPPORTED_DOCUMENT",
+        None,
+        &event_message(
+            "a notification event of the topic \"v2.detail.events.conversation.base-a.customer.end\"",
+        ),
+    ))
+}
+
+fn notification_event_body() -> Case {
+    let body = json!({"eventTime": "2026-11-01T10:30:00.000Z", "conversationId": "base-a",
+                      "participantId": "base-a-p1", "sessionId": "base-a-s1",
+                      "mediaType": "VOICE", "direction": "INBOUND"});
+    around(Doc::json(body).rejected(
+        "UNSUPPORTED_DOCUMENT",
+        None,
+        &event_message("the body of a conversation detail event (it has an eventTime)"),
+    ))
+}
+
+fn conversation_metrics_record() -> Case {
+    // The conversation metrics topic's records look like flow metric records.
+    let record = json!({"metric": "tTalk", "metricDate": "2026-11-01T10:30:00.000Z",
+                        "value": 65000, "recordId": "r-1", "conversationId": "base-a",
+                        "mediaType": "voice", "divisionIds": ["div-a"]});
+    around(Doc::json(record).rejected(
+        "UNSUPPORTED_DOCUMENT",
+        Some("$.metric"),
+        "a metric record of \"tTalk\" is not a flow metric record (its metric is one of nFlow, \
+         nFlowMilestone, nFlowOutcome, nFlowOutcomeFailed, oFlowMilestone, tFlow, \
+         tFlowDisconnect, tFlowExit, tFlowOutcome): conversation metrics records are not \
+         stored, since convgraph derives the conversation metrics from the conversation's \
+         analytics details; send those instead",
+    ))
+}
+
 fn stale_version() -> Case {
     around(
         Doc::json(minimal("base-a", BASE_START, Some(EARLIER), &["div-a"])).rejected(
@@ -1446,6 +1500,10 @@ corpus! {
     move_with_a_token_for_both_divisions: push | mutation;
     overwrite_a_conversation_of_a_business_unit_not_in_the_token: push | mutation;
     overwrite_a_conversation_of_another_business_unit: push | mutation;
+
+    notification_event: push | mutation;
+    notification_event_body: push | mutation;
+    conversation_metrics_record: push | mutation;
 
     stale_version: push | mutation;
     stale_version_without_times: push | mutation;

@@ -54,6 +54,10 @@ pub enum RejectCode {
     /// The JSON is not a valid conversation: a missing id, a wrong type, a bad timestamp, a
     /// duplicate key; the path names the value.
     InvalidDocument,
+    /// The document is of a Genesys kind convgraph does not store: a notification event (of a
+    /// `v2.detail.events.conversation.{id}.…` topic) or a conversation metrics record (a metric
+    /// record whose metric is not a flow metric). The message says what to send instead.
+    UnsupportedDocument,
     /// The same conversation appears earlier in the same request.
     DuplicateId,
     /// The token may not write this conversation (its divisions or business unit, or the stored
@@ -76,6 +80,7 @@ impl RejectCode {
             RejectCode::TooDeep => "TOO_DEEP",
             RejectCode::StringTooLong => "STRING_TOO_LONG",
             RejectCode::InvalidDocument => "INVALID_DOCUMENT",
+            RejectCode::UnsupportedDocument => "UNSUPPORTED_DOCUMENT",
             RejectCode::DuplicateId => "DUPLICATE_ID",
             RejectCode::OutOfScope => "OUT_OF_SCOPE",
             RejectCode::Stale => "STALE",
@@ -251,12 +256,63 @@ pub fn to_graph(
     limits: &IngestLimits,
 ) -> Result<ConversationGraph, IngestError> {
     check_value(value, limits)?;
+    if let Some(refusal) = notification_event(value) {
+        return Err(refusal);
+    }
     let parsed = match shape {
         None => genesys::parse(value),
         Some(Shape::Analytics) => genesys::parse_analytics(value),
         Some(Shape::Platform) => genesys::parse_platform(value),
     };
     parsed.map_err(|e| IngestError::new(RejectCode::InvalidDocument, Some(e.path), e.message))
+}
+
+/// Why `value` is refused when it is a Genesys notification event rather than a conversation:
+/// an envelope (`topicName`, `eventBody`) or a detail event's body (`eventTime` at the top, no
+/// participants). Stored as a conversation it would be an empty one, or overwrite a stored
+/// conversation of its id with nothing.
+fn notification_event(value: &Value) -> Option<IngestError> {
+    let root = value.as_object()?;
+    let topic = root.get("topicName").and_then(Value::as_str);
+    let envelope = topic.is_some() || root.contains_key("eventBody");
+    let event_body = root.contains_key("eventTime") && !root.contains_key("participants");
+    if !envelope && !event_body {
+        return None;
+    }
+    let what = match topic {
+        Some(topic) => format!("a notification event of the topic {topic:?}"),
+        None if envelope => "a notification event (it has an eventBody)".to_owned(),
+        None => "the body of a conversation detail event (it has an eventTime)".to_owned(),
+    };
+    Some(IngestError::new(
+        RejectCode::UnsupportedDocument,
+        None,
+        format!(
+            "this is {what}, not a conversation: an event describes one change, and convgraph \
+             stores whole conversations; send the conversation's analytics details \
+             (GET /api/v2/analytics/conversations/{{id}}/details) instead"
+        ),
+    ))
+}
+
+/// Why `value` is refused when it is a metric record but not a flow metric record: Genesys'
+/// conversation metrics topic sends records of the same shape with conversation metrics
+/// (`tTalk`, `nOffered` …), which convgraph derives from the conversation itself.
+fn conversation_metric_record(value: &Value) -> Option<IngestError> {
+    let metric = value.get("metric").and_then(Value::as_str)?;
+    if flow_metrics::METRICS.contains(&metric) {
+        return None;
+    }
+    Some(IngestError::new(
+        RejectCode::UnsupportedDocument,
+        Some("$.metric".to_owned()),
+        format!(
+            "a metric record of {metric:?} is not a flow metric record (its metric is one of {}): \
+             conversation metrics records are not stored, since convgraph derives the \
+             conversation metrics from the conversation's analytics details; send those instead",
+            flow_metrics::METRICS.join(", ")
+        ),
+    ))
 }
 
 /// The id of a conversation document before it is parsed (for reports on documents that do
@@ -537,6 +593,11 @@ pub fn read_item(
         IngestError::new(RejectCode::InvalidDocument, Some(e.path), e.message)
     };
     let target = target.or_else(|| flow_metrics::is_record(value).then_some(Target::FlowMetrics));
+    if target == Some(Target::FlowMetrics)
+        && let Some(refusal) = conversation_metric_record(value)
+    {
+        return Err(refusal);
+    }
     match target {
         None => to_graph(value, shape, limits).map(|g| Item::Graph(Box::new(g))),
         Some(Target::FlowMetrics) => {
