@@ -1312,7 +1312,7 @@ fn notification_event() -> Case {
     around(Doc::json(event).rejected(
         "UNSUPPORTED_DOCUMENT",
         None,
-        &event_message(
+        event_message(
             "a notification event of the topic \"v2.detail.events.conversation.base-a.customer.end\"",
         ),
     ))
@@ -1325,7 +1325,7 @@ fn notification_event_body() -> Case {
     around(Doc::json(body).rejected(
         "UNSUPPORTED_DOCUMENT",
         None,
-        &event_message("the body of a conversation detail event (it has an eventTime)"),
+        event_message("the body of a conversation detail event (it has an eventTime)"),
     ))
 }
 
