@@ -1337,11 +1337,11 @@ fn conversation_metrics_record() -> Case {
     around(Doc::json(record).rejected(
         "UNSUPPORTED_DOCUMENT",
         Some("$.metric"),
-        "a metric record of \"tTalk\" is not a flow metric record (its metric is one of nFlow, \
-         nFlowMilestone, nFlowOutcome, nFlowOutcomeFailed, oFlowMilestone, tFlow, \
-         tFlowDisconnect, tFlowExit, tFlowOutcome): conversation metrics records are not \
-         stored, since convgraph derives the conversation metrics from the conversation's \
-         analytics details; send those instead",
+        "a metric record of \"tTalk\" that names no flow is not a flow metric record (a flow \
+         metric is one of nFlow, nFlowMilestone, nFlowOutcome, nFlowOutcomeFailed, \
+         oFlowMilestone, tFlow, tFlowDisconnect, tFlowExit, tFlowOut, tFlowOutcome): \
+         conversation metrics records are not stored, since convgraph derives the conversation \
+         metrics from the conversation's analytics details; send those instead",
     ))
 }
 

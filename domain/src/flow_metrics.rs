@@ -214,20 +214,6 @@ row! {
     }
 }
 
-/// The metrics of Genesys' flow metrics topic (`flow_metrics_topic_flow_metric_record.metric`
-/// in `seeds/reference/genesys-analytics-fields.txt`).
-pub const METRICS: [&str; 9] = [
-    "nFlow",
-    "nFlowMilestone",
-    "nFlowOutcome",
-    "nFlowOutcomeFailed",
-    "oFlowMilestone",
-    "tFlow",
-    "tFlowDisconnect",
-    "tFlowExit",
-    "tFlowOutcome",
-];
-
 /// Whether a document is a metric record (a flow metric record, or one of the conversation
 /// metrics topic's, which `domain::ingest::read_item` refuses) rather than a conversation.
 pub fn is_record(doc: &Value) -> bool {

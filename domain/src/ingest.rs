@@ -297,20 +297,39 @@ fn notification_event(value: &Value) -> Option<IngestError> {
 
 /// Why `value` is refused when it is a metric record but not a flow metric record: Genesys'
 /// conversation metrics topic sends records of the same shape with conversation metrics
-/// (`tTalk`, `nOffered` …), which convgraph derives from the conversation itself.
+/// (`tTalk`, `nOffered` …), which convgraph derives from the conversation itself. A record is a
+/// flow metric record when its metric is a flow metric (`flowAggregates`' list) or when it
+/// names a flow (a metric Genesys adds to the flow topic later is kept).
 fn conversation_metric_record(value: &Value) -> Option<IngestError> {
     let metric = value.get("metric").and_then(Value::as_str)?;
-    if flow_metrics::METRICS.contains(&metric) {
+    let names_a_flow = [
+        "flowId",
+        "flow_id",
+        "flowName",
+        "flow_name",
+        "flowType",
+        "flow_type",
+        "flowVersion",
+        "flow_version",
+    ]
+    .iter()
+    .any(|key| value.get(*key).is_some_and(|v| !v.is_null()));
+    let flow_metrics: Vec<&str> = crate::aggregate::FLOW_METRICS
+        .iter()
+        .map(|m| m.name)
+        .collect();
+    if names_a_flow || flow_metrics.contains(&metric) {
         return None;
     }
     Some(IngestError::new(
         RejectCode::UnsupportedDocument,
         Some("$.metric".to_owned()),
         format!(
-            "a metric record of {metric:?} is not a flow metric record (its metric is one of {}): \
-             conversation metrics records are not stored, since convgraph derives the \
-             conversation metrics from the conversation's analytics details; send those instead",
-            flow_metrics::METRICS.join(", ")
+            "a metric record of {metric:?} that names no flow is not a flow metric record (a flow \
+             metric is one of {}): conversation metrics records are not stored, since convgraph \
+             derives the conversation metrics from the conversation's analytics details; send \
+             those instead",
+            flow_metrics.join(", ")
         ),
     ))
 }
