@@ -31,12 +31,7 @@ use tokio::io::AsyncWriteExt as _;
 use tokio::sync::{Semaphore, watch};
 use tower::ServiceExt as _;
 
-/// How many requests one caller may send: `per_second` on average, `burst` at once.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RateLimit {
-    pub per_second: u32,
-    pub burst: u32,
-}
+pub use crate::http::RateLimit;
 
 /// The shared state of the request guards.
 pub(crate) struct Admission {

@@ -12,7 +12,7 @@ use db::aggregate::{AggregateQuery, AggregateRow, StatsRow, conversation_aggrega
 use domain::aggregate::{DERIVED_METRICS, Dimension, Granularity, STORED_METRICS, buckets, metric};
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::conversations::{parse_interval, request_primary};
+use crate::context::{parse_interval, request_primary};
 use crate::error::ApiError;
 use crate::plain::{self, Plain};
 

@@ -3,11 +3,10 @@
 //! `before`).
 
 use async_graphql::{Context, Enum, ErrorExtensions, InputObject, Object, Result};
-use chrono::{DateTime, Utc};
 use db::select::{ConversationFilter, Keyset, List, OrderKey, Walk};
-use sqlx::PgPool;
 
 use crate::auth::{Caller, PII_READ};
+use crate::context::{parse_interval, request};
 use crate::error::ApiError;
 use crate::objects::{ConversationConnectionShape, ConversationShape, Object as One, Page};
 
@@ -71,18 +70,6 @@ impl ConversationQuery {
             walk,
         ))
     }
-}
-
-/// The pool and the verified caller of this request.
-pub fn request<'c>(ctx: &Context<'c>) -> Result<(&'c PgPool, &'c Caller)> {
-    Ok((ctx.data::<PgPool>()?, ctx.data::<Caller>()?))
-}
-
-/// Like [`request`], with the primary's pool: for reads that may write first (the aggregates
-/// refresh their rollup), which a replica refuses.
-pub fn request_primary<'c>(ctx: &Context<'c>) -> Result<(&'c PgPool, &'c Caller)> {
-    let primary = ctx.data::<crate::routing::Primary>()?;
-    Ok((&primary.0, ctx.data::<Caller>()?))
 }
 
 /// What a list is ordered by.
@@ -232,22 +219,6 @@ fn list(
         ))),
         other => Ok(other),
     }
-}
-
-/// Parses an ISO-8601 interval `start/end` into two instants.
-pub fn parse_interval(
-    interval: &str,
-) -> std::result::Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
-    let bad = |why: String| ApiError::bad_input(format!("interval {interval:?}: {why}"));
-    let (a, b) = interval.split_once('/').ok_or_else(|| {
-        bad("expected start/end, e.g. 2026-11-01T00:00:00Z/2026-11-02T00:00:00Z".into())
-    })?;
-    let a = domain::reader::parse_time(a).map_err(bad)?;
-    let b = domain::reader::parse_time(b).map_err(bad)?;
-    if b <= a {
-        return Err(bad("the end must be after the start".into()));
-    }
-    Ok((a, b))
 }
 
 /// How one request walks the list: which way the SQL goes, from where, how far.

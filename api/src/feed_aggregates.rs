@@ -14,7 +14,7 @@ use domain::aggregate::{Granularity, Sibling, buckets};
 use std::collections::BTreeMap;
 
 use crate::aggregates::{AggregateResult, MetricDefinition, shape, summary};
-use crate::conversations::{parse_interval, request};
+use crate::context::{parse_interval, request};
 use crate::error::ApiError;
 
 #[derive(Default)]

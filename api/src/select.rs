@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use crate::auth::Caller;
-use crate::conversations::parse_interval;
+use crate::context::parse_interval;
 use crate::error::ApiError;
 
 /// The fields of one response key: the same field selected once or several times.

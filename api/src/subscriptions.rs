@@ -138,7 +138,7 @@ impl ObservationQuery {
         queue_ids: Vec<String>,
         media_types: Option<Vec<String>>,
     ) -> Result<Vec<QueueObservation>> {
-        let (pool, caller) = crate::conversations::request(ctx)?;
+        let (pool, caller) = crate::context::request(ctx)?;
         observe(pool, &caller.scope, &queue_ids, media_types.as_deref())
             .await
             .map_err(ApiError::db)
@@ -184,7 +184,7 @@ impl SubscriptionRoot {
         let f = filter.unwrap_or_default();
         let (from, before) = match f.interval.as_deref() {
             Some(i) => {
-                let (a, b) = crate::conversations::parse_interval(i).map_err(|e| e.extend())?;
+                let (a, b) = crate::context::parse_interval(i).map_err(|e| e.extend())?;
                 (Some(a), Some(b))
             }
             None => (None, None),
@@ -293,7 +293,7 @@ struct Live<'a> {
 
 impl<'a> Live<'a> {
     fn of(ctx: &Context<'a>) -> Result<Self> {
-        let (pool, caller) = crate::conversations::request(ctx)?;
+        let (pool, caller) = crate::context::request(ctx)?;
         let hub = ctx.data::<Arc<Hub>>()?;
         Ok(Live { pool, caller, hub })
     }

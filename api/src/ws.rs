@@ -303,8 +303,8 @@ async fn run(
     if let Some(name) = operation.operation_name {
         request = request.operation_name(name);
     }
-    crate::http::parse_once(&mut request);
-    if !crate::http::selects_mutation(&mut request) && !caller.may_read() {
+    crate::operation::parse_once(&mut request);
+    if !crate::operation::selects_mutation(&mut request) && !caller.may_read() {
         // As over HTTP: everything but a mutation reads, and reading needs the permission.
         let message = format!(
             "queries and subscriptions need the {} permission, which this token does not have",
@@ -313,7 +313,7 @@ async fn run(
         let _ = out.send(error(legacy, &id, "FORBIDDEN", &message)).await;
         return;
     }
-    if let Err(e) = crate::http::check_limits(&mut request, state.limits()) {
+    if let Err(e) = crate::operation::check_limits(&mut request, state.limits()) {
         let _ = out.send(error(legacy, &id, e.code, &e.message)).await;
         return;
     }
@@ -329,7 +329,7 @@ async fn run(
     let mut answers = state.schema.execute_stream(request);
     let mut first = true;
     while let Some(response) = answers.next().await {
-        if std::mem::take(&mut first) && crate::http::failed_before_execution(&response) {
+        if std::mem::take(&mut first) && crate::operation::failed_before_execution(&response) {
             // Refused before it ran (it does not parse or validate): an `error`, no `complete`.
             let errors = serde_json::to_value(&response.errors).unwrap_or(Value::Null);
             let _ = out
@@ -337,7 +337,7 @@ async fn run(
                 .await;
             return;
         }
-        let Ok(payload) = crate::http::response_json(&response) else {
+        let Ok(payload) = crate::operation::response_json(&response) else {
             continue;
         };
         let kind = if legacy { "data" } else { "next" };

@@ -10,7 +10,7 @@ use db::select::{
     CampaignRecordFilter, EvaluationFilter, FlowMetricFilter, List, Lookup, Walk, WorkitemFilter,
 };
 
-use crate::conversations::parse_interval;
+use crate::context::parse_interval;
 use crate::error::ApiError;
 use crate::objects::*;
 
