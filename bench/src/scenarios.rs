@@ -359,23 +359,12 @@ pub const DASHBOARD_PEER: &str = r#"query Dashboard($from: Datetime!, $to: Datet
   }
 }"#;
 
-/// The floor: the gateway's answer to [`DASHBOARD`], key for key, built by PostgreSQL, and the
-/// number of conversations in it.
-///
-/// Written both ways and measured with pgbench on the 100k data set (2 cores, shared): a
-/// correlated `json_agg` subquery per level, 5.8–8.1 ms per statement at 1 client and 310–370
-/// statements/s at 16; this batched form (the 50 conversations once, then each table by
-/// `conversation_id = any(…)` aggregated per parent and joined back by key), 5.3–6.4 ms and
-/// 320–370/s. Kept: the batched form, a little faster at 1 client and as fast at 16 (every
-/// level reads one index range per conversation either way).
-const DASHBOARD_FLOOR: &str = "
-with c as materialized (
-  select conversation_id, conversation_start, conversation_end, originating_direction,
-         division_ids, external_tag
-  from conversations
-  where conversation_start >= $1 and conversation_start < $2
-  order by conversation_start desc, conversation_id desc
-  limit 50),
+/// The CTEs `g`, `s` and `p` of a floor: the segments, sessions and participants of the
+/// conversations of a CTE `c`, each aggregated per parent as JSON with the fields the dashboard
+/// shows, `p.j` a conversation's participants.
+macro_rules! participants_of_c {
+    () => {
+        "
 g as (
   select g.conversation_id, g.participant_id, g.session_id,
          json_agg(json_build_object(
@@ -401,7 +390,31 @@ p as (
            'sessions', coalesce(s.j, '[]')) order by p.ordinal) as j
   from participants p left join s using (conversation_id, participant_id)
   where p.conversation_id = any(array(select conversation_id from c))
-  group by 1)
+  group by 1)"
+    };
+}
+
+/// The floor: the gateway's answer to [`DASHBOARD`], key for key, built by PostgreSQL, and the
+/// number of conversations in it.
+///
+/// Written both ways and measured with pgbench on the 100k data set (2 cores, shared): a
+/// correlated `json_agg` subquery per level, 5.8–8.1 ms per statement at 1 client and 310–370
+/// statements/s at 16; this batched form (the 50 conversations once, then each table by
+/// `conversation_id = any(…)` aggregated per parent and joined back by key), 5.3–6.4 ms and
+/// 320–370/s. Kept: the batched form, a little faster at 1 client and as fast at 16 (every
+/// level reads one index range per conversation either way).
+const DASHBOARD_FLOOR: &str = concat!(
+    "
+with c as materialized (
+  select conversation_id, conversation_start, conversation_end, originating_direction,
+         division_ids, external_tag
+  from conversations
+  where conversation_start >= $1 and conversation_start < $2
+  order by conversation_start desc, conversation_id desc
+  limit 50),
+",
+    participants_of_c!(),
+    "
 select json_build_object('conversations', json_build_object('nodes', coalesce(json_agg(
          json_build_object(
            'id', c.conversation_id, 'conversationStart', c.conversation_start,
@@ -410,7 +423,8 @@ select json_build_object('conversations', json_build_object('nodes', coalesce(js
            'externalTag', c.external_tag, 'participants', coalesce(p.j, '[]'))
          order by c.conversation_start desc, c.conversation_id desc), '[]')))::text,
        count(*)
-from c left join p using (conversation_id)";
+from c left join p using (conversation_id)"
+);
 
 /// Runs the dashboard's floor: its JSON text and its number of conversations.
 pub async fn dashboard_floor(
@@ -733,7 +747,7 @@ const AGENT_DAY: &str = r#"query AgentDay($agent: String!, $interval: String!) {
       primaryConversation {
         id conversationStart conversationEnd originatingDirection
         participants {
-          participantId purpose userId queueId
+          participantId purpose userId queueId participantName
           sessions {
             sessionId mediaType direction
             segments { segmentType segmentStart segmentEnd queueId wrapUpCode disconnectType }
@@ -749,7 +763,7 @@ const AGENT_DAY: &str = r#"query AgentDay($agent: String!, $interval: String!) {
 /// workitems once, then each table by `conversation_id = any(…)` aggregated per parent, as the
 /// dashboard's floor), with the workitems' ids and their conversations' ids in order, for the
 /// check.
-const AGENT_DAY_FLOOR: &str = "
+const AGENT_DAY_FLOOR: &str = concat!("
 with w as materialized (
   select workitem_id, media_type, result, queue_id, start_time, end_time, duration_in_seconds,
          active_duration_in_seconds, wrap_up_duration, primary_conversation_id
@@ -761,31 +775,7 @@ c as materialized (
   select conversation_id, conversation_start, conversation_end, originating_direction
   from conversations
   where conversation_id = any(array(select primary_conversation_id from w))),
-g as (
-  select g.conversation_id, g.participant_id, g.session_id,
-         json_agg(json_build_object(
-           'segmentType', g.segment_type, 'segmentStart', g.segment_start,
-           'segmentEnd', g.segment_end, 'queueId', g.queue_id, 'wrapUpCode', g.wrap_up_code,
-           'disconnectType', g.disconnect_type) order by g.segment_index) as j
-  from segments g
-  where g.conversation_id = any(array(select conversation_id from c))
-  group by 1, 2, 3),
-s as (
-  select s.conversation_id, s.participant_id,
-         json_agg(json_build_object(
-           'sessionId', s.session_id, 'mediaType', s.media_type, 'direction', s.direction,
-           'segments', coalesce(g.j, '[]')) order by s.ordinal) as j
-  from sessions s left join g using (conversation_id, participant_id, session_id)
-  where s.conversation_id = any(array(select conversation_id from c))
-  group by 1, 2),
-p as (
-  select p.conversation_id,
-         json_agg(json_build_object(
-           'participantId', p.participant_id, 'purpose', p.purpose, 'userId', p.user_id,
-           'queueId', p.queue_id, 'sessions', coalesce(s.j, '[]')) order by p.ordinal) as j
-  from participants p left join s using (conversation_id, participant_id)
-  where p.conversation_id = any(array(select conversation_id from c))
-  group by 1),
+", participants_of_c!(), ",
 cj as (
   select c.conversation_id, json_build_object(
            'id', c.conversation_id, 'conversationStart', c.conversation_start,
@@ -803,7 +793,7 @@ select json_build_object('workitems', json_build_object('edges', coalesce(json_a
          order by w.start_time, w.workitem_id), '[]')))::text,
        coalesce(array_agg(w.workitem_id order by w.start_time, w.workitem_id), '{}'),
        coalesce(array_agg(coalesce(cj.conversation_id, '') order by w.start_time, w.workitem_id), '{}')
-from w left join cj on cj.conversation_id = w.primary_conversation_id";
+from w left join cj on cj.conversation_id = w.primary_conversation_id");
 
 impl AgentDay {
     /// `sample`: agents and the UTC days on which they have workitems with a conversation.
