@@ -55,19 +55,27 @@ pub async fn prepare<T: Serialize>(
             sqlx::Error::Encode(format!("a row of {table} cannot be written: {e}").into())
         })?;
     }
-    let statement = format!(
-        "copy {table} ({}) from stdin",
-        names
-            .iter()
-            .map(|n| format!("\"{n}\""))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    Ok(Prepared {
-        statement,
-        data,
-        rows: rows.len() as u64,
-    })
+    Ok(Prepared::new(table, &names, data, rows.len()))
+}
+
+impl Prepared {
+    /// `COPY into (names) FROM STDIN` with `data`, the COPY text of `rows` rows.
+    fn new(into: &str, names: &[&str], data: Vec<u8>, rows: usize) -> Self {
+        Prepared {
+            statement: format!("copy {into} ({}) from stdin", quoted(names)),
+            data,
+            rows: rows as u64,
+        }
+    }
+}
+
+/// Column names as a list for SQL: each quoted, comma-separated.
+pub fn quoted<S: AsRef<str>>(names: &[S]) -> String {
+    names
+        .iter()
+        .map(|n| format!("\"{}\"", n.as_ref()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Runs a prepared `COPY` on `conn` and says how many rows went in.
@@ -276,19 +284,7 @@ pub async fn prepare_objects(
         }
         data.push(b'\n');
     }
-    let statement = format!(
-        "copy {into} ({}) from stdin",
-        names
-            .iter()
-            .map(|n| format!("\"{n}\""))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    Ok(Prepared {
-        statement,
-        data,
-        rows: rows.len() as u64,
-    })
+    Ok(Prepared::new(into, &names, data, rows.len()))
 }
 
 /// The error of a row that cannot be written: a field without a column, a value its column

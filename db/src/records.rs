@@ -105,12 +105,7 @@ async fn merge_staged(
         outcomes.push(outcome);
     }
     if !changed.is_empty() {
-        let columns = copy::column_names(&mut *conn, table)
-            .await?
-            .iter()
-            .map(|c| format!("\"{c}\""))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let columns = copy::quoted(&copy::column_names(&mut *conn, table).await?);
         let sql = format!(
             "delete from {table} t using {stage} s where s.stage_n = any($1) and {}",
             key_match(target)
