@@ -421,20 +421,19 @@ pub async fn write_rows(
     lock_staged(&mut tx, target).await?;
     let checks = check_scope(&mut tx, scope, target, rows).await?;
     if checks.iter().any(Result::is_err) {
-        // Refused rows are not written.
-        let sql = format!(
-            "select stage_n from {} order by stage_n",
-            stage_name(target)
-        );
-        let refused: Vec<i64> = sqlx::query_scalar(sql.as_str())
-            .fetch_all(exec::conn(&mut tx))
-            .await?
-            .into_iter()
+        // Refused rows are not written: they leave the stage, by their place in it.
+        let refused: Vec<i64> = (1..)
             .zip(&checks)
             .filter(|(_, check)| check.is_err())
             .map(|(n, _)| n)
             .collect();
-        let sql = format!("delete from {} where stage_n = any($1)", stage_name(target));
+        let stage = stage_name(target);
+        let sql = format!(
+            "delete from {stage} where stage_n in
+                 (select stage_n from
+                      (select stage_n, row_number() over (order by stage_n) as n from {stage}) s
+                  where n = any($1))"
+        );
         sqlx::query(sql.as_str())
             .bind(&refused)
             .execute(exec::conn(&mut tx))
