@@ -438,7 +438,7 @@ async fn main() -> anyhow::Result<()> {
                 "Full depth: `conversation(id:)` with every field of every type of the conversation graph \
                  under `Conversation` ({} fields and relations, derived from the served schema; the object \
                  types whose tables are not under a conversation, the Buzzeasy feed's, are left out as \
-                 `tests/graph_walk.rs` leaves them: {}), a random id of a sample of {SAMPLE} each request",
+                 `tests/it/graph_walk.rs` leaves them: {}), a random id of a sample of {SAMPLE} each request",
                 scenarios::count(&selection),
                 left_out.iter().cloned().collect::<Vec<_>>().join(", ")
             ),
@@ -675,7 +675,7 @@ async fn run_live(
                  the mutation and `import`, which notifies inside its transaction); every write reaches the \
                  subscriptions of its queue (a tenth), on every instance, through PostgreSQL's NOTIFY (an \
                  instance has no shortcut for its own writes, so a write through either instance travels \
-                 the same way: `tests/live.rs` proves it). Before them, one warm-up write per queue, heard \
+                 the same way: `tests/it/live.rs` proves it). Before them, one warm-up write per queue, heard \
                  by every subscription, counts for nothing",
                 args.live_writes,
                 args.live_interval.as_millis()

@@ -1385,7 +1385,7 @@ pub fn count(fields: &[Field]) -> usize {
 }
 
 /// Every field of `Conversation` and, recursively, of the objects of the conversation graph
-/// under it, without walking back into a type already on the path (as `tests/graph_walk.rs`
+/// under it, without walking back into a type already on the path (as `tests/it/graph_walk.rs`
 /// does): asked of the running server, so that fields added later are in the benchmark
 /// without touching it. Fields that take arguments are left out, and so are the object types
 /// outside the graph ([`in_conversation_graph`]: the Buzzeasy feed's workitems, agents,

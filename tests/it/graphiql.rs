@@ -1,14 +1,12 @@
 //! GraphiQL at `/graphiql`: the page and its embedded assets over HTTP, and the page itself in a
-//! real headless Chromium ([`common::browser`]): the schema, a typed query, and a subscription
+//! real headless Chromium ([`crate::common::browser`]): the schema, a typed query, and a subscription
 //! whose pushed answers show as they come.
 //!
 //! The browser tests need Debian's `chromium` and `chromium-driver`; without them they say
 //! `SKIPPED` and pass, unless `CONVGRAPH_REQUIRE_BROWSER=1`.
 
-mod common;
-
-use common::Server;
-use common::browser::{Browser, ChromeDriver};
+use crate::common::Server;
+use crate::common::browser::{Browser, ChromeDriver};
 use serde_json::{Value, json};
 
 /// The conversations the browser test imports and then looks for.
@@ -340,7 +338,7 @@ async fn graphiql_runs_a_subscription_over_a_websocket_and_shows_each_answer_the
     let (status, report) = server
         .push(
             &writer,
-            common::ndjson(&[common::waiting(
+            crate::common::ndjson(&[crate::common::waiting(
                 "graphiql-live-1",
                 "q-live",
                 &since,

@@ -9,10 +9,8 @@
 //! graph. Request-level refusals (no permission, no token, wrong content type, bad idempotency
 //! key, too many documents, a push over its byte limit) are tests of their own after the cases.
 
-mod common;
-
+use crate::common::{Server, Setup, minimal, ndjson};
 use api::IngestConfig;
-use common::{Server, Setup, minimal, ndjson};
 use domain::ConversationGraph;
 use domain::ingest::IngestLimits;
 use serde_json::{Value, json};
@@ -52,10 +50,10 @@ enum Door {
 
 macro_rules! door {
     (push) => {
-        $crate::Door::Push
+        $crate::ingest_corpus::Door::Push
     };
     (mutation) => {
-        $crate::Door::Mutation
+        $crate::ingest_corpus::Door::Mutation
     };
 }
 
@@ -67,7 +65,7 @@ macro_rules! corpus {
                 $(
                     #[tokio::test]
                     async fn $door() {
-                        $crate::run(door!($door), super::$case()).await;
+                        $crate::ingest_corpus::run(door!($door), super::$case()).await;
                     }
                 )+
             }

@@ -4,15 +4,13 @@
 //! Slow requests are made deterministic by holding a lock on the `conversations` table from
 //! another connection: a query that reads conversations waits for it as long as the test wants.
 
-mod common;
-
+use crate::common::{Server, Setup};
 use api::HttpConfig;
-use common::{Server, Setup};
 use db::testing::TestDatabase;
 use reqwest::header::{ACCEPT, ALLOW, CONTENT_TYPE};
 use serde_json::{Value, json};
 use sqlx::{Connection as _, PgConnection};
-use std::sync::{Arc, Mutex, OnceLock};
+
 use std::time::Duration;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json; charset=utf-8";
@@ -459,51 +457,9 @@ async fn a_sane_request_id_is_echoed_and_any_other_is_replaced_by_a_generated_on
     assert_ne!(generated[0], generated[1]);
 }
 
-/// What the server logs, from every test of this binary: the log test looks for the lines of
-/// its own request. One global subscriber rather than one per test, since tracing caches
-/// whether a callsite is enabled from whichever thread reaches it first.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logs {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("logs").extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Logs {
-    fn capture() -> &'static Logs {
-        static LOGS: OnceLock<Logs> = OnceLock::new();
-        LOGS.get_or_init(|| {
-            let logs = Logs::default();
-            let writer = logs.clone();
-            let subscriber = tracing_subscriber::fmt()
-                .with_max_level(tracing::Level::INFO)
-                .with_ansi(false)
-                .with_writer(move || writer.clone())
-                .finish();
-            tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
-            logs
-        })
-    }
-
-    fn lines(&self) -> Vec<String> {
-        let bytes = self.0.lock().expect("logs").clone();
-        String::from_utf8_lossy(&bytes)
-            .lines()
-            .map(str::to_owned)
-            .collect()
-    }
-}
-
 #[tokio::test]
 async fn every_log_line_of_a_request_carries_its_request_id() {
-    let logs = Logs::capture();
+    let logs = crate::common::trace::install();
     let server = start().await;
     // Metrics are loaded by a dataloader batch, in a task of its own: make its SQL fail.
     sqlx::query("alter table session_metrics rename to session_metrics_gone")

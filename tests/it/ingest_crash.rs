@@ -1,10 +1,8 @@
 //! The server process killed (SIGKILL) in the middle of a bulk push: only whole documents are
 //! stored, every document reported as stored is, and the same push sent again completes it.
 
-mod common;
-
+use crate::common::{SECRET, minimal, ndjson, snapshot};
 use api::auth::{AuthConfig, TokenRequest, mint};
-use common::{SECRET, minimal, ndjson, snapshot};
 use db::testing::test_database;
 use futures::StreamExt as _;
 use serde_json::{Value, json};

@@ -2,10 +2,8 @@
 //! at the limit is answered and one just over it is refused before execution, with 400, no
 //! `data`, a message naming the limit and the value found, and its `extensions.code`.
 
-mod common;
-
+use crate::common::{Server, Setup};
 use api::Limits;
-use common::{Server, Setup};
 use serde_json::{Value, json};
 
 fn document(id: &str) -> Value {

@@ -1,16 +1,14 @@
 //! The wallboard at `/wallboard`: the page and its embedded assets over HTTP, and the page in a
-//! real headless Chromium ([`common::browser`]): its rows fill from the subscriptions and change
+//! real headless Chromium ([`crate::common::browser`]): its rows fill from the subscriptions and change
 //! in place as conversations are pushed through `POST /ingest`, it comes back up to date after
 //! its connection is cut, and a missing or refused token says so on the page.
 //!
 //! The browser tests need Debian's `chromium` and `chromium-driver`; without them they say
 //! `SKIPPED` and pass, unless `CONVGRAPH_REQUIRE_BROWSER=1`.
 
-mod common;
-
+use crate::common::Server;
+use crate::common::browser::{Browser, ChromeDriver};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use common::Server;
-use common::browser::{Browser, ChromeDriver};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -221,7 +219,7 @@ async fn wallboard_in_chromium_shows_each_queue_changes_in_place_and_catches_up_
     let (status, report) = server
         .push(
             &writer,
-            common::ndjson(&[answered("wall-answered", "q-1", at)]),
+            crate::common::ndjson(&[answered("wall-answered", "q-1", at)]),
             None,
         )
         .await;
@@ -245,7 +243,7 @@ async fn wallboard_in_chromium_shows_each_queue_changes_in_place_and_catches_up_
     let (status, report) = server
         .push(
             &writer,
-            common::ndjson(&[common::waiting("wall-q2", "q-2", &since, &["div-a"])]),
+            crate::common::ndjson(&[crate::common::waiting("wall-q2", "q-2", &since, &["div-a"])]),
             None,
         )
         .await;
@@ -261,7 +259,7 @@ async fn wallboard_in_chromium_shows_each_queue_changes_in_place_and_catches_up_
     let (status, report) = server
         .push(
             &writer,
-            common::ndjson(&[common::waiting("wall-q1", "q-1", &since, &["div-a"])]),
+            crate::common::ndjson(&[crate::common::waiting("wall-q1", "q-1", &since, &["div-a"])]),
             None,
         )
         .await;
@@ -307,7 +305,7 @@ async fn wallboard_in_chromium_shows_each_queue_changes_in_place_and_catches_up_
     let (status, report) = server
         .push(
             &writer,
-            common::ndjson(&[answered("wall-meanwhile", "q-1", at)]),
+            crate::common::ndjson(&[answered("wall-meanwhile", "q-1", at)]),
             None,
         )
         .await;

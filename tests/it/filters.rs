@@ -2,10 +2,8 @@
 //! fail it, over real HTTP and PostgreSQL. Each case lives in its own hour, so the cases share
 //! one database and each query narrows to its case with `interval`.
 
-mod common;
-
+use crate::common::{ALL, Server, ids};
 use chrono::{DateTime, Duration, Utc};
-use common::{ALL, Server, ids};
 use serde_json::{Value, json};
 
 /// A conversation with a customer (voice, inbound, ani/dnis), an IVR-less queue leg and an agent.

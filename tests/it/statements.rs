@@ -3,60 +3,25 @@
 //! are counted as sqlx reports them (every statement it runs emits one `sqlx::query` event), so
 //! nothing in the API can hide one.
 
-mod common;
-
-use common::{ALL, Server, minimal};
+use crate::common::{ALL, Server, minimal, trace};
 use serde_json::{Value, json};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use tracing_subscriber::layer::SubscriberExt as _;
-
-static STATEMENTS: AtomicUsize = AtomicUsize::new(0);
-
-/// Counts the statements sqlx runs, in every task of this test process.
-struct CountStatements;
-
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountStatements {
-    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
-        if event.metadata().target() == "sqlx::query" {
-            STATEMENTS.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-}
 
 const FOUR_LEVELS: &str = r#"query($n: Int) { conversations(first: $n) {
     nodes { id participants { id sessions { id mediaType
         segments { segmentType segmentStart } metrics { name value } } } } } }"#;
 
 async fn statements_for(server: &Server, token: &str, n: usize) -> (usize, usize) {
-    STATEMENTS.store(0, Ordering::SeqCst);
+    trace::take_statements();
     let data = server.data(token, FOUR_LEVELS, json!({"n": n})).await;
     let read = data["conversations"]["nodes"]
         .as_array()
         .expect("nodes")
         .len();
-    (STATEMENTS.load(Ordering::SeqCst), read)
-}
-
-/// Installs the counter once for the test binary; the guard keeps the tests from counting each
-/// other's statements.
-async fn counting() -> tokio::sync::MutexGuard<'static, ()> {
-    static INSTALL: std::sync::Once = std::sync::Once::new();
-    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    INSTALL.call_once(|| {
-        tracing::subscriber::set_global_default(
-            tracing_subscriber::registry().with(CountStatements).with(
-                tracing_subscriber::filter::Targets::new()
-                    .with_target("sqlx::query", tracing::Level::TRACE),
-            ),
-        )
-        .expect("the only subscriber of this test binary");
-    });
-    ONE_AT_A_TIME.lock().await
+    (trace::take_statements(), read)
 }
 
 #[tokio::test]
 async fn a_four_level_query_runs_one_statement_whatever_the_parents() {
-    let _counting = counting().await;
     let docs: Vec<Value> = (0..50)
         .map(|i| {
             let start = format!("2026-11-01T08:{i:02}:00Z");
@@ -95,7 +60,6 @@ const WORKITEM_WALK: &str = r#"query($n: Int) { workitems(first: $n) { edges { n
 
 #[tokio::test]
 async fn a_workitem_walk_runs_one_statement_whatever_the_parents() {
-    let _counting = counting().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let page = |table: &str, rows: Vec<Value>| {
         let path = dir.path().join(format!("{table}.json"));
@@ -130,7 +94,7 @@ async fn a_workitem_walk_runs_one_statement_whatever_the_parents() {
 
     let mut counts = Vec::new();
     for n in [5, 50] {
-        STATEMENTS.store(0, Ordering::SeqCst);
+        trace::take_statements();
         let data = server.data(&token, WORKITEM_WALK, json!({"n": n})).await;
         let edges = data["workitems"]["edges"].as_array().expect("edges");
         assert_eq!(edges.len(), n);
@@ -138,7 +102,7 @@ async fn a_workitem_walk_runs_one_statement_whatever_the_parents() {
             edges[n - 1]["node"]["evaluations"][0]["answers"][0]["value"],
             "v"
         );
-        counts.push(STATEMENTS.load(Ordering::SeqCst));
+        counts.push(trace::take_statements());
     }
     // Workitems, agents, queues, channels, sessions, conversations, queue segments,
     // evaluations and answers: one statement.
@@ -308,7 +272,6 @@ fn sequential_scans(plan: &Value, out: &mut Vec<String>) {
 #[tokio::test]
 async fn every_relation_and_root_filter_is_served_by_an_index() {
     // Not counted, but its statements must not land in the other tests' counts.
-    let _counting = counting().await;
     let db = db::testing::test_database().await;
     let pool = db.pool();
     let bar = indicatif::ProgressBar::hidden();

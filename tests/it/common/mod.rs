@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod process;
 pub mod random_selection;
+pub mod trace;
 pub mod walk;
 pub mod ws;
 

@@ -2,10 +2,8 @@
 //! ties, while other conversations are being inserted: every conversation that was there before
 //! the walk is seen exactly once, in order.
 
-mod common;
-
+use crate::common::{ALL, Server, minimal};
 use chrono::{DateTime, Duration, Utc};
-use common::{ALL, Server, minimal};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -4,11 +4,9 @@
 //!
 //! The keys are in `tests/fixtures/keys/` (test-only; `make_keys.sh` made them).
 
-mod common;
-
+use crate::common::{SECRET, Server, Setup};
 use api::auth::{AuthConfig, Jwks, JwksOptions, JwksSource};
 use base64::Engine as _;
-use common::{SECRET, Server, Setup};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use std::path::PathBuf;

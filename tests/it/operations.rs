@@ -12,10 +12,8 @@
 //!   timeout and `/readyz` says not ready; the first request after it returns succeeds; an
 //!   ingest push cut by the outage reports exactly what it stored.
 
-mod common;
-
-use common::process::ServeProcess;
-use common::{Server, minimal};
+use crate::common::process::ServeProcess;
+use crate::common::{Server, minimal};
 use db::local::LocalPostgres;
 use futures::StreamExt as _;
 use serde_json::json;
@@ -846,7 +844,7 @@ async fn reads_go_to_a_real_streaming_replica_and_a_writer_reads_its_writes() {
     let client = reqwest::Client::new();
     let reader = ServeProcess::token(&["conversations:read"]);
     let writer = api::auth::mint(
-        &api::auth::AuthConfig::hs256(common::process::SECRET),
+        &api::auth::AuthConfig::hs256(crate::common::process::SECRET),
         &api::auth::TokenRequest {
             subject: "replica-writer".into(),
             divisions: Some(vec!["*".into()]),

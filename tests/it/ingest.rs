@@ -3,9 +3,7 @@
 //! many writers at once. The corpus of bad documents is in `ingest_corpus.rs`, the crash test in
 //! `ingest_crash.rs`.
 
-mod common;
-
-use common::{Server, minimal, ndjson};
+use crate::common::{Server, minimal, ndjson};
 use futures::StreamExt as _;
 use serde_json::{Value, json};
 use std::time::Duration;

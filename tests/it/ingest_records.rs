@@ -1,9 +1,7 @@
 //! Partners writing the Buzzeasy feed's rows and flow metric records: `ingestRecords` and
 //! `POST /ingest?table=…`, through the same checks as conversations, with scope rules per table.
 
-mod common;
-
-use common::{Server, ndjson};
+use crate::common::{Server, ndjson};
 use serde_json::{Value, json};
 
 const REPORT: &str = "mutation($t: String!, $rows: [JSON!]!, $tz: String, $key: String) {

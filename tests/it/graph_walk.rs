@@ -1,12 +1,10 @@
 //! The whole graph through GraphQL equals the whole graph in the store. The query is built from
-//! the schema itself (see `common::walk`), so a field added later is covered without touching
+//! the schema itself (see `crate::common::walk`), so a field added later is covered without touching
 //! this test. Every row the store holds for the fixture conversations, which carry every field
 //! of the seed models, must come back column for column, `extra` included.
 
-mod common;
-
-use common::walk::{assert_same_graph, conversation_selection, types};
-use common::{ALL, Server};
+use crate::common::walk::{assert_same_graph, conversation_selection, types};
+use crate::common::{ALL, Server};
 use serde_json::json;
 use std::path::Path;
 
@@ -86,7 +84,9 @@ fn documents() -> Vec<serde_json::Value> {
 
 #[tokio::test]
 async fn random_selections_answer_what_the_store_holds_within_each_tokens_scope() {
-    use common::random_selection::{Builder, Reader, Rng, Store, expected, same_answer, scalars};
+    use crate::common::random_selection::{
+        Builder, Reader, Rng, Store, expected, same_answer, scalars,
+    };
 
     let server = Server::start_with_files(&[
         Path::new("tests/fixtures/analytics_full.json"),

@@ -12,11 +12,9 @@
 //! token's `workitemAggregates`, `campaignRecordAggregates`, `agentStateAggregates` and
 //! `flowAggregates` must count exactly the rows its scope shows, by the same rule stated here.
 
-mod common;
-
+use crate::common::Server;
+use crate::common::walk::{assert_same_graph, conversation_selection, types};
 use api::auth::{TokenRequest, mint};
-use common::Server;
-use common::walk::{assert_same_graph, conversation_selection, types};
 use domain::Personal as _;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -389,7 +387,7 @@ fn walk_personal(
             };
             for field in fields {
                 let name = field["name"].as_str().expect("name");
-                let (kind, inner) = common::walk::named(&field["type"]);
+                let (kind, inner) = crate::common::walk::named(&field["type"]);
                 if kind == "OBJECT"
                     && let Some(child) = object.get(name)
                 {
@@ -406,12 +404,12 @@ async fn every_token_sees_exactly_its_scope_through_every_root_field_and_relatio
     // Every conversation made is asked for by id in one operation.
     let server = Server::start_with(
         &[],
-        common::Setup {
+        crate::common::Setup {
             limits: api::Limits {
                 max_root_fields: 64,
                 ..api::Limits::demo()
             },
-            ..common::Setup::default()
+            ..crate::common::Setup::default()
         },
     )
     .await;
@@ -904,7 +902,7 @@ fn full_selection(
         if required {
             continue;
         }
-        let (kind, inner) = common::walk::named(&field["type"]);
+        let (kind, inner) = crate::common::walk::named(&field["type"]);
         if kind == "OBJECT" {
             if depth > 0 && !path.iter().any(|p| p == inner) {
                 let inside = full_selection(types, inner, path, depth - 1);
@@ -922,13 +920,13 @@ fn full_selection(
 async fn every_personal_column_of_the_feed_and_flow_metrics_is_null_without_pii_read() {
     let server = Server::start_with(
         &[],
-        common::Setup {
+        crate::common::Setup {
             limits: api::Limits {
                 max_complexity: usize::MAX,
                 max_depth: 64,
                 ..api::Limits::demo()
             },
-            ..common::Setup::default()
+            ..crate::common::Setup::default()
         },
     )
     .await;
@@ -985,7 +983,7 @@ async fn every_personal_column_of_the_feed_and_flow_metrics_is_null_without_pii_
             .as_array()?
             .iter()
             .find(|f| f["name"] == field)
-            .map(|f| common::walk::named(&f["type"]).1.to_owned())
+            .map(|f| crate::common::walk::named(&f["type"]).1.to_owned())
     };
     let roots: Vec<(String, String, bool)> = types["QueryRoot"]["fields"]
         .as_array()
@@ -998,7 +996,7 @@ async fn every_personal_column_of_the_feed_and_flow_metrics_is_null_without_pii_
             if required {
                 return None;
             }
-            let (_, connection) = common::walk::named(&field["type"]);
+            let (_, connection) = crate::common::walk::named(&field["type"]);
             let name = field["name"].as_str().expect("name").to_owned();
             match field_type(connection, "nodes") {
                 Some(node) => Some((name, node, false)),
@@ -1074,7 +1072,7 @@ async fn every_token_hears_exactly_the_changes_of_its_scope_through_every_subscr
     // Every token subscribes to every conversation change, with every field.
     let mut clients = Vec::new();
     for token in TOKENS {
-        let mut client = common::ws::Client::connect(&server, &token.mint(&server)).await;
+        let mut client = crate::common::ws::Client::connect(&server, &token.mint(&server)).await;
         client
             .subscribe(
                 "all",

@@ -1,9 +1,7 @@
 //! The GraphQL API over real HTTP and a real PostgreSQL: scoping, nesting, paging, errors.
 
-mod common;
-
+use crate::common::Server;
 use api::auth::{AuthConfig, TokenRequest, mint};
-use common::Server;
 use serde_json::{Value, json};
 
 fn conversation(id: &str, start: &str, divisions: &[&str]) -> Value {

@@ -1,10 +1,8 @@
 //! `conversationAggregates` against independent computations from the raw rows of generated
 //! conversations, the documented identities, daylight-saving buckets, scope, and its errors.
 
-mod common;
-
+use crate::common::{ALL, Server};
 use chrono::{DateTime, Utc};
-use common::{ALL, Server};
 use domain::generate::Generator;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -514,7 +512,7 @@ async fn invalid_arguments_get_errors_that_name_them() {
 /// facts (5-minute buckets) alike.
 #[tokio::test]
 async fn a_conversation_in_two_divisions_counts_once_under_a_filter_naming_both() {
-    let mut doc = common::minimal(
+    let mut doc = crate::common::minimal(
         "two-divisions",
         "2026-11-02T08:00:00Z",
         Some("2026-11-02T08:01:00Z"),
@@ -561,7 +559,7 @@ async fn a_conversation_in_two_divisions_counts_once_under_a_filter_naming_both(
 /// answer as GraphQL says.
 #[tokio::test]
 async fn buckets_answer_aliases_fragments_directives_and_repeated_fields() {
-    let mut doc = common::minimal(
+    let mut doc = crate::common::minimal(
         "selections",
         "2026-11-02T08:00:00Z",
         Some("2026-11-02T08:01:00Z"),

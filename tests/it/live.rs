@@ -3,10 +3,8 @@
 //! on the same database, the listener losing its connection, the token's expiry, bad
 //! `connection_init`s and the limits.
 
-mod common;
-
-use common::ws::Client;
-use common::{ALL, Server, minimal};
+use crate::common::ws::Client;
+use crate::common::{ALL, Server, minimal};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -309,7 +307,7 @@ async fn postgresql_restarted_under_subscriptions_they_resume_with_a_snapshot() 
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let auth = api::auth::AuthConfig::hs256(common::SECRET);
+    let auth = api::auth::AuthConfig::hs256(crate::common::SECRET);
     let state = api::AppState::new(pool.clone(), auth.clone()).with_limits(api::Limits::demo());
     tokio::spawn(api::serve(listener, state, std::future::pending()));
     let store = |id: &'static str| {
@@ -460,7 +458,7 @@ async fn subscriptions_are_held_to_the_document_limits_and_their_own() {
     };
     let server = Server::start_with(
         &[],
-        common::Setup {
+        crate::common::Setup {
             limits,
             ..Default::default()
         },

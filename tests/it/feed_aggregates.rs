@@ -5,12 +5,10 @@
 //! across their daylight-saving changes, for tokens of every kind of scope; filters, the
 //! documented identities, the metric listings and the argument errors.
 
-mod common;
-
+use crate::common::{Server, minimal};
 use api::auth::{TokenRequest, mint};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, SecondsFormat, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
-use common::{Server, minimal};
 use convgraph::import::{ImportOptions, import_paths};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;

@@ -1,9 +1,7 @@
 //! The Buzzeasy feed through GraphQL over real HTTP: every relation read back in both
 //! directions, the roots paged, and each row seen exactly by the tokens whose scope holds it.
 
-mod common;
-
-use common::Server;
+use crate::common::Server;
 use convgraph::import::{ImportOptions, import_paths};
 use serde_json::{Value, json};
 
@@ -552,7 +550,7 @@ fn everything(
     let mut out = vec!["__typename".to_owned()];
     for field in types[type_name]["fields"].as_array().expect("fields") {
         let name = field["name"].as_str().expect("name");
-        let (kind, inner) = common::walk::named(&field["type"]);
+        let (kind, inner) = crate::common::walk::named(&field["type"]);
         if kind == "OBJECT" {
             if !path.iter().any(|p| p == inner) {
                 out.push(format!("{name} {{ {} }}", everything(types, inner, path)));
@@ -620,7 +618,7 @@ fn identity(
 async fn a_walk_of_every_field_from_every_feed_root_stays_inside_each_scope() {
     let server = Server::start_with(
         &[],
-        common::Setup {
+        crate::common::Setup {
             limits: api::Limits {
                 max_depth: 64,
                 max_complexity: usize::MAX,
@@ -645,7 +643,7 @@ async fn a_walk_of_every_field_from_every_feed_root_stays_inside_each_scope() {
         .await
         .expect("import");
     assert!(report.rejected.is_empty(), "{report}");
-    let types = common::walk::types(&server, &server.token(Some(&["*"]))).await;
+    let types = crate::common::walk::types(&server, &server.token(Some(&["*"]))).await;
     let roots = [
         ("workitems(first: 100)", "Workitem", true),
         (
@@ -750,7 +748,7 @@ async fn a_walk_of_every_field_from_every_feed_root_stays_inside_each_scope() {
 
 #[tokio::test]
 async fn flow_metric_records_import_from_json_lines_and_list_in_scope() {
-    let server = Server::start(&[common::minimal(
+    let server = Server::start(&[crate::common::minimal(
         "g-1",
         "2026-11-02T08:00:00Z",
         Some("2026-11-02T08:05:00Z"),
@@ -828,7 +826,7 @@ async fn evaluations_list_workitem_evaluations_in_scope() {
 #[tokio::test]
 async fn genesys_segments_and_participants_reach_the_feed_lookups() {
     let server = start().await;
-    let mut doc = common::minimal(
+    let mut doc = crate::common::minimal(
         "g-1",
         "2026-11-02T08:00:00Z",
         Some("2026-11-02T08:05:00Z"),
