@@ -15,10 +15,12 @@
 
 use crate::AppState;
 use crate::auth::{self, Caller};
-use crate::http::{HttpConfig, MediaType, error_response, negotiate};
+use crate::error::ApiError;
+use crate::http::HttpConfig;
+use crate::media::{MediaType, negotiate};
 use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+
 use axum::middleware::Next;
 use axum::response::Response;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -51,22 +53,6 @@ impl Admission {
     }
 }
 
-/// A 503 or 429 with `Retry-After` and a GraphQL-shaped body.
-fn refusal(
-    status: StatusCode,
-    code: &str,
-    message: &str,
-    retry_after: Duration,
-    media: MediaType,
-) -> Response {
-    let mut response = error_response(status, code, message, media);
-    let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
-    if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {
-        response.headers_mut().insert(header::RETRY_AFTER, value);
-    }
-    response
-}
-
 /// Middleware: at most [`HttpConfig::max_concurrent_requests`] requests in flight; one more is
 /// answered 503 at once rather than queued.
 pub(crate) async fn limit_requests(
@@ -83,13 +69,10 @@ pub(crate) async fn limit_requests(
         Err(_) => {
             let media = negotiate(request.headers()).unwrap_or(MediaType::Json);
             tracing::warn!("request refused: the server is at its limit of requests in flight");
-            refusal(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "SERVICE_UNAVAILABLE",
-                "the server is at its limit of requests in flight; retry shortly",
-                Duration::from_secs(1),
-                media,
+            ApiError::Overloaded(
+                "the server is at its limit of requests in flight; retry shortly".into(),
             )
+            .response(media)
         }
     }
 }
@@ -125,18 +108,16 @@ pub(crate) async fn limit_rate(
         Err(retry_after) => {
             let media = negotiate(request.headers()).unwrap_or(MediaType::Json);
             let limit = limiter.limit;
-            refusal(
-                StatusCode::TOO_MANY_REQUESTS,
-                "RATE_LIMITED",
-                &format!(
+            ApiError::RateLimited {
+                message: format!(
                     "too many requests from this caller: at most {} a second, {} at once; retry after {} ms",
                     limit.per_second,
                     limit.burst,
                     retry_after.as_millis()
                 ),
                 retry_after,
-                media,
-            )
+            }
+            .response(media)
         }
     }
 }

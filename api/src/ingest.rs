@@ -11,7 +11,8 @@
 use crate::AppState;
 use crate::auth::{Caller, Permission};
 use crate::error::ApiError;
-use crate::http::{MediaType, Refusal, authenticate, error_response};
+use crate::http::authenticate;
+use crate::media::MediaType;
 use async_graphql::{Context, ErrorExtensions as _, Json, Object, SimpleObject};
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -274,7 +275,7 @@ fn check_key(key: &str) -> Result<(), ApiError> {
 }
 
 fn key_reused(key: &str) -> ApiError {
-    ApiError::bad_input(format!(
+    ApiError::KeyReused(format!(
         "idempotency key {key:?} was used before for a different request; use a new key for new content"
     ))
 }
@@ -507,21 +508,21 @@ pub async fn bulk(State(state): State<AppState>, request: Request) -> Response {
     let verified = request.extensions().get::<Caller>().cloned();
     let caller = match authenticate(&state, verified, request.headers()).await {
         Ok(caller) => caller,
-        Err(refusal) => return refusal.into_response(media),
+        Err(error) => return error.response(media),
     };
     if let Err(e) = may_ingest(&caller) {
-        return error_response(StatusCode::FORBIDDEN, e.code(), &e.to_string(), media);
+        return e.response(media);
     }
-    if let Err(refusal) = check_content_type(request.headers()) {
-        return refusal.into_response(media);
+    if let Err(e) = check_content_type(request.headers()) {
+        return e.response(media);
     }
     let key = match idempotency_key(request.headers()) {
         Ok(key) => key,
-        Err(e) => return error_response(StatusCode::BAD_REQUEST, e.code(), &e.to_string(), media),
+        Err(e) => return e.response(media),
     };
     let what = match Pushed::of(request.uri()) {
         Ok(what) => what,
-        Err(e) => return error_response(StatusCode::BAD_REQUEST, e.code(), &e.to_string(), media),
+        Err(e) => return e.response(media),
     };
     let body = request.into_body();
     let config = state.ingest;
@@ -532,14 +533,14 @@ pub async fn bulk(State(state): State<AppState>, request: Request) -> Response {
     let mut held = match KeyLock::take(&pool, &caller, &key).await {
         Ok(held) => held,
         Err(e) => {
-            return error_response(e.status(), e.code(), &e.to_string(), media);
+            return e.response(media);
         }
     };
     match held.remembered().await {
         Err(e) => {
             let e = ApiError::from_db(e);
             held.release().await;
-            error_response(e.status(), e.code(), &e.to_string(), media)
+            e.response(media)
         }
         Ok(None) => stream_report(&state, caller, what, body, Some(held)),
         Ok(Some(first)) => {
@@ -547,21 +548,13 @@ pub async fn bulk(State(state): State<AppState>, request: Request) -> Response {
             held.release().await;
             match digest {
                 Some(d) if d == first.request_digest => replay(&first.response),
-                _ => {
-                    let e = key_reused(&key);
-                    error_response(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        e.code(),
-                        &e.to_string(),
-                        media,
-                    )
-                }
+                _ => key_reused(&key).response(media),
             }
         }
     }
 }
 
-fn check_content_type(headers: &HeaderMap) -> Result<(), Refusal> {
+fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     let given = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -574,8 +567,7 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), Refusal> {
         });
     match given {
         Some(t) if NDJSON_TYPES.contains(&t.as_str()) => Ok(()),
-        _ => Err(Refusal::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        _ => Err(ApiError::Unsupported(
             "UNSUPPORTED_MEDIA_TYPE",
             format!(
                 "POST /ingest reads newline-delimited JSON: send Content-Type: {}",

@@ -5,7 +5,7 @@
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
 use std::any::Any;
@@ -17,7 +17,7 @@ use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Pr
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::decompression::RequestDecompressionLayer;
 
-use crate::http::{MediaType, error_response};
+use crate::error::ApiError;
 
 /// Browser origins allowed to call the API (`CONVGRAPH_CORS_ORIGINS`); none by default, so a
 /// page of another origin cannot read an answer.
@@ -125,12 +125,11 @@ async fn known_encoding(request: Request, next: Next) -> Response {
         .iter()
         .find(|e| !matches!(e.as_str(), "gzip" | "identity"))
     {
-        Some(unknown) => error_response(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        Some(unknown) => ApiError::Unsupported(
             "UNSUPPORTED_ENCODING",
-            &format!("Content-Encoding {unknown:?} is not supported: send gzip or no encoding"),
-            MediaType::Json,
-        ),
+            format!("Content-Encoding {unknown:?} is not supported: send gzip or no encoding"),
+        )
+        .into_response(),
         None => next.run(request).await,
     }
 }
@@ -139,12 +138,5 @@ async fn known_encoding(request: Request, next: Next) -> Response {
 /// anything, so it goes to the log only.
 fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
     let cause = crate::error::panic_message(&*panic);
-    let error = crate::error::ApiError::internal(format!("panic in a handler: {cause}"));
-    error_response(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        error.code(),
-        &error.to_string(),
-        MediaType::Json,
-    )
-    .into_response()
+    ApiError::internal(format!("panic in a handler: {cause}")).into_response()
 }

@@ -19,6 +19,7 @@ pub mod ingest;
 pub mod layers;
 pub mod limits;
 pub mod live;
+pub mod media;
 pub mod metrics;
 pub mod objects;
 mod operation;

@@ -28,9 +28,11 @@ use async_graphql::parser::types::{
     SelectionSet,
 };
 use async_graphql::registry::{MetaField, MetaType, Registry};
-use async_graphql::{ErrorExtensions as _, ServerError, ServerResult, Value, Variables};
+use async_graphql::{ServerResult, Value, Variables};
 use std::collections::HashMap;
 use std::sync::Arc;
+
+use crate::error::ApiError;
 
 /// The limits, each with a default fit for `serve`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,26 +107,6 @@ impl Default for Limits {
     }
 }
 
-/// A limit an operation went over.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LimitError {
-    pub code: &'static str,
-    pub message: String,
-}
-
-impl LimitError {
-    fn new(code: &'static str, message: String) -> Self {
-        Self { code, message }
-    }
-
-    pub fn into_server_error(self) -> ServerError {
-        let code = self.code;
-        async_graphql::Error::new(self.message)
-            .extend_with(|_, e| e.set("code", code))
-            .into_server_error(async_graphql::Pos::default())
-    }
-}
-
 /// The checks on the parsed document: aliases, root fields, directives, page sizes.
 /// `operation` is the operation that will run (`None` when the document names no single one:
 /// execution reports that, and the root fields of every operation are counted).
@@ -133,7 +115,7 @@ pub fn check_document(
     operation: Option<&str>,
     variables: &Variables,
     limits: &Limits,
-) -> Result<(), LimitError> {
+) -> Result<(), ApiError> {
     let mut count = Count::default();
     for (_, operation) in document.operations.iter() {
         count.operation(&operation.node, variables);
@@ -145,7 +127,7 @@ pub fn check_document(
     if let Some(page) = count.largest_page
         && page.size > limits.max_page_size as i64
     {
-        return Err(LimitError::new(
+        return Err(ApiError::limit(
             "PAGE_TOO_LARGE",
             format!(
                 "`{}({}: {})` asks for a page of {}; the largest page is {}",
@@ -154,7 +136,7 @@ pub fn check_document(
         ));
     }
     if count.aliases > limits.max_aliases {
-        return Err(LimitError::new(
+        return Err(ApiError::limit(
             "TOO_MANY_ALIASES",
             format!(
                 "the query has {} aliases; the limit is {}",
@@ -163,7 +145,7 @@ pub fn check_document(
         ));
     }
     if count.directives > limits.max_directives {
-        return Err(LimitError::new(
+        return Err(ApiError::limit(
             "TOO_MANY_DIRECTIVES",
             format!(
                 "the query has {} directives; the limit is {}",
@@ -188,7 +170,7 @@ pub fn check_document(
         .max()
         .unwrap_or(0);
     if root_fields > limits.max_root_fields {
-        return Err(LimitError::new(
+        return Err(ApiError::limit(
             "TOO_MANY_ROOT_FIELDS",
             format!(
                 "the operation selects {root_fields} root fields; the limit is {}",
@@ -416,10 +398,10 @@ pub fn cost(
     registry: &Registry,
     document: &ExecutableDocument,
     variables: &Variables,
-) -> Result<Cost, LimitError> {
+) -> Result<Cost, ApiError> {
     let fragments = FragmentOrder::of(document);
     if let Some(name) = fragments.cycle {
-        return Err(LimitError::new(
+        return Err(ApiError::limit(
             "GRAPHQL_VALIDATION_FAILED",
             format!("fragment \"{name}\" spreads itself (directly or through other fragments)"),
         ));
@@ -578,9 +560,9 @@ struct LimitsCheck {
 }
 
 impl LimitsCheck {
-    fn check(&self, cost: Cost) -> Result<(), LimitError> {
+    fn check(&self, cost: Cost) -> Result<(), ApiError> {
         if cost.depth > self.max_depth {
-            return Err(LimitError::new(
+            return Err(ApiError::limit(
                 "QUERY_TOO_DEEP",
                 format!(
                     "the query is {} levels deep; the limit is {}",
@@ -589,7 +571,7 @@ impl LimitsCheck {
             ));
         }
         if cost.complexity > self.max_complexity {
-            return Err(LimitError::new(
+            return Err(ApiError::limit(
                 "QUERY_TOO_COMPLEX",
                 format!(
                     "the query's complexity is {} (each field counts 1, a page multiplies what it selects by its size); the limit is {}",
@@ -616,7 +598,7 @@ impl Extension for LimitsCheck {
         if let Some(document) = crate::documents::parsed(query) {
             cost(&ctx.schema_env.registry, &document, variables)
                 .and_then(|cost| self.check(cost))
-                .map_err(LimitError::into_server_error)?;
+                .map_err(ApiError::into_server_error)?;
         }
         next.run(ctx, query, variables).await
     }
@@ -634,7 +616,7 @@ pub fn page_complexity(size: Option<i32>, default: i32, child: usize) -> usize {
 mod tests {
     use super::*;
 
-    fn check(query: &str, variables: serde_json::Value, limits: Limits) -> Result<(), LimitError> {
+    fn check(query: &str, variables: serde_json::Value, limits: Limits) -> Result<(), ApiError> {
         let document = async_graphql::parser::parse_query(query).expect("parses");
         let variables = Variables::from_json(variables);
         check_document(&document, None, &variables, &limits)
@@ -660,8 +642,8 @@ mod tests {
             limits,
         )
         .expect_err("3 aliases");
-        assert_eq!(error.code, "TOO_MANY_ALIASES");
-        assert_eq!(error.message, "the query has 3 aliases; the limit is 2");
+        assert_eq!(error.code(), "TOO_MANY_ALIASES");
+        assert_eq!(error.to_string(), "the query has 3 aliases; the limit is 2");
     }
 
     #[test]
@@ -677,7 +659,7 @@ mod tests {
         )
         .expect_err("3 root fields");
         assert_eq!(
-            error.message,
+            error.to_string(),
             "the operation selects 3 root fields; the limit is 2"
         );
     }
@@ -702,9 +684,9 @@ mod tests {
             limits,
         )
         .expect_err("page of 11");
-        assert_eq!(error.code, "PAGE_TOO_LARGE");
+        assert_eq!(error.code(), "PAGE_TOO_LARGE");
         assert_eq!(
-            error.message,
+            error.to_string(),
             "`conversations(last: 11)` asks for a page of 11; the largest page is 10"
         );
     }
@@ -725,7 +707,7 @@ mod tests {
                     .and_then(|e| e.get("code"))
                     .map(|code| code.to_string().trim_matches('"').to_owned())
                     .unwrap_or_default();
-                (code, error.message)
+                (code, error.to_string())
             }
         };
         let number = |message: &str, before: &str| -> usize {

@@ -219,10 +219,11 @@ pub fn request_finished(route: &'static str, status: u16, operation: &str, took:
     .record(took.as_secs_f64());
 }
 
-/// Records an error answered with `code` (its `extensions.code`).
-pub fn error_answered(code: &str) {
+/// Records an error answered with `code` (its `extensions.code`); `unavailable`: the error said
+/// the database could not be reached.
+pub fn error_answered(code: &str, unavailable: bool) {
     metrics::counter!("convgraph_graphql_errors_total", "code" => code.to_owned()).increment(1);
-    if code == crate::error::UNAVAILABLE {
+    if unavailable {
         metrics::counter!("convgraph_db_unavailable_total").increment(1);
     }
 }

@@ -136,7 +136,7 @@ pub(crate) fn selects_mutation(request: &mut async_graphql::Request) -> bool {
 pub(crate) fn check_limits(
     request: &mut async_graphql::Request,
     limits: &Limits,
-) -> Result<(), limits::LimitError> {
+) -> Result<(), crate::error::ApiError> {
     let operation = request.operation_name.clone();
     let variables = request.variables.clone();
     match request.parsed_query() {

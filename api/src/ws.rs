@@ -314,7 +314,7 @@ async fn run(
         return;
     }
     if let Err(e) = crate::operation::check_limits(&mut request, state.limits()) {
-        let _ = out.send(error(legacy, &id, e.code, &e.message)).await;
+        let _ = out.send(error(legacy, &id, e.code(), &e.to_string())).await;
         return;
     }
     let request = request
