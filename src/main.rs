@@ -727,7 +727,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!(
                     "                    (per queue: now, and today's numbers as they change; the generated \
                      conversations fall in the {} days from {}: add &day=YYYY-MM-DD for one of them)",
-                    domain::generate::DAYS,
+                    generate::DAYS,
                     &convgraph::seed::START[..10]
                 );
                 println!("\nTokens (Authorization: Bearer …), each with its GraphiQL link:");

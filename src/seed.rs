@@ -5,9 +5,9 @@
 
 use db::graph::{StoreOutcome, ingest_conversations};
 use domain::buzzeasy::{ReadOptions, Record, Table, read_row};
-use domain::generate::Generator;
 use domain::{ConversationGraph, Scope};
 use futures::StreamExt as _;
+use generate::Generator;
 use indicatif::ProgressBar;
 use serde_json::Value;
 use sqlx::PgPool;
@@ -17,7 +17,7 @@ use std::sync::Arc;
 /// Conversations generated and stored per transaction.
 const CHUNK: u64 = 250;
 
-/// The first day of generated data: conversations start within [`domain::generate::DAYS`]
+/// The first day of generated data: conversations start within [`generate::DAYS`]
 /// days from here.
 pub const START: &str = "2026-11-01T00:00:00Z";
 

@@ -11,8 +11,8 @@
 use anyhow::Context as _;
 use db::local::LocalPostgres;
 use domain::ConversationGraph;
-use domain::generate::Generator;
 use domain::ingest::{IngestLimits, Item, read_item};
+use generate::Generator;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -216,7 +216,7 @@ const FINGERPRINT_SAMPLE: u64 = 2_000;
 
 /// What the generator makes now, in one hash: the first [`FINGERPRINT_SAMPLE`] conversations
 /// (as stored: their graphs' digests), the feed around them and the lookups.
-fn fingerprint(generator: &domain::generate::Generator) -> anyhow::Result<String> {
+fn fingerprint(generator: &generate::Generator) -> anyhow::Result<String> {
     use sha2::{Digest, Sha256};
     let mut hash = Sha256::new();
     for i in 0..FINGERPRINT_SAMPLE {
@@ -236,7 +236,7 @@ fn fingerprint(generator: &domain::generate::Generator) -> anyhow::Result<String
 
 async fn seed(
     pool: &PgPool,
-    generator: Arc<domain::generate::Generator>,
+    generator: Arc<generate::Generator>,
     size: Size,
 ) -> anyhow::Result<()> {
     let bar = indicatif::ProgressBar::new(size.0);
@@ -257,11 +257,7 @@ async fn seed(
 /// Checks that the database holds exactly the generated data set: as many conversations as
 /// the size, and conversations sampled across the range stored with the digest the generator
 /// gives them now.
-async fn adopt(
-    pool: &PgPool,
-    generator: &domain::generate::Generator,
-    size: Size,
-) -> anyhow::Result<()> {
+async fn adopt(pool: &PgPool, generator: &generate::Generator, size: Size) -> anyhow::Result<()> {
     let count: i64 = sqlx::query_scalar("select count(*) from conversations")
         .fetch_one(pool)
         .await?;

@@ -1,5 +1,5 @@
 //! Pure types and rules of convgraph's conversation graph: source documents, the rows they
-//! become, validation, scope and the deterministic data generator. No IO here.
+//! become, validation and scope. No IO here (the data generator is the `generate` crate).
 
 #[macro_use]
 pub mod row;
@@ -10,7 +10,6 @@ pub mod catalog;
 pub mod error;
 pub mod facts;
 pub mod flow_metrics;
-pub mod generate;
 pub mod genesys;
 pub mod graph;
 pub mod ingest;

@@ -3,7 +3,7 @@
 
 use crate::common::{ALL, Server};
 use chrono::{DateTime, Utc};
-use domain::generate::Generator;
+use generate::Generator;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;

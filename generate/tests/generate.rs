@@ -4,8 +4,8 @@
 use chrono::{DateTime, TimeZone, Utc};
 use domain::ConversationGraph;
 use domain::buzzeasy::{ReadOptions, Record, Table, read_row};
-use domain::generate::{DAYS, Generator, SHORT_ABANDON_MS, TENANT_TIME_ZONE, Universe};
 use domain::genesys::parse_analytics;
+use generate::{DAYS, Generator, SHORT_ABANDON_MS, TENANT_TIME_ZONE, Universe};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -611,7 +611,7 @@ fn the_mix_is_realistic() {
     );
 }
 
-/// Not a test: `cargo test --release -p domain --test generate -- --ignored --nocapture`.
+/// Not a test: `cargo test --release -p generate --test generate -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn speed_of_100k() {
