@@ -4,8 +4,12 @@
 //! Asset URLs carry a hash of their content (`?v=…`), so they can be cached for a year and a new
 //! build still reaches every browser at once.
 
+use axum::Router;
+use axum::extract::Path;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use std::sync::OnceLock;
 
 /// A year: the URLs change whenever the content does.
 const ASSET_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
@@ -27,9 +31,61 @@ pub(crate) const WS_CLIENT: Asset = Asset {
     body: include_bytes!("graphql_ws.js"),
 };
 
+/// A page served from the binary at `path`, with its assets under `{path}/assets/`.
+pub(crate) struct EmbeddedPage {
+    pub(crate) path: &'static str,
+    pub(crate) title: &'static str,
+    /// What the page may load and connect to.
+    pub(crate) content_security_policy: &'static str,
+    /// In the order the page loads them.
+    pub(crate) assets: &'static [Asset],
+    /// The `<body>` element's opening tag and content, before the scripts.
+    pub(crate) body: &'static str,
+    /// The page's HTML, built on first use: it names every asset with its content hash.
+    pub(crate) html: OnceLock<String>,
+}
+
+impl EmbeddedPage {
+    fn html(&self) -> &str {
+        self.html.get_or_init(|| {
+            let (styles, scripts) = tags(&format!("{}/assets", self.path), self.assets);
+            format!(
+                r#"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <meta name="referrer" content="no-referrer">
+  <title>{title}</title>
+  <link rel="icon" href="data:,">
+{styles}</head>
+{body}
+{scripts}</body>
+</html>
+"#,
+                title = self.title,
+                body = self.body.trim_end(),
+            )
+        })
+    }
+
+    /// The page's routes, to be merged into the app's router.
+    pub(crate) fn router<S: Clone + Send + Sync + 'static>(&'static self) -> Router<S> {
+        Router::new()
+            .route(
+                self.path,
+                get(move || async move { page(self.content_security_policy, self.html()) }),
+            )
+            .route(
+                &format!("{}/assets/{{name}}", self.path),
+                get(move |Path(name): Path<String>| async move { serve(self.assets, &name) }),
+            )
+    }
+}
+
 /// The `<link>` tags of the style sheets and the `<script>` tags of the scripts among `assets`,
 /// in their order, each URL under `prefix` (e.g. `/graphiql/assets`) with its content hash.
-pub(crate) fn tags(prefix: &str, assets: &[Asset]) -> (String, String) {
+fn tags(prefix: &str, assets: &[Asset]) -> (String, String) {
     let mut styles = String::new();
     let mut scripts = String::new();
     for asset in assets {
@@ -54,7 +110,7 @@ fn version(body: &[u8]) -> String {
 
 /// A page under `content_security_policy`: never cached without asking, never sniffed, and
 /// sending no referrer (the token is in the fragment, which a referrer never carries anyway).
-pub(crate) fn page(content_security_policy: &'static str, html: &'static str) -> Response {
+fn page(content_security_policy: &'static str, html: &'static str) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
@@ -69,7 +125,7 @@ pub(crate) fn page(content_security_policy: &'static str, html: &'static str) ->
 }
 
 /// The asset of `assets` called `name`, or 404.
-pub(crate) fn serve(assets: &[Asset], name: &str) -> Response {
+fn serve(assets: &[Asset], name: &str) -> Response {
     match assets.iter().find(|asset| asset.name == name) {
         Some(asset) => (
             [

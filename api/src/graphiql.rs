@@ -6,13 +6,9 @@
 //! and it runs subscriptions with the WebSocket client the wallboard uses too
 //! ([`assets::WS_CLIENT`]).
 
-use axum::Router;
-use axum::extract::Path;
-use axum::response::Response;
-use axum::routing::get;
-use std::sync::LazyLock;
+use std::sync::OnceLock;
 
-use crate::assets::{self, Asset, CSS, JAVASCRIPT};
+use crate::assets::{self, Asset, CSS, EmbeddedPage, JAVASCRIPT};
 
 /// The page may load scripts, styles and data only from its own origin (its WebSocket
 /// included); no inline script, no eval. Styles also allow `'unsafe-inline'`: the page's two
@@ -54,38 +50,14 @@ const ASSETS: &[Asset] = &[
     },
 ];
 
-/// The routes, to be merged into the app's router.
-pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    Router::new()
-        .route("/graphiql", get(page))
-        .route("/graphiql/assets/{name}", get(asset))
-}
-
 /// The page, built once: it names every asset with its content hash.
-static PAGE: LazyLock<String> = LazyLock::new(|| {
-    let (head, scripts) = assets::tags("/graphiql/assets", ASSETS);
-    format!(
-        r#"<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <meta name="viewport" content="width=device-width, initial-scale=1">
-  <meta name="referrer" content="no-referrer">
-  <title>convgraph GraphiQL</title>
-  <link rel="icon" href="data:,">
-{head}</head>
-<body style="margin: 0">
+pub(crate) static PAGE: EmbeddedPage = EmbeddedPage {
+    path: "/graphiql",
+    title: "convgraph GraphiQL",
+    content_security_policy: CONTENT_SECURITY_POLICY,
+    assets: ASSETS,
+    body: r#"<body style="margin: 0">
   <div id="graphiql" style="height: 100vh">Loading GraphiQL…</div>
-{scripts}</body>
-</html>
-"#
-    )
-});
-
-async fn page() -> Response {
-    assets::page(CONTENT_SECURITY_POLICY, PAGE.as_str())
-}
-
-async fn asset(Path(name): Path<String>) -> Response {
-    assets::serve(ASSETS, &name)
-}
+"#,
+    html: OnceLock::new(),
+};

@@ -185,8 +185,8 @@ pub fn router(state: AppState) -> Router {
             (state.clone(), admission.clone()),
             admission::limit_rate,
         ))
-        .merge(graphiql::router())
-        .merge(wallboard::router())
+        .merge(graphiql::PAGE.router())
+        .merge(wallboard::PAGE.router())
         .with_state(state.clone())
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(middleware::from_fn_with_state(

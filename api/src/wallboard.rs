@@ -7,13 +7,9 @@
 //! binary, under a policy that lets the page load and connect to nothing but its own origin. The
 //! token comes from the URL fragment (`/wallboard#token=<jwt>`), which browsers never send.
 
-use axum::Router;
-use axum::extract::Path;
-use axum::response::Response;
-use axum::routing::get;
-use std::sync::LazyLock;
+use std::sync::OnceLock;
 
-use crate::assets::{self, Asset, CSS, JAVASCRIPT};
+use crate::assets::{self, Asset, CSS, EmbeddedPage, JAVASCRIPT};
 
 /// Scripts and styles from the page's own origin only, no inline script or style, no eval;
 /// connections only to its own origin (`'self'` covers the same host's `ws:` and `wss:`); the
@@ -37,27 +33,13 @@ const ASSETS: &[Asset] = &[
     },
 ];
 
-/// The routes, to be merged into the app's router.
-pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    Router::new()
-        .route("/wallboard", get(page))
-        .route("/wallboard/assets/{name}", get(asset))
-}
-
 /// The page, built once: a frame the script fills (the table's columns are defined there, once).
-static PAGE: LazyLock<String> = LazyLock::new(|| {
-    let (styles, scripts) = assets::tags("/wallboard/assets", ASSETS);
-    format!(
-        r#"<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <meta name="viewport" content="width=device-width, initial-scale=1">
-  <meta name="referrer" content="no-referrer">
-  <title>convgraph wallboard</title>
-  <link rel="icon" href="data:,">
-{styles}</head>
-<body>
+pub(crate) static PAGE: EmbeddedPage = EmbeddedPage {
+    path: "/wallboard",
+    title: "convgraph wallboard",
+    content_security_policy: CONTENT_SECURITY_POLICY,
+    assets: ASSETS,
+    body: r#"<body>
   <header class="bar">
     <h1>Wallboard</h1>
     <p id="day" class="day"></p>
@@ -78,16 +60,6 @@ static PAGE: LazyLock<String> = LazyLock::new(|| {
     <p id="updated">Waiting for the first answer…</p>
     <noscript><p>The wallboard needs JavaScript.</p></noscript>
   </footer>
-{scripts}</body>
-</html>
-"#
-    )
-});
-
-async fn page() -> Response {
-    assets::page(CONTENT_SECURITY_POLICY, PAGE.as_str())
-}
-
-async fn asset(Path(name): Path<String>) -> Response {
-    assets::serve(ASSETS, &name)
-}
+"#,
+    html: OnceLock::new(),
+};
